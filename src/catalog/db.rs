@@ -1,0 +1,441 @@
+//! The index file: SQLite in WAL mode, written in transactions so a crash loses at most one batch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Catalog, Item};
+use crate::error::{Error, Result};
+use crate::model::{Pooling, ResizePolicy};
+
+const SCHEMA_VERSION: &str = "1";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items(
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,      -- relative to the catalog folder; raw bytes, names need not be UTF-8
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash BLOB NOT NULL,             -- BLAKE3 of the file's bytes
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    labels TEXT NOT NULL,           -- JSON object of label fields
+    embedding BLOB NOT NULL         -- dims x f32, little-endian, unit length
+);
+CREATE INDEX IF NOT EXISTS items_hash ON items(hash);
+CREATE TABLE IF NOT EXISTS thumbs(item_id INTEGER PRIMARY KEY, jpeg BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS failures(path BLOB PRIMARY KEY, reason TEXT NOT NULL);
+";
+
+/// What the index remembers of a file, to decide whether to embed it again.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub id: i64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub labels: String,
+}
+
+/// A new or changed item to write.
+pub struct NewItem<'a> {
+    pub rel: &'a Path,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: &'a [u8],
+    pub width: u32,
+    pub height: u32,
+    pub labels: &'a str,
+    pub embedding: &'a [f32],
+    pub thumb: &'a [u8],
+}
+
+/// An open index file.
+pub struct IndexDb {
+    pub path: PathBuf,
+    conn: Connection,
+}
+
+fn path_bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
+}
+
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    PathBuf::from(std::ffi::OsStr::from_bytes(b))
+}
+
+pub(crate) fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+impl IndexDb {
+    /// Open or create an index file.
+    pub fn open_or_create(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(crate::error::io_err(dir))?;
+        }
+        let conn = Connection::open(path).map_err(db_err(path))?;
+        let db = IndexDb {
+            path: path.to_path_buf(),
+            conn,
+        };
+        db.conn
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+            )
+            .map_err(db_err(path))?;
+        db.conn.execute_batch(SCHEMA).map_err(db_err(path))?;
+        match db.meta("schema")? {
+            None => db.set_meta("schema", SCHEMA_VERSION)?,
+            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(bad(
+                    path,
+                    format!("schema version {v}, this program reads {SCHEMA_VERSION}"),
+                ));
+            }
+        }
+        Ok(db)
+    }
+
+    /// Open an index that must already exist.
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no index here; run `lookalike index FOLDER` first",
+                ),
+            });
+        }
+        let conn = Connection::open(path).map_err(db_err(path))?;
+        conn.execute_batch("PRAGMA busy_timeout=5000;")
+            .map_err(db_err(path))?;
+        let db = IndexDb {
+            path: path.to_path_buf(),
+            conn,
+        };
+        if db
+            .meta("schema")
+            .map_err(|_| bad(path, "no meta table".into()))?
+            .as_deref()
+            != Some(SCHEMA_VERSION)
+        {
+            return Err(bad(path, "missing or unknown schema version".into()));
+        }
+        Ok(db)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db_err(&self.path))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute("INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2", [key, value])
+            .map(|_| ())
+            .map_err(db_err(&self.path))
+    }
+
+    /// Forget every item (when the model changes, all embeddings must be made again).
+    pub fn clear_items(&self) -> Result<()> {
+        self.conn
+            .execute_batch("DELETE FROM items; DELETE FROM thumbs;")
+            .map_err(db_err(&self.path))
+    }
+
+    /// What the index knows of each path.
+    pub fn known_files(&self) -> Result<HashMap<PathBuf, Known>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, path, size, mtime_ns, labels FROM items")
+            .map_err(db_err(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    path_from_bytes(&r.get::<_, Vec<u8>>(1)?),
+                    Known {
+                        id: r.get(0)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        mtime_ns: r.get(3)?,
+                        labels: r.get(4)?,
+                    },
+                ))
+            })
+            .map_err(db_err(&self.path))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(db_err(&self.path))
+    }
+
+    /// Content hash -> item id, to reuse embeddings of moved files and exact duplicates.
+    pub fn known_hashes(&self) -> Result<HashMap<Vec<u8>, i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash, id FROM items")
+            .map_err(db_err(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err(&self.path))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(db_err(&self.path))
+    }
+
+    /// Run `f` in one transaction: all of its writes land, or none.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&Writer) -> Result<T>) -> Result<T> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(db_err(&path))?;
+        let out = f(&Writer {
+            tx: &tx,
+            path: &path,
+        })?;
+        tx.commit().map_err(db_err(&path))?;
+        Ok(out)
+    }
+
+    pub fn thumbnail(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .query_row("SELECT jpeg FROM thumbs WHERE item_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db_err(&self.path))
+    }
+
+    /// Failures recorded by the last indexing run.
+    pub fn failures(&self) -> Result<Vec<(PathBuf, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, reason FROM failures ORDER BY path")
+            .map_err(db_err(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((path_from_bytes(&r.get::<_, Vec<u8>>(0)?), r.get(1)?))
+            })
+            .map_err(db_err(&self.path))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(db_err(&self.path))
+    }
+
+    pub fn count(&self) -> Result<usize> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM items", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as usize)
+            .map_err(db_err(&self.path))
+    }
+
+    /// Load every item and its embedding for search.
+    pub fn load_catalog(&self) -> Result<Catalog> {
+        let need = |k: &str| -> Result<String> {
+            self.meta(k)?.ok_or_else(|| {
+                bad(
+                    &self.path,
+                    format!("no '{k}' recorded; index the folder again"),
+                )
+            })
+        };
+        let root = PathBuf::from(need("root")?);
+        let model = need("model")?;
+        let dims: usize = need("dims")?
+            .parse()
+            .map_err(|_| bad(&self.path, "bad dims".into()))?;
+        let pooling = self
+            .meta("pooling")?
+            .and_then(|p| Pooling::from_name(&p))
+            .ok_or_else(|| bad(&self.path, "no pooling recorded".into()))?;
+        let resize = self
+            .meta("resize")?
+            .and_then(|p| ResizePolicy::from_name(&p))
+            .ok_or_else(|| bad(&self.path, "no resize policy recorded".into()))?;
+        let label_field = self.meta("label_field")?.unwrap_or_else(|| "folder".into());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, path, size, mtime_ns, width, height, labels, embedding FROM items ORDER BY id")
+            .map_err(db_err(&self.path))?;
+        let mut rows = stmt.query([]).map_err(db_err(&self.path))?;
+        let mut items = Vec::new();
+        let mut embeddings = Vec::new();
+        while let Some(r) = rows.next().map_err(db_err(&self.path))? {
+            let get = |e| db_err(&self.path)(e);
+            let blob = r
+                .get_ref(7)
+                .map_err(get)?
+                .as_blob()
+                .map_err(|e| get(e.into()))?;
+            if blob.len() != dims * 4 {
+                return Err(bad(
+                    &self.path,
+                    format!(
+                        "an embedding has {} bytes, expected {}",
+                        blob.len(),
+                        dims * 4
+                    ),
+                ));
+            }
+            embeddings.extend(
+                blob.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            let labels: String = r.get(6).map_err(get)?;
+            items.push(Item {
+                id: r.get(0).map_err(get)?,
+                path: path_from_bytes(
+                    r.get_ref(1)
+                        .map_err(get)?
+                        .as_blob()
+                        .map_err(|e| get(e.into()))?,
+                ),
+                size: r.get::<_, i64>(2).map_err(get)? as u64,
+                mtime_ns: r.get(3).map_err(get)?,
+                width: r.get(4).map_err(get)?,
+                height: r.get(5).map_err(get)?,
+                labels: serde_json::from_str::<BTreeMap<String, String>>(&labels)
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(Catalog {
+            index_path: self.path.clone(),
+            root,
+            model,
+            dims,
+            pooling,
+            resize,
+            label_field,
+            items,
+            embeddings,
+        })
+    }
+}
+
+/// Writes inside one transaction.
+pub struct Writer<'t> {
+    tx: &'t rusqlite::Transaction<'t>,
+    path: &'t Path,
+}
+
+impl Writer<'_> {
+    /// Insert or replace the item at `item.rel`.
+    pub fn upsert(&self, item: &NewItem) -> Result<i64> {
+        let id: i64 = self
+            .tx
+            .query_row(
+                "INSERT INTO items(path, size, mtime_ns, hash, width, height, labels, embedding)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(path) DO UPDATE SET size = ?2, mtime_ns = ?3, hash = ?4, width = ?5, height = ?6,
+                    labels = ?7, embedding = ?8
+                 RETURNING id",
+                params![
+                    path_bytes(item.rel),
+                    item.size as i64,
+                    item.mtime_ns,
+                    item.hash,
+                    item.width,
+                    item.height,
+                    item.labels,
+                    f32_bytes(item.embedding)
+                ],
+                |r| r.get(0),
+            )
+            .map_err(db_err(self.path))?;
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO thumbs(item_id, jpeg) VALUES(?1, ?2)",
+                params![id, item.thumb],
+            )
+            .map_err(db_err(self.path))?;
+        self.tx
+            .execute(
+                "DELETE FROM failures WHERE path = ?1",
+                [path_bytes(item.rel)],
+            )
+            .map_err(db_err(self.path))?;
+        Ok(id)
+    }
+
+    /// Record `rel` as a copy of the already indexed item `source` (same bytes: moved or duplicated).
+    pub fn copy_from(
+        &self,
+        source: i64,
+        rel: &Path,
+        size: u64,
+        mtime_ns: i64,
+        labels: &str,
+    ) -> Result<i64> {
+        let id: i64 = self
+            .tx
+            .query_row(
+                "INSERT INTO items(path, size, mtime_ns, hash, width, height, labels, embedding)
+                 SELECT ?1, ?2, ?3, hash, width, height, ?4, embedding FROM items WHERE id = ?5
+                 ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+                    hash = excluded.hash, width = excluded.width, height = excluded.height,
+                    labels = excluded.labels, embedding = excluded.embedding
+                 RETURNING id",
+                params![path_bytes(rel), size as i64, mtime_ns, labels, source],
+                |r| r.get(0),
+            )
+            .map_err(db_err(self.path))?;
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO thumbs(item_id, jpeg) SELECT ?1, jpeg FROM thumbs WHERE item_id = ?2",
+                params![id, source],
+            )
+            .map_err(db_err(self.path))?;
+        Ok(id)
+    }
+
+    pub fn set_labels(&self, id: i64, labels: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE items SET labels = ?1 WHERE id = ?2",
+                params![labels, id],
+            )
+            .map(|_| ())
+            .map_err(db_err(self.path))
+    }
+
+    pub fn remove(&self, id: i64) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM items WHERE id = ?1", [id])
+            .map_err(db_err(self.path))?;
+        self.tx
+            .execute("DELETE FROM thumbs WHERE item_id = ?1", [id])
+            .map(|_| ())
+            .map_err(db_err(self.path))
+    }
+
+    pub fn record_failure(&self, rel: &Path, reason: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO failures(path, reason) VALUES(?1, ?2)",
+                params![path_bytes(rel), reason],
+            )
+            .map(|_| ())
+            .map_err(db_err(self.path))
+    }
+
+    pub fn clear_failures(&self) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM failures", [])
+            .map(|_| ())
+            .map_err(db_err(self.path))
+    }
+}
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |source| Error::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn bad(path: &Path, message: String) -> Error {
+    Error::BadIndex {
+        path: path.to_path_buf(),
+        message,
+    }
+}

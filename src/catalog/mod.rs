@@ -1,0 +1,100 @@
+//! The catalog: a folder of photos, its index in SQLite, and the in-memory view used for search.
+
+mod db;
+mod indexer;
+mod labels;
+mod scan;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use db::IndexDb;
+pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
+pub use labels::{LabelSource, load_labels};
+pub use scan::{ScannedFile, is_photo_name, scan_folder};
+
+use crate::error::Result;
+use crate::model::{ModelManifest, Pooling, ResizePolicy, find_model};
+
+/// One photo of the catalog, as the index knows it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: i64,
+    /// Path relative to the catalog folder.
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub width: u32,
+    pub height: u32,
+    /// Label fields: `folder`, and the columns of `labels.csv` when there is one.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An opened index: items and their embeddings as one row-major matrix, ready for search.
+pub struct Catalog {
+    pub index_path: PathBuf,
+    pub root: PathBuf,
+    /// Name of the model that made the embeddings.
+    pub model: String,
+    pub dims: usize,
+    /// Pooling and resize policy the embeddings were made with (queries must use the same).
+    pub pooling: Pooling,
+    pub resize: ResizePolicy,
+    /// The label field shown beside results.
+    pub label_field: String,
+    pub items: Vec<Item>,
+    /// `items.len() x dims` unit vectors.
+    pub embeddings: Vec<f32>,
+}
+
+impl Catalog {
+    /// Load an index written by [`index_folder`].
+    pub fn open(index_path: &Path) -> Result<Self> {
+        IndexDb::open_existing(index_path)?.load_catalog()
+    }
+
+    /// The model that made this index, set up exactly as it was (pooling, resize), to embed queries.
+    pub fn query_model(&self) -> Result<ModelManifest> {
+        Ok(find_model(&self.model)?.with_variant(self.pooling, self.resize))
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The embedding of item `i`.
+    pub fn vector(&self, i: usize) -> &[f32] {
+        &self.embeddings[i * self.dims..(i + 1) * self.dims]
+    }
+
+    /// The absolute path of item `i`.
+    pub fn abs_path(&self, i: usize) -> PathBuf {
+        self.root.join(&self.items[i].path)
+    }
+
+    /// The shown label of item `i` ("" when it has none).
+    pub fn label(&self, i: usize) -> &str {
+        self.items[i]
+            .labels
+            .get(&self.label_field)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// The item whose file is `path`, if it is in the catalog.
+    pub fn find_path(&self, path: &Path) -> Option<usize> {
+        let abs = path.canonicalize().ok()?;
+        let root = self.root.canonicalize().ok()?;
+        let rel = abs.strip_prefix(&root).ok()?;
+        self.items.iter().position(|it| it.path == rel)
+    }
+
+    /// The stored JPEG thumbnail of item `i`.
+    pub fn thumbnail(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        IndexDb::open_existing(&self.index_path)?.thumbnail(self.items[i].id)
+    }
+}

@@ -1,0 +1,126 @@
+//! `lookalike index`: bring a folder's index up to date, with a progress bar.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use lookalike::catalog::{IndexOptions, index_folder};
+use lookalike::embed::{Embedder, EngineOptions};
+use lookalike::model::{default_model, find_model};
+use lookalike::paths;
+
+#[derive(Args)]
+pub struct IndexArgs {
+    /// The catalog folder (searched recursively; hidden files are skipped).
+    pub folder: PathBuf,
+    /// The index file to write (default: one per folder in the data folder).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Model to embed with (see `lookalike models`).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Photos per model run.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// ONNX Runtime threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Label field shown beside results (a labels.csv column, or `folder`).
+    #[arg(long)]
+    pub label_field: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
+    let manifest = match &a.model {
+        Some(name) => find_model(name)?,
+        None => default_model()?,
+    };
+    let index = a
+        .index
+        .clone()
+        .unwrap_or_else(|| paths::default_index_for(&a.folder));
+    let embedder = Embedder::start(
+        manifest,
+        EngineOptions {
+            intra_threads: a.threads,
+        },
+    )?;
+    if !quiet && !a.json {
+        eprintln!(
+            "Indexing {} with {} into {}",
+            a.folder.display(),
+            embedder.manifest().label(),
+            index.display()
+        );
+    }
+    let bar = if quiet || a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} photos  {per_sec}  ETA {eta}  {msg}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let cancel = AtomicBool::new(false);
+    let options = IndexOptions {
+        batch_size: a.batch,
+        label_field: a.label_field.clone(),
+    };
+    let report = index_folder(&a.folder, &index, &embedder, &options, &cancel, |p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        if p.failed > 0 {
+            bar.set_message(format!("{} failed", p.failed));
+        }
+    })
+    .with_context(|| format!("indexing {}", a.folder.display()))?;
+    bar.finish_and_clear();
+    super::remember_index(&index);
+
+    if a.json {
+        let failures: Vec<_> = report
+            .failures
+            .iter()
+            .map(|(p, r)| serde_json::json!({"path": p.to_string_lossy(), "reason": r}))
+            .collect();
+        let out = serde_json::json!({
+            "index": index.to_string_lossy(), "model": embedder.manifest().name, "items": report.items,
+            "scanned": report.scanned, "embedded": report.embedded, "reused": report.reused,
+            "unchanged": report.unchanged, "removed": report.removed, "failed": report.failures.len(),
+            "seconds": report.seconds, "failures": failures,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for (path, reason) in &report.failures {
+            eprintln!("  skipped {}: {reason}", path.display());
+        }
+        if !quiet {
+            let rate = report.embedded as f64 / report.seconds.max(1e-9);
+            println!(
+                "{} items in the index ({} embedded, {} reused from identical files, {} unchanged, {} removed, {} failed) in {:.1} s ({rate:.1} photos/s)",
+                report.items,
+                report.embedded,
+                report.reused,
+                report.unchanged,
+                report.removed,
+                report.failures.len(),
+                report.seconds
+            );
+        }
+    }
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_SOME_FAILED)
+    })
+}

@@ -1,0 +1,111 @@
+//! Command-line interface: argument parsing and the subcommands. Every subcommand only calls the library.
+
+mod bench;
+mod index;
+mod query;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use lookalike::paths;
+
+/// Exit code when indexing finished but some files could not be indexed.
+pub const EXIT_SOME_FAILED: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "lookalike",
+    version,
+    about = "Find look-alike fashion items by photo",
+    long_about = "Find look-alike fashion items by photo.\n\n\
+        Index a folder of product photos once (an ImageNet CNN embeds each photo through ONNX Runtime,\n\
+        the vectors go into a SQLite index), then query it with any photo to get the most similar items.",
+    after_help = "Examples:\n  lookalike index ~/Pictures/catalog\n  lookalike query shirt.jpg -k 12\n  lookalike query shirt.jpg --json | jq .results[0]\n\n\
+        Exit codes: 0 success, 1 error, 2 bad arguments, 3 indexed but some files failed."
+)]
+struct Cli {
+    /// Print only results and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Index (or update the index of) a folder of photos.
+    Index(index::IndexArgs),
+    /// Show the catalog items most similar to a photo.
+    Query(query::QueryArgs),
+    /// Show what ImageNet classes the model sees in a photo (checks that the weights are real).
+    Classify(query::ClassifyArgs),
+    /// List the models lookalike can use.
+    Models,
+    /// Measure indexing throughput, model speed and query latency.
+    Bench(bench::BenchArgs),
+}
+
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Index(a)) => index::run(a, cli.quiet),
+        Some(Command::Query(a)) => query::run(a),
+        Some(Command::Classify(a)) => query::classify(a),
+        Some(Command::Models) => models(),
+        Some(Command::Bench(a)) => bench::run(a),
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn models() -> Result<ExitCode> {
+    let all = lookalike::model::available_models()?;
+    let default = lookalike::model::default_model().ok().map(|m| m.name);
+    for m in all {
+        let state = match (m.is_installed(), m.real_weights) {
+            (true, true) => "installed",
+            (true, false) => "installed, random weights: speed tests only",
+            (false, _) => "not built: run ./run setup",
+        };
+        let mark = if default.as_deref() == Some(&m.name) {
+            "*"
+        } else {
+            " "
+        };
+        println!("{mark} {:<20} {:<50} {state}", m.name, m.label());
+    }
+    println!(
+        "\n* the default. Models are read from: {}",
+        paths::model_dirs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The index to use: the one given, else the last one indexed on this machine.
+fn resolve_index(given: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    let marker = paths::last_index_marker();
+    let text = std::fs::read_to_string(&marker)
+        .with_context(|| "no catalog has been indexed yet: run `lookalike index FOLDER` first, or pass --index FILE")?;
+    Ok(PathBuf::from(text.trim()))
+}
+
+fn remember_index(index: &std::path::Path) {
+    let marker = paths::last_index_marker();
+    let abs = index.canonicalize().unwrap_or_else(|_| index.to_path_buf());
+    // Remembering is a convenience: failing to write it must not fail the indexing.
+    let _ = marker.parent().map(std::fs::create_dir_all);
+    let _ = std::fs::write(&marker, abs.to_string_lossy().as_bytes());
+}

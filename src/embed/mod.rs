@@ -1,0 +1,9 @@
+//! Embedding photos: preprocessing, the ONNX session on its own thread, pooling.
+
+mod engine;
+mod pool;
+pub mod preprocess;
+
+pub use engine::{Embedder, Embeddings, EngineOptions};
+pub use pool::{l2_normalize, pool_feature_map};
+pub use preprocess::{Photo, decode_photo, load_photo, model_input};

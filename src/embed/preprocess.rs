@@ -1,0 +1,239 @@
+//! From a photo file to the model's input: decode safely, orient, flatten to RGB on white,
+//! fit into the model's square (centre crop or letterbox), normalise to CHW f32.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use fast_image_resize::images::Image as FirImage;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits, RgbImage};
+
+use crate::error::PhotoError;
+use crate::model::{ModelManifest, ResizePolicy};
+
+/// Largest width or height accepted. Larger headers are refused before any pixel is allocated.
+pub const MAX_SIDE: u32 = 30_000;
+/// Largest decoded buffer accepted (bytes).
+const MAX_ALLOC: u64 = 1 << 30;
+/// Longest side of the thumbnails stored in the index for the window's grid.
+pub const THUMB_SIDE: u32 = 128;
+
+/// A decoded photo, upright and in RGB on white.
+pub struct Photo {
+    pub rgb: RgbImage,
+}
+
+impl Photo {
+    pub fn width(&self) -> u32 {
+        self.rgb.width()
+    }
+    pub fn height(&self) -> u32 {
+        self.rgb.height()
+    }
+}
+
+/// Read and decode a photo file.
+pub fn load_photo(path: &Path) -> Result<Photo, PhotoError> {
+    let bytes = std::fs::read(path).map_err(PhotoError::Unreadable)?;
+    decode_photo(&bytes)
+}
+
+/// Decode photo bytes (any supported format), refusing oversized headers, applying EXIF orientation,
+/// compositing transparency on white and converting grey, CMYK and 16-bit to RGB8.
+pub fn decode_photo(bytes: &[u8]) -> Result<Photo, PhotoError> {
+    if bytes.is_empty() {
+        return Err(PhotoError::Empty);
+    }
+    let reader = || {
+        ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(PhotoError::Unreadable)
+    };
+    let mut probe = reader()?;
+    if probe.format().is_none() {
+        return Err(PhotoError::NotAnImage);
+    }
+    probe.no_limits();
+    let (width, height) = probe.into_dimensions().map_err(classify)?;
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(PhotoError::TooLarge {
+            width,
+            height,
+            limit: MAX_SIDE,
+        });
+    }
+    let mut reader = reader()?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(classify)?;
+    let orientation = decoder.orientation().map_err(classify)?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(classify)?;
+    img.apply_orientation(orientation);
+    Ok(Photo {
+        rgb: flatten_on_white(img),
+    })
+}
+
+fn classify(e: ImageError) -> PhotoError {
+    match e {
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            PhotoError::Corrupt(ImageError::IoError(io))
+        }
+        ImageError::IoError(io) => PhotoError::Unreadable(io),
+        ImageError::Limits(_) => PhotoError::TooLarge {
+            width: 0,
+            height: 0,
+            limit: MAX_SIDE,
+        },
+        ImageError::Unsupported(_) => PhotoError::Unsupported(e),
+        other => PhotoError::Corrupt(other),
+    }
+}
+
+/// RGB8 with any transparency composited on a white background (product photos sit on white).
+fn flatten_on_white(img: DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for (o, p) in out.pixels_mut().zip(rgba.pixels()) {
+        let a = p[3] as u32;
+        for c in 0..3 {
+            o[c] = ((p[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+        }
+    }
+    out
+}
+
+fn resize_rgb(src: &RgbImage, width: u32, height: u32, options: &ResizeOptions) -> RgbImage {
+    let mut dst = FirImage::new(width.max(1), height.max(1), PixelType::U8x3);
+    let mut resizer = Resizer::new();
+    // Source and destination are both valid U8x3 images, so resizing cannot fail.
+    resizer
+        .resize(src, &mut dst, options)
+        .expect("resize of RGB8 images");
+    RgbImage::from_raw(dst.width(), dst.height(), dst.into_vec()).expect("buffer of the right size")
+}
+
+fn bilinear() -> ResizeOptions {
+    ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
+}
+
+/// Fit a photo into the model's square input by the manifest's policy; returns an S x S RGB image.
+pub fn fit_square(
+    photo: &RgbImage,
+    size: u32,
+    policy: ResizePolicy,
+    crop_fraction: f32,
+) -> RgbImage {
+    let (w, h) = photo.dimensions();
+    match policy {
+        ResizePolicy::CenterCrop => {
+            // The centre square covering `crop_fraction` of the shorter side, scaled to the input size.
+            let side = (w.min(h) as f64 * crop_fraction as f64).max(1.0);
+            let left = (w as f64 - side) / 2.0;
+            let top = (h as f64 - side) / 2.0;
+            resize_rgb(photo, size, size, &bilinear().crop(left, top, side, side))
+        }
+        ResizePolicy::Letterbox => {
+            let scale = size as f64 / w.max(h) as f64;
+            let nw = ((w as f64 * scale).round() as u32).clamp(1, size);
+            let nh = ((h as f64 * scale).round() as u32).clamp(1, size);
+            let inner = resize_rgb(photo, nw, nh, &bilinear());
+            let mut canvas = RgbImage::from_pixel(size, size, image::Rgb([255, 255, 255]));
+            image::imageops::replace(
+                &mut canvas,
+                &inner,
+                ((size - nw) / 2) as i64,
+                ((size - nh) / 2) as i64,
+            );
+            canvas
+        }
+    }
+}
+
+/// Normalise a square RGB image into CHW f32 with the manifest's mean and std (0..255 scale).
+pub fn to_chw(square: &RgbImage, mean: [f32; 3], std: [f32; 3], out: &mut [f32]) {
+    let plane = (square.width() * square.height()) as usize;
+    assert_eq!(out.len(), 3 * plane, "output slice must hold 3 planes");
+    let inv = [1.0 / std[0], 1.0 / std[1], 1.0 / std[2]];
+    for (i, p) in square.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = (p[c] as f32 - mean[c]) * inv[c];
+        }
+    }
+}
+
+/// The model input for one photo: `3 * S * S` floats.
+pub fn model_input(photo: &Photo, m: &ModelManifest) -> Vec<f32> {
+    let square = fit_square(&photo.rgb, m.input_size, m.resize, m.crop_fraction);
+    let mut out = vec![0.0; 3 * (m.input_size * m.input_size) as usize];
+    to_chw(&square, m.mean, m.std, &mut out);
+    out
+}
+
+/// A small JPEG thumbnail (longest side `THUMB_SIDE`) for the window's grid.
+pub fn thumbnail_jpeg(photo: &Photo) -> Vec<u8> {
+    let (w, h) = photo.rgb.dimensions();
+    let scale = (THUMB_SIDE as f64 / w.max(h) as f64).min(1.0);
+    let tw = ((w as f64 * scale).round() as u32).max(1);
+    let th = ((h as f64 * scale).round() as u32).max(1);
+    let small = resize_rgb(&photo.rgb, tw, th, &bilinear());
+    let mut out = Vec::new();
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+    // Encoding an in-memory RGB8 image into a Vec cannot fail.
+    small
+        .write_with_encoder(enc)
+        .expect("JPEG encoding of a thumbnail");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpha_becomes_white() {
+        let img = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            2,
+            2,
+            image::Rgba([0, 0, 0, 0]),
+        ));
+        assert_eq!(flatten_on_white(img).get_pixel(0, 0).0, [255, 255, 255]);
+    }
+
+    #[test]
+    fn letterbox_pads_portrait_with_white_and_keeps_content() {
+        let tall = RgbImage::from_pixel(30, 60, image::Rgb([10, 20, 30]));
+        let sq = fit_square(&tall, 32, ResizePolicy::Letterbox, 0.875);
+        assert_eq!(sq.dimensions(), (32, 32));
+        assert_eq!(
+            sq.get_pixel(0, 16).0,
+            [255, 255, 255],
+            "left margin is white"
+        );
+        assert_eq!(sq.get_pixel(16, 16).0, [10, 20, 30], "centre is the photo");
+    }
+
+    #[test]
+    fn center_crop_fills_the_square() {
+        let tall = RgbImage::from_pixel(30, 60, image::Rgb([10, 20, 30]));
+        let sq = fit_square(&tall, 32, ResizePolicy::CenterCrop, 0.875);
+        assert_eq!(sq.get_pixel(0, 16).0, [10, 20, 30]);
+    }
+
+    #[test]
+    fn normalisation_uses_mean_and_std() {
+        let sq = RgbImage::from_pixel(2, 2, image::Rgb([255, 127, 0]));
+        let mut out = vec![0.0; 12];
+        to_chw(&sq, [127.0; 3], [128.0; 3], &mut out);
+        assert_eq!(out[0], 1.0);
+        assert_eq!(out[4], 0.0);
+        assert!((out[8] + 127.0 / 128.0).abs() < 1e-6);
+    }
+}

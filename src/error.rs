@@ -1,0 +1,101 @@
+//! Errors of the library: each names the file or item it is about and keeps its source.
+
+use std::path::PathBuf;
+
+/// Why one photo could not be turned into a model input.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    #[error("cannot read the file: {0}")]
+    Unreadable(#[source] std::io::Error),
+    #[error("the file is empty (0 bytes)")]
+    Empty,
+    #[error(
+        "not an image: its content is not JPEG, PNG, WebP, GIF, BMP or TIFF (a wrong extension, or another kind of file)"
+    )]
+    NotAnImage,
+    #[error(
+        "the image says it is {width}x{height} pixels, larger than the {limit}x{limit} limit (a corrupt or malicious file?)"
+    )]
+    TooLarge { width: u32, height: u32, limit: u32 },
+    #[error("the image is damaged or truncated: {0}")]
+    Corrupt(#[source] image::ImageError),
+    #[error("unsupported image variant: {0}")]
+    Unsupported(#[source] image::ImageError),
+}
+
+/// Errors of the lookalike library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Photo {
+        path: PathBuf,
+        #[source]
+        source: PhotoError,
+    },
+    #[error(
+        "ONNX Runtime (libonnxruntime.so) was not found; looked in: {searched}. Run `./run setup`, or point ORT_DYLIB_PATH at the library"
+    )]
+    RuntimeMissing { searched: String },
+    #[error("could not load ONNX Runtime from {}: {message}", path.display())]
+    RuntimeLoad { path: PathBuf, message: String },
+    #[error("no model manifests (*.toml) found; looked in: {searched}. Run `./run setup`")]
+    NoModels { searched: String },
+    #[error("unknown model '{name}'; available: {available}")]
+    UnknownModel { name: String, available: String },
+    #[error("model '{name}': its weights {} are missing. Run `./run setup` to build them", path.display())]
+    ModelMissing { name: String, path: PathBuf },
+    #[error(
+        "model '{name}' has random weights (for shape and speed tests only) and cannot be used for search; pick a real model"
+    )]
+    NotARealModel { name: String },
+    #[error("model manifest {}: {source}", path.display())]
+    Manifest {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("model '{name}' does not match its manifest: {message}")]
+    ModelShape { name: String, message: String },
+    #[error("ONNX Runtime: {0}")]
+    Ort(#[from] ort::Error),
+    #[error("the embedding thread has stopped")]
+    EngineStopped,
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("catalog index {}: {source}", path.display())]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{} is not a lookalike index (or was made by an incompatible version): {message}", path.display())]
+    BadIndex { path: PathBuf, message: String },
+    #[error("labels file {}: {source}", path.display())]
+    Labels {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("catalog folder {} does not exist or is not a folder", path.display())]
+    NoCatalog { path: PathBuf },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<ort::Error<ort::session::builder::SessionBuilder>> for Error {
+    fn from(e: ort::Error<ort::session::builder::SessionBuilder>) -> Self {
+        Error::Ort(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attach a path to an I/O error.
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.into();
+    move |source| Error::Io { path, source }
+}

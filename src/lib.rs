@@ -1,0 +1,15 @@
+//! lookalike: find look-alike fashion items by photo.
+//!
+//! The library is the whole engine: decoding and preprocessing photos ([`embed::preprocess`]),
+//! running an ImageNet CNN through ONNX Runtime on a thread of its own ([`embed::Embedder`]),
+//! the catalog index in SQLite ([`catalog`]) and exact cosine search ([`search`]).
+//! It never touches a window: the command line and the GUI both call it.
+
+pub mod catalog;
+pub mod embed;
+pub mod error;
+pub mod model;
+pub mod paths;
+pub mod search;
+
+pub use error::{Error, Result};
