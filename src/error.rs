@@ -17,6 +17,10 @@ pub enum PhotoError {
         "the image says it is {width}x{height} pixels, larger than the {limit}x{limit} limit (a corrupt or malicious file?)"
     )]
     TooLarge { width: u32, height: u32, limit: u32 },
+    #[error(
+        "the image is truncated (the file ends before the picture does): re-download or re-export it"
+    )]
+    Truncated,
     #[error("the image is damaged or truncated: {0}")]
     Corrupt(#[source] image::ImageError),
     #[error("unsupported image variant: {0}")]

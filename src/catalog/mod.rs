@@ -8,7 +8,7 @@ mod scan;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use db::IndexDb;
+pub use db::{IndexDb, NewItem};
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelSource, load_labels};
 pub use scan::{ScannedFile, is_photo_name, scan_folder};

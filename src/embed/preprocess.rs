@@ -53,6 +53,10 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, PhotoError> {
     if probe.format().is_none() {
         return Err(PhotoError::NotAnImage);
     }
+    if probe.format() == Some(image::ImageFormat::Jpeg) && !has_jpeg_end(bytes) {
+        // The JPEG decoder fills a cut-off scan with grey rather than failing: refuse it here.
+        return Err(PhotoError::Truncated);
+    }
     probe.no_limits();
     let (width, height) = probe.into_dimensions().map_err(classify)?;
     if width > MAX_SIDE || height > MAX_SIDE {
@@ -75,6 +79,12 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, PhotoError> {
     Ok(Photo {
         rgb: flatten_on_white(img),
     })
+}
+
+/// Whether a JPEG ends with its end-of-image marker (allowing some trailing padding).
+fn has_jpeg_end(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn classify(e: ImageError) -> PhotoError {
@@ -132,6 +142,9 @@ pub fn fit_square(
     crop_fraction: f32,
 ) -> RgbImage {
     let (w, h) = photo.dimensions();
+    if (w, h) == (size, size) {
+        return photo.clone();
+    }
     match policy {
         ResizePolicy::CenterCrop => {
             // The centre square covering `crop_fraction` of the shorter side, scaled to the input size.

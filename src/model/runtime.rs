@@ -12,6 +12,16 @@ static RUNTIME_PATH: OnceLock<PathBuf> = OnceLock::new();
 
 /// The first ONNX Runtime library that exists, in the documented search order.
 pub fn runtime_path() -> Result<PathBuf> {
+    // An explicit setting that points nowhere is a mistake to report, not to work around.
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from) {
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(Error::RuntimeMissing {
+                searched: format!("{} (from ORT_DYLIB_PATH)", p.display()),
+            })
+        };
+    }
     let candidates = runtime_candidates();
     candidates
         .iter()

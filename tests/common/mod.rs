@@ -1,0 +1,78 @@
+//! Shared test fixtures: the real model, real photos, and catalogs written into temp folders.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use lookalike::embed::{Embedder, EngineOptions};
+use lookalike::model::default_model;
+
+/// The project folder.
+pub fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Photos with known ImageNet classes, unpacked from the scikit-image wheel by `./run setup`.
+pub fn known_photo(name: &str) -> PathBuf {
+    let p = project().join(".cache/photos").join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run ./run setup first",
+        p.display()
+    );
+    p
+}
+
+/// The demo catalog: ../shared/data/fashion-products (or $LOOKALIKE_DEMO).
+pub fn demo_catalog() -> PathBuf {
+    let p = std::env::var_os("LOOKALIKE_DEMO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project().join("../shared/data/fashion-products"));
+    assert!(
+        p.join("images").is_dir(),
+        "demo catalog not found at {}",
+        p.display()
+    );
+    p
+}
+
+/// The `n` first demo photos (sorted by name), as paths.
+pub fn demo_photos(n: usize) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(demo_catalog().join("images"))
+        .expect("demo images")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    v.sort();
+    v.truncate(n);
+    v
+}
+
+/// One embedder per test binary: loading the model once keeps the tests quick.
+pub fn embedder() -> &'static Embedder {
+    static E: OnceLock<Embedder> = OnceLock::new();
+    E.get_or_init(|| {
+        let m = default_model().expect("a real model: run ./run setup first");
+        Embedder::start(m, EngineOptions::default()).expect("the model loads")
+    })
+}
+
+/// Copy photos into `dir` (created), keeping their names; returns the new paths.
+pub fn copy_photos(photos: &[PathBuf], dir: &Path) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    photos
+        .iter()
+        .map(|p| {
+            let to = dir.join(p.file_name().expect("name"));
+            std::fs::copy(p, &to).expect("copy");
+            to
+        })
+        .collect()
+}
+
+/// The `lookalike` binary, with its data folder in `data`.
+pub fn lookalike(data: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"));
+    c.env("LOOKALIKE_DATA_DIR", data)
+        .env_remove("LOOKALIKE_MODEL");
+    c
+}

@@ -1,0 +1,192 @@
+//! The catalog index: only what changed is embedded, moves and duplicates reuse embeddings,
+//! vanished files leave, and labels come from folders and labels.csv.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use lookalike::catalog::{Catalog, IndexOptions, IndexReport, index_folder};
+
+fn index(root: &Path, db: &Path) -> IndexReport {
+    index_folder(
+        root,
+        db,
+        common::embedder(),
+        &IndexOptions {
+            batch_size: 4,
+            label_field: None,
+        },
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .expect("indexing runs")
+}
+
+/// Make the file look modified (new content, new size and time).
+fn overwrite(path: &Path, with: &Path) {
+    std::fs::write(path, std::fs::read(with).unwrap()).unwrap();
+}
+
+#[test]
+fn only_new_changed_and_moved_files_are_embedded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let db = tmp.path().join("index.sqlite");
+    let photos = common::demo_photos(8);
+    let files = common::copy_photos(&photos[..6], &root.join("shirts"));
+
+    let first = index(&root, &db);
+    assert_eq!(
+        (first.scanned, first.embedded, first.failures.len()),
+        (6, 6, 0)
+    );
+    assert_eq!(Catalog::open(&db).unwrap().len(), 6);
+
+    let again = index(&root, &db);
+    assert_eq!(
+        (again.embedded, again.unchanged, again.removed),
+        (0, 6, 0),
+        "nothing changed, nothing embedded"
+    );
+
+    overwrite(&files[0], &photos[7]);
+    let modified = index(&root, &db);
+    assert_eq!(
+        (modified.embedded, modified.unchanged),
+        (1, 5),
+        "only the modified photo is embedded"
+    );
+
+    std::fs::remove_file(&files[1]).unwrap();
+    let deleted = index(&root, &db);
+    assert_eq!(
+        (deleted.embedded, deleted.removed, deleted.items),
+        (0, 1, 5)
+    );
+
+    std::fs::create_dir_all(root.join("moved")).unwrap();
+    std::fs::rename(&files[2], root.join("moved/renamed.jpg")).unwrap();
+    let moved = index(&root, &db);
+    assert_eq!(
+        (moved.embedded, moved.reused, moved.removed, moved.items),
+        (0, 1, 1, 5),
+        "a move reuses the embedding"
+    );
+
+    let cat = Catalog::open(&db).unwrap();
+    let i = cat
+        .items
+        .iter()
+        .position(|it| it.path == Path::new("moved/renamed.jpg"))
+        .expect("moved item is indexed");
+    assert_eq!(cat.label(i), "moved", "the label follows the new folder");
+
+    // The new photo added alongside is new content: embedded once.
+    common::copy_photos(&photos[6..7], &root.join("shirts"));
+    assert_eq!(index(&root, &db).embedded, 1);
+}
+
+#[test]
+fn an_exact_copy_under_another_name_reuses_the_embedding_and_matches_perfectly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("c");
+    let db = tmp.path().join("i.sqlite");
+    let files = common::copy_photos(&common::demo_photos(3), &root);
+    index(&root, &db);
+    std::fs::copy(&files[0], root.join("copy-of-first.jpg")).unwrap();
+    let r = index(&root, &db);
+    assert_eq!((r.embedded, r.reused), (0, 1));
+    let cat = Catalog::open(&db).unwrap();
+    let a = cat.find_path(&files[0]).unwrap();
+    let b = cat.find_path(&root.join("copy-of-first.jpg")).unwrap();
+    assert!(lookalike::search::dot(cat.vector(a), cat.vector(b)) > 0.9999);
+}
+
+#[test]
+fn labels_csv_columns_become_labels_and_articletype_is_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("c");
+    let photos = common::demo_photos(4);
+    common::copy_photos(&photos, &root.join("images"));
+    // A labels.csv of the demo's form, restricted to these photos.
+    let csv = std::fs::read_to_string(common::demo_catalog().join("labels.csv")).unwrap();
+    let ids: Vec<String> = photos
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let mut lines = csv.lines();
+    let mut out = vec![lines.next().unwrap().to_string()];
+    out.extend(
+        lines
+            .filter(|l| ids.iter().any(|id| l.starts_with(&format!("{id},"))))
+            .map(str::to_string),
+    );
+    std::fs::write(root.join("labels.csv"), out.join("\n")).unwrap();
+
+    let db = tmp.path().join("i.sqlite");
+    index(&root, &db);
+    let cat = Catalog::open(&db).unwrap();
+    assert_eq!(cat.label_field, "articleType");
+    let first = cat
+        .find_path(&root.join("images").join(photos[0].file_name().unwrap()))
+        .unwrap();
+    let expected = out[1].split(',').nth(4).unwrap();
+    assert_eq!(cat.label(first), expected);
+    assert!(cat.items[first].labels.contains_key("baseColour"));
+    assert_eq!(
+        cat.items[first].labels.get("folder").map(String::as_str),
+        Some("images")
+    );
+}
+
+#[test]
+fn a_missing_folder_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = index_folder(
+        &tmp.path().join("nope"),
+        &tmp.path().join("i.sqlite"),
+        common::embedder(),
+        &IndexOptions::default(),
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .err()
+    .expect("an error");
+    assert!(
+        err.to_string().contains("nope") && err.to_string().contains("does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cancelling_keeps_what_was_written_and_the_next_run_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("c");
+    let db = tmp.path().join("i.sqlite");
+    common::copy_photos(&common::demo_photos(20), &root);
+    let cancel = AtomicBool::new(false);
+    let opts = IndexOptions {
+        batch_size: 4,
+        label_field: None,
+    };
+    let r = index_folder(&root, &db, common::embedder(), &opts, &cancel, |p| {
+        if p.done >= 4 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    })
+    .unwrap();
+    assert!(r.cancelled);
+    assert!(
+        r.items >= 4 && r.items < 20,
+        "stopped early with the finished batches kept: {}",
+        r.items
+    );
+    let rest = index(&root, &db);
+    assert_eq!(rest.items, 20);
+    assert_eq!(
+        rest.embedded,
+        20 - r.items,
+        "the second run embeds only the rest"
+    );
+}

@@ -1,0 +1,127 @@
+//! The real model: its weights are ImageNet's, random graphs are refused, and a missing
+//! runtime or model is explained.
+
+mod common;
+
+use lookalike::embed::{Embedder, EngineOptions};
+use lookalike::model::{available_models, find_model, imagenet_classes, top_classes};
+
+fn top1(photo: &str) -> String {
+    let (_, logits) = common::embedder()
+        .embed_file(&common::known_photo(photo))
+        .expect("embeds");
+    let classes = imagenet_classes().expect("class names");
+    classes[top_classes(&logits, 1)[0].0].clone()
+}
+
+#[test]
+fn a_tabby_cat_is_seen_as_a_cat() {
+    let class = top1("chelsea.png");
+    assert!(
+        [
+            "tabby",
+            "tiger cat",
+            "Egyptian cat",
+            "Persian cat",
+            "Siamese cat"
+        ]
+        .contains(&class.as_str()),
+        "chelsea.png classified as {class}"
+    );
+}
+
+#[test]
+fn an_espresso_is_seen_as_espresso() {
+    assert_eq!(top1("coffee.png"), "espresso");
+}
+
+#[test]
+fn embeddings_are_unit_length_with_the_manifest_dims() {
+    let e = common::embedder();
+    let (v, logits) = e
+        .embed_file(&common::known_photo("rocket.jpg"))
+        .expect("embeds");
+    assert_eq!(v.len(), e.manifest().dims);
+    assert_eq!(logits.len(), 1000);
+    let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
+}
+
+#[test]
+fn different_photos_differ_and_the_same_photo_matches_itself() {
+    let e = common::embedder();
+    let (cat, _) = e.embed_file(&common::known_photo("chelsea.png")).unwrap();
+    let (cat2, _) = e.embed_file(&common::known_photo("chelsea.png")).unwrap();
+    let (cup, _) = e.embed_file(&common::known_photo("coffee.png")).unwrap();
+    let sim = |a: &[f32], b: &[f32]| lookalike::search::dot(a, b);
+    assert!(sim(&cat, &cat2) > 0.9999);
+    assert!(
+        sim(&cat, &cup) < 0.8,
+        "a cat and a cup are not look-alikes: {}",
+        sim(&cat, &cup)
+    );
+}
+
+#[test]
+fn a_graph_with_random_weights_is_never_usable_for_search() {
+    let random = available_models()
+        .unwrap()
+        .into_iter()
+        .find(|m| !m.real_weights)
+        .expect("resnet50-random manifest");
+    let err = Embedder::start(random, EngineOptions::default())
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("random weights"), "{err}");
+}
+
+#[test]
+fn an_unknown_model_lists_the_available_ones() {
+    let err = find_model("vgg-nonexistent").err().expect("unknown");
+    assert!(err.to_string().contains("efficientnet-lite0"), "{err}");
+}
+
+#[test]
+fn a_missing_model_file_says_to_run_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ghost.toml"),
+        std::fs::read_to_string(common::project().join("models/efficientnet-lite0.toml"))
+            .unwrap()
+            .replace("name = \"efficientnet-lite0\"", "name = \"ghost\"")
+            .replace("efficientnet-lite0.onnx", "ghost.onnx"),
+    )
+    .unwrap();
+    let out = common::lookalike(dir.path())
+        .env("LOOKALIKE_MODELS", dir.path())
+        .env("LOOKALIKE_MODEL", "ghost")
+        .args(["classify"])
+        .arg(common::known_photo("coffee.png"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("ghost.onnx") && err.contains("./run setup"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_runtime_says_where_it_looked_and_what_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::lookalike(dir.path())
+        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
+        .args(["classify"])
+        .arg(common::known_photo("coffee.png"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("ONNX Runtime")
+            && err.contains("./run setup")
+            && err.contains("ORT_DYLIB_PATH"),
+        "{err}"
+    );
+}

@@ -1,0 +1,170 @@
+//! `lookalike query` end to end: real photos, real index, the look-alikes a user would expect.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+fn index(data: &Path, root: &Path, db: &Path) {
+    let out = common::lookalike(data)
+        .args(["index", "--quiet"])
+        .arg(root)
+        .arg("--index")
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn query(data: &Path, photo: &Path, db: Option<&Path>, k: usize) -> Value {
+    let mut c = common::lookalike(data);
+    c.arg("query")
+        .arg(photo)
+        .args(["-k", &k.to_string(), "--json"]);
+    if let Some(db) = db {
+        c.arg("--index").arg(db);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_copy_from_outside_finds_its_original_first_and_an_item_never_finds_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let files = common::copy_photos(&common::demo_photos(40), &root);
+    let db = tmp.path().join("i.sqlite");
+    index(tmp.path(), &root, &db);
+
+    // A photo outside the catalog that is a copy of item 5 (a user's download of the same product).
+    let outside = tmp.path().join("download.jpg");
+    std::fs::copy(&files[5], &outside).unwrap();
+    let r = query(tmp.path(), &outside, Some(&db), 5);
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(
+        results[0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(files[5].file_name().unwrap().to_str().unwrap())
+    );
+    assert!(results[0]["score"].as_f64().unwrap() > 0.999);
+    let scores: Vec<f64> = results
+        .iter()
+        .map(|h| h["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+    assert!(
+        r["model"].as_str().unwrap().contains("EfficientNet-Lite0") && r["dims"] == 1280,
+        "the model is shown"
+    );
+
+    // The catalog item itself: excluded from its own look-alikes. (No --index: the last one indexed.)
+    let r = query(tmp.path(), &files[5], None, 39);
+    let paths: Vec<&str> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 39);
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.ends_with(files[5].file_name().unwrap().to_str().unwrap()))
+    );
+}
+
+#[test]
+fn look_alikes_mostly_share_the_querys_category() {
+    // 300 labelled demo photos; each of 40 queries' top 5 should mostly be of its own masterCategory
+    // (Apparel, Footwear, Accessories...), far above what chance would give.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let photos = common::demo_photos(300);
+    common::copy_photos(&photos, &root);
+    std::fs::copy(
+        common::demo_catalog().join("labels.csv"),
+        root.join("labels.csv"),
+    )
+    .unwrap();
+    let db = tmp.path().join("i.sqlite");
+    index(tmp.path(), &root, &db);
+    let cat = lookalike::catalog::Catalog::open(&db).unwrap();
+    let category = |i: usize| {
+        cat.items[i]
+            .labels
+            .get("masterCategory")
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (mut same, mut total, mut chance) = (0, 0, 0.0);
+    for q in (0..cat.len()).step_by(cat.len() / 40) {
+        let hits =
+            lookalike::search::top_k(&cat.embeddings, cat.dims, cat.vector(q), 5, |i| i != q);
+        same += hits
+            .iter()
+            .filter(|h| category(h.index) == category(q))
+            .count();
+        total += hits.len();
+        chance += (0..cat.len())
+            .filter(|&i| category(i) == category(q))
+            .count() as f64
+            / cat.len() as f64;
+    }
+    let precision = same as f64 / total as f64;
+    let chance = chance / (total / 5) as f64;
+    assert!(
+        precision > 0.85 && precision > chance + 0.3,
+        "precision@5 {precision:.2}, chance {chance:.2}"
+    );
+}
+
+#[test]
+fn querying_before_indexing_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = common::lookalike(tmp.path())
+        .arg("query")
+        .arg(common::known_photo("coffee.png"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lookalike index"));
+}
+
+#[test]
+fn a_broken_query_photo_is_named_in_the_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    common::copy_photos(&common::demo_photos(3), &root);
+    let db = tmp.path().join("i.sqlite");
+    index(tmp.path(), &root, &db);
+    let bad = tmp.path().join("oops.jpg");
+    std::fs::write(&bad, "<html>not a photo</html>").unwrap();
+    let out = common::lookalike(tmp.path())
+        .arg("query")
+        .arg(&bad)
+        .arg("--index")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("oops.jpg") && err.contains("not an image"),
+        "{err}"
+    );
+}
