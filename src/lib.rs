@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod embed;
 pub mod error;
+pub mod map;
 pub mod model;
 pub mod paths;
 pub mod search;

@@ -41,7 +41,22 @@ fn only_new_changed_and_moved_files_are_embedded() {
         (first.scanned, first.embedded, first.failures.len()),
         (6, 6, 0)
     );
-    assert_eq!(Catalog::open(&db).unwrap().len(), 6);
+    let cat = Catalog::open(&db).unwrap();
+    assert_eq!(cat.len(), 6);
+    assert_eq!(
+        cat.map.len(),
+        6,
+        "the map is computed and stored with the index"
+    );
+    let q = cat
+        .projection
+        .as_ref()
+        .expect("map projection stored")
+        .project(cat.vector(2));
+    assert!(
+        (q[0] - cat.map[2][0]).abs() < 1e-4 && (q[1] - cat.map[2][1]).abs() < 1e-4,
+        "a query lands where its item is"
+    );
 
     let again = index(&root, &db);
     assert_eq!(

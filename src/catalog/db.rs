@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Catalog, Item};
 use crate::error::{Error, Result};
+use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
 
 const SCHEMA_VERSION: &str = "1";
@@ -28,6 +29,7 @@ CREATE TABLE IF NOT EXISTS items(
 CREATE INDEX IF NOT EXISTS items_hash ON items(hash);
 CREATE TABLE IF NOT EXISTS thumbs(item_id INTEGER PRIMARY KEY, jpeg BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failures(path BLOB PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS map_points(item_id INTEGER PRIMARY KEY, x REAL NOT NULL, y REAL NOT NULL);
 ";
 
 /// What the index remembers of a file, to decide whether to embed it again.
@@ -229,6 +231,32 @@ impl IndexDb {
             .map_err(db_err(&self.path))
     }
 
+    /// Store the map coordinates of items (replacing all earlier ones).
+    pub fn save_map(
+        &mut self,
+        projection: &MapProjection,
+        points: &[(i64, [f32; 2])],
+    ) -> Result<()> {
+        let path = self.path.clone();
+        self.set_meta(
+            "map_projection",
+            &serde_json::to_string(projection).unwrap_or_default(),
+        )?;
+        let tx = self.conn.transaction().map_err(db_err(&path))?;
+        tx.execute("DELETE FROM map_points", [])
+            .map_err(db_err(&path))?;
+        {
+            let mut stmt = tx
+                .prepare("INSERT INTO map_points(item_id, x, y) VALUES(?1, ?2, ?3)")
+                .map_err(db_err(&path))?;
+            for (id, [x, y]) in points {
+                stmt.execute(params![id, *x as f64, *y as f64])
+                    .map_err(db_err(&path))?;
+            }
+        }
+        tx.commit().map_err(db_err(&path))
+    }
+
     /// Load every item and its embedding for search.
     pub fn load_catalog(&self) -> Result<Catalog> {
         let need = |k: &str| -> Result<String> {
@@ -255,11 +283,16 @@ impl IndexDb {
         let label_field = self.meta("label_field")?.unwrap_or_else(|| "folder".into());
         let mut stmt = self
             .conn
-            .prepare("SELECT id, path, size, mtime_ns, width, height, labels, embedding FROM items ORDER BY id")
+            .prepare(
+                "SELECT id, path, size, mtime_ns, width, height, labels, embedding, x, y
+                 FROM items LEFT JOIN map_points ON map_points.item_id = items.id ORDER BY id",
+            )
             .map_err(db_err(&self.path))?;
         let mut rows = stmt.query([]).map_err(db_err(&self.path))?;
         let mut items = Vec::new();
         let mut embeddings = Vec::new();
+        let mut map = Vec::new();
+        let mut map_complete = true;
         while let Some(r) = rows.next().map_err(db_err(&self.path))? {
             let get = |e| db_err(&self.path)(e);
             let blob = r
@@ -282,6 +315,13 @@ impl IndexDb {
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             );
             let labels: String = r.get(6).map_err(get)?;
+            match (
+                r.get::<_, Option<f64>>(8).map_err(get)?,
+                r.get::<_, Option<f64>>(9).map_err(get)?,
+            ) {
+                (Some(x), Some(y)) => map.push([x as f32, y as f32]),
+                _ => map_complete = false,
+            }
             items.push(Item {
                 id: r.get(0).map_err(get)?,
                 path: path_from_bytes(
@@ -298,7 +338,15 @@ impl IndexDb {
                     .unwrap_or_default(),
             });
         }
+        if !map_complete {
+            map.clear();
+        }
+        let projection = self
+            .meta("map_projection")?
+            .and_then(|j| serde_json::from_str(&j).ok());
         Ok(Catalog {
+            map,
+            projection,
             index_path: self.path.clone(),
             root,
             model,

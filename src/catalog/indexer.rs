@@ -227,6 +227,13 @@ pub fn index_folder(
         report.removed = vanished.len();
     }
     report.items = db.count()?;
+    if !report.cancelled {
+        // The map is part of the index: recompute it when the catalog changed or it is missing.
+        let mut catalog = db.load_catalog()?;
+        if catalog.map.is_empty() || report.embedded + report.reused + report.removed > 0 {
+            catalog.compute_map()?;
+        }
+    }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

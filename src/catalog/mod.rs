@@ -14,6 +14,7 @@ pub use labels::{LabelSource, load_labels};
 pub use scan::{ScannedFile, is_photo_name, scan_folder};
 
 use crate::error::Result;
+use crate::map::MapProjection;
 use crate::model::{ModelManifest, Pooling, ResizePolicy, find_model};
 
 /// One photo of the catalog, as the index knows it.
@@ -45,6 +46,10 @@ pub struct Catalog {
     pub items: Vec<Item>,
     /// `items.len() x dims` unit vectors.
     pub embeddings: Vec<f32>,
+    /// 2-D map coordinates (PCA) of each item; empty until computed.
+    pub map: Vec<[f32; 2]>,
+    /// The plane of the map, to place query photos on it.
+    pub projection: Option<MapProjection>,
 }
 
 impl Catalog {
@@ -56,6 +61,21 @@ impl Catalog {
     /// The model that made this index, set up exactly as it was (pooling, resize), to embed queries.
     pub fn query_model(&self) -> Result<ModelManifest> {
         Ok(find_model(&self.model)?.with_variant(self.pooling, self.resize))
+    }
+
+    /// Compute the 2-D map of the whole catalog and store it in the index.
+    pub fn compute_map(&mut self) -> Result<()> {
+        let projection = crate::map::pca_2d(&self.embeddings, self.dims);
+        self.map = projection.project_all(&self.embeddings);
+        let points: Vec<(i64, [f32; 2])> = self
+            .items
+            .iter()
+            .zip(&self.map)
+            .map(|(it, p)| (it.id, *p))
+            .collect();
+        IndexDb::open_existing(&self.index_path)?.save_map(&projection, &points)?;
+        self.projection = Some(projection);
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
