@@ -5,6 +5,7 @@
 //! the catalog index in SQLite ([`catalog`]) and exact cosine search ([`search`]).
 //! It never touches a window: the command line and the GUI both call it.
 
+pub mod app;
 pub mod catalog;
 pub mod embed;
 pub mod error;

@@ -79,3 +79,23 @@ pub fn default_index_for(root: &Path) -> PathBuf {
 pub fn last_index_marker() -> PathBuf {
     data_dir().join("last-index")
 }
+
+/// The demo catalog, when this machine has one: `$LOOKALIKE_DEMO`, the shared fashion-products
+/// folder beside the source tree, or `../share/lookalike/demo` beside the executable.
+pub fn demo_catalog() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(d) = std::env::var_os("LOOKALIKE_DEMO") {
+        candidates.push(PathBuf::from(d));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-products"));
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        candidates.push(exe_dir.join("../share/lookalike/demo"));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_dir())
+        .map(|p| p.canonicalize().unwrap_or(p))
+}

@@ -128,6 +128,8 @@ impl IndexDb {
         {
             return Err(bad(path, "missing or unknown schema version".into()));
         }
+        // Indexes from before a table was added get it now (every statement is IF NOT EXISTS).
+        db.conn.execute_batch(SCHEMA).map_err(db_err(path))?;
         Ok(db)
     }
 
@@ -255,6 +257,24 @@ impl IndexDb {
             }
         }
         tx.commit().map_err(db_err(&path))
+    }
+
+    /// The model, pooling and resize policy recorded in the index.
+    pub fn load_catalog_meta(&self) -> Result<(String, Pooling, ResizePolicy)> {
+        let model = self
+            .meta("model")?
+            .ok_or_else(|| bad(&self.path, "no model recorded".into()))?;
+        let pooling = self.meta("pooling")?.and_then(|p| Pooling::from_name(&p));
+        let resize = self
+            .meta("resize")?
+            .and_then(|p| ResizePolicy::from_name(&p));
+        match (pooling, resize) {
+            (Some(p), Some(r)) => Ok((model, p, r)),
+            _ => Err(bad(
+                &self.path,
+                "no pooling or resize policy recorded".into(),
+            )),
+        }
     }
 
     /// Load every item and its embedding for search.

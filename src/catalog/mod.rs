@@ -118,3 +118,17 @@ impl Catalog {
         IndexDb::open_existing(&self.index_path)?.thumbnail(self.items[i].id)
     }
 }
+
+/// The model to index `index_path` with: the one asked for; else the model the index was made with
+/// (so an update never silently re-embeds everything); else the default model.
+pub fn model_for_index(index_path: &Path, asked: Option<&str>) -> Result<ModelManifest> {
+    if let Some(name) = asked {
+        return find_model(name);
+    }
+    if let Ok(cat) = IndexDb::open_existing(index_path).and_then(|db| db.load_catalog_meta())
+        && let Ok(m) = find_model(&cat.0)
+    {
+        return Ok(m.with_variant(cat.1, cat.2));
+    }
+    crate::model::default_model()
+}

@@ -9,9 +9,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use lookalike::catalog::{IndexOptions, index_folder};
+use lookalike::catalog::{IndexOptions, index_folder, model_for_index};
 use lookalike::embed::{Embedder, EngineOptions};
-use lookalike::model::{default_model, find_model};
 use lookalike::paths;
 
 #[derive(Args)]
@@ -39,14 +38,11 @@ pub struct IndexArgs {
 }
 
 pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
-    let manifest = match &a.model {
-        Some(name) => find_model(name)?,
-        None => default_model()?,
-    };
     let index = a
         .index
         .clone()
         .unwrap_or_else(|| paths::default_index_for(&a.folder));
+    let manifest = model_for_index(&index, a.model.as_deref())?;
     let embedder = Embedder::start(
         manifest,
         EngineOptions {

@@ -26,7 +26,10 @@ pub const EXIT_SOME_FAILED: u8 = 3;
     after_help = "Examples:\n  lookalike index ~/Pictures/catalog\n  lookalike query shirt.jpg -k 12\n  lookalike query shirt.jpg --json | jq .results[0]\n\n\
         Exit codes: 0 success, 1 error, 2 bad arguments, 3 indexed but some files failed."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Open the window on this catalog folder (with no command and no folder: the last catalog).
+    folder: Option<PathBuf>,
     /// Print only results and errors.
     #[arg(short, long, global = true)]
     quiet: bool,
@@ -42,6 +45,11 @@ enum Command {
     Query(query::QueryArgs),
     /// Show what ImageNet classes the model sees in a photo (checks that the weights are real).
     Classify(query::ClassifyArgs),
+    /// Open the window (the same as giving no command).
+    Gui {
+        /// Catalog folder to open.
+        folder: Option<PathBuf>,
+    },
     /// List the models lookalike can use.
     Models,
     /// Measure indexing throughput, model speed and query latency.
@@ -55,13 +63,21 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Query(a)) => query::run(a),
         Some(Command::Classify(a)) => query::classify(a),
         Some(Command::Models) => models(),
+        Some(Command::Gui { folder }) => open_window(folder),
         Some(Command::Bench(a)) => bench::run(a),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => open_window(cli.folder),
     }
+}
+
+fn open_window(folder: Option<PathBuf>) -> Result<ExitCode> {
+    let config = lookalike::app::AppConfig {
+        folder,
+        persist: true,
+        ..Default::default()
+    };
+    lookalike::app::run(config, lookalike::app::renderer_from_env())
+        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn models() -> Result<ExitCode> {

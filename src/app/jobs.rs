@@ -1,0 +1,258 @@
+//! Background work of the window, each on a named thread that reports over a channel and wakes the UI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use egui::ColorImage;
+
+use crate::catalog::{Catalog, IndexOptions, IndexReport, Progress, index_folder};
+use crate::embed::{Embedder, EngineOptions, decode_photo};
+use crate::model::ModelManifest;
+use crate::search::{Hit, top_k};
+
+/// What a query is made from.
+#[derive(Debug, Clone)]
+pub enum QueryInput {
+    /// A photo file: dropped, picked, or pasted as a path.
+    File(PathBuf),
+    /// Pixels from the clipboard.
+    Pixels(Arc<image::RgbImage>),
+    /// A catalog item (its index): excluded from its own look-alikes.
+    Item(usize),
+    /// The current query again (K or the filter changed).
+    Again(Arc<Vec<f32>>, Option<usize>),
+}
+
+/// A finished query.
+pub struct QueryOutcome {
+    pub vector: Arc<Vec<f32>>,
+    pub hits: Vec<Hit>,
+    pub preview: Option<ColorImage>,
+    pub own_item: Option<usize>,
+    pub embed_ms: f64,
+    pub search_ms: f64,
+}
+
+/// Messages from the background threads to the window.
+pub enum Msg {
+    Engine {
+        model: Box<ModelManifest>,
+        result: Result<Arc<Embedder>, String>,
+    },
+    Catalog {
+        index: PathBuf,
+        result: Result<Arc<Catalog>, String>,
+    },
+    IndexProgress(Progress),
+    IndexDone(Result<IndexReport, String>),
+    Query {
+        id: u64,
+        result: Result<QueryOutcome, String>,
+    },
+    Thumb {
+        id: i64,
+        image: Option<ColorImage>,
+    },
+    PickedFolder(PathBuf),
+    PickedPhoto(PathBuf),
+}
+
+/// The sending side: every message wakes the UI.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: Sender<Msg>,
+    ctx: egui::Context,
+}
+
+impl Outbox {
+    pub fn new(ctx: egui::Context) -> (Self, Receiver<Msg>) {
+        let (tx, rx) = unbounded();
+        (Outbox { tx, ctx }, rx)
+    }
+
+    pub fn send(&self, msg: Msg) {
+        // The window may be closing: then nobody listens, and that is fine.
+        let _ = self.tx.send(msg);
+        self.ctx.request_repaint();
+    }
+
+    fn spawn(&self, name: &str, work: impl FnOnce(Outbox) + Send + 'static) {
+        let outbox = self.clone();
+        if let Err(e) = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || work(outbox))
+        {
+            eprintln!("lookalike: cannot start thread {name}: {e}");
+        }
+    }
+
+    /// Load the model on its own thread.
+    pub fn start_engine(&self, model: ModelManifest) {
+        self.spawn("engine-start", move |out| {
+            let result = Embedder::start(model.clone(), EngineOptions::default())
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            out.send(Msg::Engine {
+                model: Box::new(model),
+                result,
+            });
+        });
+    }
+
+    /// Open an index for searching.
+    pub fn load_catalog(&self, index: PathBuf) {
+        self.spawn("catalog-load", move |out| {
+            let result = Catalog::open(&index)
+                .map(Arc::new)
+                .map_err(|e| format!("{e:#}"));
+            out.send(Msg::Catalog { index, result });
+        });
+    }
+
+    /// Bring the index of `folder` up to date.
+    pub fn index(
+        &self,
+        folder: PathBuf,
+        index: PathBuf,
+        embedder: Arc<Embedder>,
+        cancel: Arc<AtomicBool>,
+    ) {
+        self.spawn("indexer", move |out| {
+            let progress = out.clone();
+            let result = index_folder(
+                &folder,
+                &index,
+                &embedder,
+                &IndexOptions::default(),
+                &cancel,
+                |p| {
+                    progress.send(Msg::IndexProgress(*p));
+                },
+            )
+            .map_err(|e| e.to_string());
+            out.send(Msg::IndexDone(result));
+        });
+    }
+
+    /// Embed a query and search the catalog.
+    pub fn query(
+        &self,
+        id: u64,
+        input: QueryInput,
+        embedder: Arc<Embedder>,
+        catalog: Arc<Catalog>,
+        k: usize,
+        filter: String,
+    ) {
+        self.spawn("query", move |out| {
+            let result = run_query(input, &embedder, &catalog, k, &filter);
+            out.send(Msg::Query { id, result });
+        });
+    }
+
+    /// The system's folder and file pickers (rfd), off the UI thread.
+    pub fn pick_folder(&self) {
+        self.spawn("pick-folder", |out| {
+            if let Some(p) = rfd::FileDialog::new()
+                .set_title("Open a catalog folder")
+                .pick_folder()
+            {
+                out.send(Msg::PickedFolder(p));
+            }
+        });
+    }
+
+    pub fn pick_photo(&self) {
+        self.spawn("pick-photo", |out| {
+            let exts = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"];
+            if let Some(p) = rfd::FileDialog::new()
+                .set_title("Find look-alikes of a photo")
+                .add_filter("Photos", &exts)
+                .pick_file()
+            {
+                out.send(Msg::PickedPhoto(p));
+            }
+        });
+    }
+}
+
+/// Whether any label of item `i` contains `filter` (lower case); an empty filter lets all through.
+pub fn label_matches(catalog: &Catalog, i: usize, filter: &str) -> bool {
+    filter.is_empty()
+        || catalog.items[i]
+            .labels
+            .values()
+            .any(|v| v.to_lowercase().contains(filter))
+}
+
+fn run_query(
+    input: QueryInput,
+    embedder: &Embedder,
+    catalog: &Catalog,
+    k: usize,
+    filter: &str,
+) -> Result<QueryOutcome, String> {
+    let t0 = Instant::now();
+    let (vector, preview, own_item) = match input {
+        QueryInput::File(path) => {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
+            let photo = decode_photo(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            let (v, _) = embedder.embed_photo(&photo).map_err(|e| e.to_string())?;
+            (
+                Arc::new(v),
+                Some(super::thumbs::color_image(&photo.rgb, 320)),
+                catalog.find_path(&path),
+            )
+        }
+        QueryInput::Pixels(rgb) => {
+            let photo = crate::embed::Photo {
+                rgb: (*rgb).clone(),
+            };
+            let (v, _) = embedder.embed_photo(&photo).map_err(|e| e.to_string())?;
+            (
+                Arc::new(v),
+                Some(super::thumbs::color_image(&rgb, 320)),
+                None,
+            )
+        }
+        QueryInput::Item(i) if i < catalog.len() => {
+            (Arc::new(catalog.vector(i).to_vec()), None, Some(i))
+        }
+        QueryInput::Item(_) => return Err("that item is no longer in the catalog".into()),
+        QueryInput::Again(v, own) => (v, None, own),
+    };
+    let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
+    if vector.len() != catalog.dims {
+        return Err(format!(
+            "the query has {} dims but the catalog {}: reopen the catalog",
+            vector.len(),
+            catalog.dims
+        ));
+    }
+    let t1 = Instant::now();
+    let filter = filter.to_lowercase();
+    let hits = top_k(&catalog.embeddings, catalog.dims, &vector, k, |i| {
+        Some(i) != own_item && label_matches(catalog, i, &filter)
+    });
+    Ok(QueryOutcome {
+        vector,
+        hits,
+        preview,
+        own_item,
+        embed_ms,
+        search_ms: t1.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// The index file for a catalog folder, in `index_dir` when given.
+pub fn index_path_for(folder: &Path, index_dir: Option<&Path>) -> PathBuf {
+    let default = crate::paths::default_index_for(folder);
+    match index_dir {
+        Some(dir) => dir.join(default.file_name().unwrap_or_default()),
+        None => default,
+    }
+}

@@ -1,0 +1,27 @@
+//! What the window remembers between runs (eframe persistence): the last catalog, K and the theme.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub const MIN_K: usize = 1;
+pub const MAX_K: usize = 60;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub last_folder: Option<PathBuf>,
+    /// How many look-alikes to show.
+    pub k: usize,
+    pub dark: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            last_folder: None,
+            k: 12,
+            dark: true,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Catalog thumbnails as textures: read from the index and decoded on a `thumbnails` thread, cached by item id.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use crossbeam_channel::{Sender, unbounded};
+use egui::{ColorImage, TextureHandle, TextureOptions};
+
+use super::jobs::{Msg, Outbox};
+use crate::catalog::IndexDb;
+
+pub struct Thumbs {
+    textures: HashMap<i64, TextureHandle>,
+    requested: HashSet<i64>,
+    requests: Sender<(PathBuf, i64)>,
+}
+
+impl Thumbs {
+    pub fn new(outbox: Outbox) -> Self {
+        let (tx, rx) = unbounded::<(PathBuf, i64)>();
+        let spawned = std::thread::Builder::new()
+            .name("thumbnails".into())
+            .spawn(move || {
+                let mut db: Option<IndexDb> = None;
+                for (index, id) in rx {
+                    if db.as_ref().map(|d| d.path != index).unwrap_or(true) {
+                        db = IndexDb::open_existing(&index).ok();
+                    }
+                    let image = db
+                        .as_ref()
+                        .and_then(|d| d.thumbnail(id).ok().flatten())
+                        .and_then(|jpeg| decode(&jpeg));
+                    outbox.send(Msg::Thumb { id, image });
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("lookalike: no thumbnail thread: {e}");
+        }
+        Thumbs {
+            textures: HashMap::new(),
+            requested: HashSet::new(),
+            requests: tx,
+        }
+    }
+
+    /// The thumbnail of item `id` if loaded; otherwise asks for it once.
+    pub fn get(&mut self, index: &std::path::Path, id: i64) -> Option<&TextureHandle> {
+        if !self.textures.contains_key(&id) && self.requested.insert(id) {
+            let _ = self.requests.send((index.to_path_buf(), id));
+        }
+        self.textures.get(&id)
+    }
+
+    pub fn arrived(&mut self, ctx: &egui::Context, id: i64, image: ColorImage) {
+        let tex = ctx.load_texture(format!("thumb-{id}"), image, TextureOptions::LINEAR);
+        self.textures.insert(id, tex);
+    }
+
+    /// Forget everything (another catalog was opened: ids mean other items).
+    pub fn clear(&mut self) {
+        self.textures.clear();
+        self.requested.clear();
+    }
+}
+
+fn decode(jpeg: &[u8]) -> Option<ColorImage> {
+    let img = image::load_from_memory(jpeg).ok()?.into_rgba8();
+    let size = [img.width() as usize, img.height() as usize];
+    Some(ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
+}
+
+/// A photo as a texture-ready image, at most `side` pixels on its longest side.
+pub fn color_image(rgb: &image::RgbImage, side: u32) -> ColorImage {
+    let (w, h) = rgb.dimensions();
+    let scale = (side as f32 / w.max(h) as f32).min(1.0);
+    let small = image::imageops::thumbnail(
+        rgb,
+        ((w as f32 * scale) as u32).max(1),
+        ((h as f32 * scale) as u32).max(1),
+    );
+    ColorImage::from_rgb(
+        [small.width() as usize, small.height() as usize],
+        small.as_raw(),
+    )
+}

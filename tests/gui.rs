@@ -1,0 +1,284 @@
+//! The window, driven headless with egui_kittest: the real app state, the real model, a small real
+//! catalog that the app indexes itself. Snapshots render on the CPU (wgpu on lavapipe).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
+use lookalike::app::{AppConfig, LookalikeApp};
+
+/// A file dropped on the window.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    folder: PathBuf,
+    index_dir: PathBuf,
+    /// A copy of one catalog photo, outside the catalog.
+    outside: PathBuf,
+    original: PathBuf,
+}
+
+/// 40 demo photos with their labels.csv rows.
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("catalog");
+    let photos = common::demo_photos(40);
+    let files = common::copy_photos(&photos, &folder);
+    let csv = std::fs::read_to_string(common::demo_catalog().join("labels.csv")).unwrap();
+    let ids: Vec<String> = photos
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let mut lines = csv.lines();
+    let mut rows = vec![lines.next().unwrap().to_string()];
+    rows.extend(
+        lines
+            .filter(|l| ids.iter().any(|id| l.starts_with(&format!("{id},"))))
+            .map(str::to_string),
+    );
+    std::fs::write(folder.join("labels.csv"), rows.join("\n")).unwrap();
+    let outside = tmp.path().join("from-a-shop.jpg");
+    std::fs::copy(&files[5], &outside).unwrap();
+    let index_dir = tmp.path().join("indexes");
+    Fixture {
+        _tmp: tmp,
+        folder,
+        index_dir,
+        outside,
+        original: files[5].clone(),
+    }
+}
+
+fn harness(config: AppConfig) -> Harness<'static, LookalikeApp> {
+    Harness::builder()
+        .with_size([1400.0, 860.0])
+        .wgpu()
+        .build_eframe(move |cc| LookalikeApp::new(cc, config))
+}
+
+fn open(f: &Fixture) -> Harness<'static, LookalikeApp> {
+    let mut h = harness(AppConfig {
+        folder: Some(f.folder.clone()),
+        index_dir: Some(f.index_dir.clone()),
+        ..Default::default()
+    });
+    settle(&mut h);
+    assert_eq!(
+        h.state().catalog().map(|c| c.len()),
+        Some(40),
+        "the app indexed and opened the catalog"
+    );
+    h
+}
+
+/// Step frames until the background work is done (the harness does not wait for other threads).
+fn settle(h: &mut Harness<'static, LookalikeApp>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if !h.state().busy() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "background work did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A few more frames for thumbnails and layout.
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+}
+
+fn drop_file(h: &mut Harness<'static, LookalikeApp>, path: &Path) {
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(path.to_path_buf())));
+    h.step();
+    settle(h);
+}
+
+#[test]
+fn dropping_a_photo_shows_k_lookalikes_with_scores_and_labels() {
+    let f = fixture();
+    let mut h = open(&f);
+    drop_file(&mut h, &f.outside);
+    let cards = h.get_all_by_label_contains("Look-alike ").count();
+    assert_eq!(cards, 12, "the default K");
+    let results = h.state().results();
+    let cat = h.state().catalog().unwrap();
+    let best = results[0].0;
+    assert_eq!(
+        cat.abs_path(best).file_name(),
+        f.original.file_name(),
+        "the copied photo's original is found"
+    );
+    assert!(
+        results[0].1 > 0.999,
+        "the original of a copied photo comes first"
+    );
+    let label = format!(
+        "Look-alike 1: {}, score {:.3}",
+        cat.label(best),
+        results[0].1
+    );
+    h.get_by_label(&label);
+    h.get_by_label_contains("Query: from-a-shop.jpg");
+    h.get_by_label_contains("Query: embed");
+}
+
+#[test]
+fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_grid() {
+    let f = fixture();
+    let mut h = open(&f);
+    drop_file(&mut h, &f.outside);
+    let second = h.state().results()[1].0;
+    h.get_by_label_contains("Look-alike 2:").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Selected: #2");
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let cat = h.state().catalog().unwrap();
+    let title = format!(
+        "Query: {} ({})",
+        cat.label(second),
+        cat.items[second].path.display()
+    );
+    h.get_by_label(&title);
+    assert!(
+        !h.state().results().iter().any(|(i, _)| *i == second),
+        "an item is not its own look-alike"
+    );
+
+    // Filter by the label of the current best look-alike: only items with that label remain.
+    let cat = h.state().catalog().unwrap();
+    let wanted = cat.label(h.state().results()[0].0).to_string();
+    let with_label = (0..cat.len())
+        .filter(|&i| cat.label(i) == wanted && i != second)
+        .count();
+    h.get_by_label("Filter:").click();
+    h.step();
+    h.get_by_label("Filter:").type_text(&wanted);
+    h.step();
+    settle(&mut h);
+    let cat = h.state().catalog().unwrap();
+    let results = h.state().results();
+    assert!(
+        !results.is_empty() && results.len() <= with_label.max(1).min(12),
+        "{} results for {wanted}",
+        results.len()
+    );
+    assert!(results.iter().all(|(i, _)| {
+        cat.items[*i]
+            .labels
+            .values()
+            .any(|v| v.to_lowercase().contains(&wanted.to_lowercase()))
+    }));
+}
+
+#[test]
+fn hovering_a_map_point_shows_its_label_and_path() {
+    let f = fixture();
+    let mut h = open(&f);
+    let cat = h.state().catalog().unwrap();
+    assert_eq!(cat.map.len(), 40);
+    // The point farthest from the others, so no neighbour is nearer the pointer.
+    let i = (0..cat.len())
+        .max_by(|&a, &b| {
+            let d = |x: usize| {
+                (0..cat.len())
+                    .filter(|&y| y != x)
+                    .map(|y| {
+                        (cat.map[x][0] - cat.map[y][0]).powi(2)
+                            + (cat.map[x][1] - cat.map[y][1]).powi(2)
+                    })
+                    .fold(f32::MAX, f32::min)
+            };
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap();
+    let text = format!("{} — {}", cat.label(i), cat.items[i].path.display());
+    let pos = h.state().map_position(i).expect("the map was drawn");
+    h.hover_at(pos);
+    // Tooltips open after a short delay of frames.
+    h.run_steps(60);
+    h.get_by_label(&text);
+}
+
+#[test]
+fn a_broken_photo_shows_an_error_and_the_window_keeps_working() {
+    let f = fixture();
+    let mut h = open(&f);
+    let bad = f.index_dir.join("notes.jpg");
+    std::fs::create_dir_all(&f.index_dir).unwrap();
+    std::fs::write(&bad, "shopping list").unwrap();
+    drop_file(&mut h, &bad);
+    h.get_by_label_contains("notes.jpg: not an image");
+    drop_file(&mut h, &f.outside);
+    assert_eq!(h.state().results().len(), 12, "the next query works");
+    assert!(
+        h.state().error().is_none(),
+        "a new query clears the old error"
+    );
+}
+
+#[test]
+fn a_missing_model_is_explained_instead_of_crashing() {
+    let f = fixture();
+    let mut ghost = lookalike::model::default_model().unwrap();
+    ghost.file = "missing-model.onnx".into();
+    let mut h = harness(AppConfig {
+        folder: Some(f.folder.clone()),
+        index_dir: Some(f.index_dir.clone()),
+        model: Some(ghost),
+        persist: false,
+    });
+    settle(&mut h);
+    h.get_by_label_contains("Run `./run setup`");
+    drop_file(&mut h, &f.outside);
+    assert!(h.state().results().is_empty());
+}
+
+#[test]
+fn with_no_catalog_the_window_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness(AppConfig {
+        index_dir: Some(tmp.path().to_path_buf()),
+        ..Default::default()
+    });
+    settle(&mut h);
+    h.get_by_label("No catalog open");
+    h.get_by_label("Open the demo catalog");
+    h.snapshot_options("no_catalog", &snapshot_options());
+}
+
+#[test]
+fn snapshot_of_a_query_with_its_lookalikes_and_the_map() {
+    let f = fixture();
+    let mut h = open(&f);
+    drop_file(&mut h, &f.outside);
+    h.snapshot_options("query_results_and_map", &snapshot_options());
+}
+
+fn snapshot_options() -> SnapshotOptions {
+    // The app's own rendering on lavapipe. The slack covers the query's timing digits in the status
+    // bar (a few dozen pixels each); a layout change moves many thousands.
+    SnapshotOptions::new().threshold(1.0).max_failed_pixels(600)
+}
