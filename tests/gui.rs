@@ -248,7 +248,7 @@ fn a_missing_model_is_explained_instead_of_crashing() {
         folder: Some(f.folder.clone()),
         index_dir: Some(f.index_dir.clone()),
         model: Some(ghost),
-        persist: false,
+        ..Default::default()
     });
     settle(&mut h);
     h.get_by_label_contains("Run `./run setup`");
@@ -281,4 +281,28 @@ fn snapshot_options() -> SnapshotOptions {
     // The app's own rendering on lavapipe. The slack covers the query's timing digits in the status
     // bar (a few dozen pixels each); a layout change moves many thousands.
     SnapshotOptions::new().threshold(1.0).max_failed_pixels(600)
+}
+
+#[test]
+fn pasting_an_image_copied_from_a_web_page_finds_its_lookalikes() {
+    let f = fixture();
+    let mut h = open(&f);
+    // What the window system delivers for Ctrl+V with an image on the clipboard.
+    let rgba = image::open(&f.original).unwrap().into_rgba8();
+    let img = egui::ColorImage::from_rgba_unmultiplied(
+        [rgba.width() as usize, rgba.height() as usize],
+        rgba.as_raw(),
+    );
+    h.event(egui::Event::PasteImage(Arc::new(img)));
+    h.step();
+    settle(&mut h);
+    h.get_by_label("Query: pasted image");
+    let results = h.state().results();
+    let cat = h.state().catalog().unwrap();
+    assert_eq!(
+        cat.abs_path(results[0].0).file_name(),
+        f.original.file_name(),
+        "the pasted product is found first"
+    );
+    assert!(results[0].1 > 0.98, "score {}", results[0].1);
 }

@@ -32,7 +32,8 @@ pub struct QueryOutcome {
     pub hits: Vec<Hit>,
     pub preview: Option<ColorImage>,
     pub own_item: Option<usize>,
-    pub embed_ms: f64,
+    /// None when nothing was embedded (a catalog item, or the same query again).
+    pub embed_ms: Option<f64>,
     pub search_ms: f64,
 }
 
@@ -225,7 +226,7 @@ fn run_query(
         QueryInput::Item(_) => return Err("that item is no longer in the catalog".into()),
         QueryInput::Again(v, own) => (v, None, own),
     };
-    let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let embed_ms = preview.is_some().then(|| t0.elapsed().as_secs_f64() * 1e3);
     if vector.len() != catalog.dims {
         return Err(format!(
             "the query has {} dims but the catalog {}: reopen the catalog",

@@ -74,6 +74,14 @@ pub struct MapEvents {
 }
 
 impl MapView {
+    /// Move the view sideways by `fraction` of its width (the panning measurement).
+    pub fn pan_by(&mut self, fraction: f32) {
+        if let Some(bounds) = self.palette.as_ref().map(|p| p.bounds) {
+            let view = self.view.unwrap_or(bounds);
+            self.view = Some(view.translate(vec2(view.width() * fraction, 0.0)));
+        }
+    }
+
     /// Where item `i` was drawn in the last frame (for tests that hover it).
     pub fn screen_pos(&self, catalog: &Catalog, i: usize) -> Option<Pos2> {
         let rect = self.last_rect?;

@@ -42,6 +42,10 @@ pub struct AppConfig {
     pub model: Option<ModelManifest>,
     /// Read and write the remembered settings.
     pub persist: bool,
+    /// Browse this index file as it is, without indexing its folder.
+    pub index_file: Option<PathBuf>,
+    /// Pan the map every frame for this many frames, print the frame rate, and close (measurement).
+    pub pan_frames: Option<u64>,
 }
 
 /// Things the UI asks for while drawing; applied after the frame is laid out.
@@ -51,6 +55,7 @@ pub enum Command {
     PickFolder,
     PickPhoto,
     Paste,
+    PasteText(String),
     Query(QueryInput),
     QueryItem(usize),
     QuerySelectedResult(usize),
@@ -114,6 +119,8 @@ pub struct LookalikeApp {
     thumbs: Thumbs,
     error: Option<String>,
     next_query: u64,
+    /// Frames panned so far and when the panning started (see `AppConfig::pan_frames`).
+    panned: (u64, Option<Instant>),
 }
 
 /// Open the window (blocks until it closes).
@@ -176,6 +183,7 @@ impl LookalikeApp {
             thumbs,
             error: None,
             next_query: 0,
+            panned: (0, None),
             config,
         };
         let start = app
@@ -183,6 +191,10 @@ impl LookalikeApp {
             .folder
             .clone()
             .or_else(|| app.settings.last_folder.clone().filter(|p| p.is_dir()));
+        if let Some(index) = app.config.index_file.clone() {
+            app.browse_index(index);
+            return app;
+        }
         match start {
             Some(folder) => app.open_folder(folder),
             None => app.start_engine(
@@ -243,6 +255,18 @@ impl LookalikeApp {
 
     fn same_model(a: &ModelManifest, b: &ModelManifest) -> bool {
         a.name == b.name && a.pooling == b.pooling && a.resize == b.resize
+    }
+
+    /// Open an index for searching only: its folder is not scanned or indexed.
+    fn browse_index(&mut self, index: PathBuf) {
+        let model = match &self.config.model {
+            Some(m) => Ok(m.clone()),
+            None => model_for_index(&index, None),
+        };
+        self.start_engine(model);
+        self.index_path = Some(index.clone());
+        self.loading_catalog = true;
+        self.outbox.load_catalog(index);
     }
 
     fn open_folder(&mut self, folder: PathBuf) {
@@ -426,8 +450,8 @@ impl LookalikeApp {
                 }
                 q.vector = Some(out.vector);
                 q.own_item = out.own_item;
-                if out.embed_ms > 0.0 {
-                    q.embed_ms = out.embed_ms;
+                if let Some(ms) = out.embed_ms {
+                    q.embed_ms = ms;
                 }
                 q.search_ms = out.search_ms;
                 self.results = out.hits;
@@ -446,6 +470,10 @@ impl LookalikeApp {
             Command::PickFolder => self.outbox.pick_folder(),
             Command::PickPhoto => self.outbox.pick_photo(),
             Command::Paste => self.paste(),
+            Command::PasteText(text) => match path_from_text(&text) {
+                Some(path) => self.run_query(QueryInput::File(path)),
+                None => self.error = Some(NOTHING_TO_PASTE.into()),
+            },
             Command::Query(input) => self.run_query(input),
             Command::QueryItem(i) => self.run_query(QueryInput::Item(i)),
             Command::QuerySelectedResult(rank) => {
@@ -566,19 +594,9 @@ impl LookalikeApp {
             }
         };
         if let Ok(img) = clipboard.get_image() {
-            let rgba = image::RgbaImage::from_raw(
-                img.width as u32,
-                img.height as u32,
-                img.bytes.into_owned(),
-            );
-            if let Some(rgba) = rgba {
-                let rgb = image::DynamicImage::ImageRgba8(rgba);
-                let rgb = crate::embed::decode_photo(&encode_png(&rgb))
-                    .map(|p| p.rgb)
-                    .unwrap_or_else(|_| rgb.into_rgb8());
-                self.run_query(QueryInput::Pixels(Arc::new(rgb)));
-                return;
-            }
+            let rgb = rgba_on_white(img.width, img.height, &img.bytes, false);
+            self.run_query(QueryInput::Pixels(Arc::new(rgb)));
+            return;
         }
         if let Ok(text) = clipboard.get_text()
             && let Some(path) = path_from_text(&text)
@@ -586,7 +604,7 @@ impl LookalikeApp {
             self.run_query(QueryInput::File(path));
             return;
         }
-        self.error = Some("The clipboard holds no image. Copy an image (right-click it on a web page, Copy Image), then press Ctrl+V.".into());
+        self.error = Some(NOTHING_TO_PASTE.into());
     }
 
     fn keyboard(&mut self, ui: &egui::Ui, commands: &mut Vec<Command>) {
@@ -598,12 +616,23 @@ impl LookalikeApp {
                 i.key_pressed(Key::Escape),
             )
         });
-        let pasted = ui.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Paste(_))))
-            && !ui.ctx().memory(|m| m.has_focus(self.filter_id));
+        // The window system turns Ctrl+V into paste events: an image, or text (a copied file's path).
+        let filter_focused = ui.ctx().memory(|m| m.has_focus(self.filter_id));
+        for event in ui.input(|i| i.events.clone()) {
+            match event {
+                egui::Event::PasteImage(img) => {
+                    commands.push(Command::Query(QueryInput::Pixels(Arc::new(on_white(&img)))))
+                }
+                egui::Event::Paste(text) if !filter_focused => {
+                    commands.push(Command::PasteText(text))
+                }
+                _ => {}
+            }
+        }
         if open {
             commands.push(Command::PickPhoto);
         }
-        if paste || pasted {
+        if paste {
             commands.push(Command::Paste);
         }
         if find {
@@ -624,10 +653,30 @@ impl LookalikeApp {
     }
 }
 
-fn encode_png(img: &image::DynamicImage) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let _ = img.write_to(&mut out, image::ImageFormat::Png);
-    out.into_inner()
+const NOTHING_TO_PASTE: &str = "The clipboard holds no image. Copy an image (right-click it on a web page, Copy Image), or a photo file, then press Ctrl+V.";
+
+/// A pasted image as RGB on white (product photos sit on white).
+fn on_white(img: &egui::ColorImage) -> image::RgbImage {
+    let bytes: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
+    rgba_on_white(img.size[0], img.size[1], &bytes, true)
+}
+
+/// RGBA bytes (alpha premultiplied or not) composited on white.
+fn rgba_on_white(width: usize, height: usize, rgba: &[u8], premultiplied: bool) -> image::RgbImage {
+    let mut out = image::RgbImage::new(width as u32, height as u32);
+    for (o, p) in out.pixels_mut().zip(rgba.chunks_exact(4)) {
+        let a = p[3] as u32;
+        let c = |v: u8| {
+            let v = if premultiplied {
+                v as u32
+            } else {
+                v as u32 * a / 255
+            };
+            (v + 255 - a).min(255) as u8
+        };
+        *o = image::Rgb([c(p[0]), c(p[1]), c(p[2])]);
+    }
+    out
 }
 
 /// A photo path from pasted text: a plain path or a `file://` URI.
@@ -685,12 +734,16 @@ impl eframe::App for LookalikeApp {
         for cmd in commands {
             self.apply(cmd);
         }
+        self.pan_measurement(&ctx);
         if self.busy() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.config.pan_frames.is_some() {
+            return;
+        }
         if self.config.persist {
             eframe::set_value(storage, eframe::APP_KEY, &self.settings);
         }
@@ -698,6 +751,30 @@ impl eframe::App for LookalikeApp {
 }
 
 impl LookalikeApp {
+    /// Pan the map each frame once the catalog is shown; report frames per second at the end.
+    fn pan_measurement(&mut self, ctx: &egui::Context) {
+        let Some(frames) = self.config.pan_frames else {
+            return;
+        };
+        if self.catalog.as_ref().is_none_or(|c| c.map.is_empty()) || self.busy() {
+            return;
+        }
+        let (done, start) = &mut self.panned;
+        let start = *start.get_or_insert_with(Instant::now);
+        *done += 1;
+        self.map.pan_by(0.004);
+        if *done == frames {
+            let secs = start.elapsed().as_secs_f64();
+            let points = self.catalog.as_ref().map(|c| c.len()).unwrap_or(0);
+            println!(
+                "map panning: {frames} frames with {points} points in {secs:.2} s = {:.1} frames/s",
+                frames as f64 / secs
+            );
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        ctx.request_repaint();
+    }
+
     fn toolbar(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         ui.horizontal(|ui| {
             ui.heading("lookalike");

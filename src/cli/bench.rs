@@ -281,6 +281,15 @@ fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<()> {
             images.len()
         );
     }
+    let mut full = Catalog::open(&db)?;
+    let t = Instant::now();
+    full.compute_map()?;
+    println!(
+        "map (PCA) of {} items: {:.2} s",
+        full.len(),
+        t.elapsed().as_secs_f64()
+    );
+    drop(full);
     let before = rss_mib();
     let t = Instant::now();
     let cat = Catalog::open(&db)?;

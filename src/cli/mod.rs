@@ -49,6 +49,12 @@ enum Command {
     Gui {
         /// Catalog folder to open.
         folder: Option<PathBuf>,
+        /// Browse this index as it is, without indexing its folder.
+        #[arg(long, conflicts_with = "folder")]
+        index: Option<PathBuf>,
+        /// Measure: pan the map for this many frames, print the frame rate, close.
+        #[arg(long)]
+        pan_frames: Option<u64>,
     },
     /// List the models lookalike can use.
     Models,
@@ -63,18 +69,30 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Query(a)) => query::run(a),
         Some(Command::Classify(a)) => query::classify(a),
         Some(Command::Models) => models(),
-        Some(Command::Gui { folder }) => open_window(folder),
+        Some(Command::Gui {
+            folder,
+            index,
+            pan_frames,
+        }) => {
+            let config = lookalike::app::AppConfig {
+                folder,
+                index_file: index,
+                pan_frames,
+                persist: pan_frames.is_none(),
+                ..Default::default()
+            };
+            open_window(config)
+        }
         Some(Command::Bench(a)) => bench::run(a),
-        None => open_window(cli.folder),
+        None => open_window(lookalike::app::AppConfig {
+            folder: cli.folder,
+            persist: true,
+            ..Default::default()
+        }),
     }
 }
 
-fn open_window(folder: Option<PathBuf>) -> Result<ExitCode> {
-    let config = lookalike::app::AppConfig {
-        folder,
-        persist: true,
-        ..Default::default()
-    };
+fn open_window(config: lookalike::app::AppConfig) -> Result<ExitCode> {
     lookalike::app::run(config, lookalike::app::renderer_from_env())
         .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)
