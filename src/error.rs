@@ -86,6 +86,10 @@ pub enum Error {
     },
     #[error("catalog folder {} does not exist or is not a folder", path.display())]
     NoCatalog { path: PathBuf },
+    #[error(
+        "no item has a '{column}' label: evaluation needs a labelled catalog (a labels.csv with that column, or `folder` for folder names)"
+    )]
+    NoLabels { column: String },
     #[error("cancelled")]
     Cancelled,
 }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod catalog;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod map;
 pub mod model;
 pub mod paths;

@@ -39,18 +39,62 @@ impl MapProjection {
 /// Fit the map plane of `n x dims` row-major vectors: their first two principal components.
 /// The first axis explains the most variance; signs are fixed so results are reproducible.
 pub fn pca_2d(data: &[f32], dims: usize) -> MapProjection {
+    let pc = principal_components(data, dims, 2);
+    let mut axes = pc.axes.into_iter();
+    let mut next = || axes.next().unwrap_or_else(|| vec![0.0; dims]);
+    MapProjection {
+        mean: pc.mean,
+        axes: [next(), next()],
+    }
+}
+
+/// The leading principal components of a set of vectors.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub mean: Vec<f32>,
+    /// Unit axes, most variance first.
+    pub axes: Vec<Vec<f32>>,
+    /// Variance along each axis.
+    pub variances: Vec<f32>,
+}
+
+impl Principal {
+    /// PCA-whitening: coordinates on the axes, each scaled to unit variance, then L2-normalised.
+    pub fn whiten(&self, v: &[f32]) -> Vec<f32> {
+        let mut out: Vec<f32> = self
+            .axes
+            .iter()
+            .zip(&self.variances)
+            .map(|(a, var)| {
+                let c: f32 = v
+                    .iter()
+                    .zip(&self.mean)
+                    .zip(a)
+                    .map(|((x, m), w)| (x - m) * w)
+                    .sum();
+                c / (var + 1e-6).sqrt()
+            })
+            .collect();
+        crate::embed::l2_normalize(&mut out);
+        out
+    }
+}
+
+/// The `components` leading principal components of `n x dims` row-major vectors, by subspace iteration.
+pub fn principal_components(data: &[f32], dims: usize, components: usize) -> Principal {
     let n = if dims == 0 { 0 } else { data.len() / dims };
-    if n < 2 || dims < 2 {
-        let mut axes = [vec![0.0; dims], vec![0.0; dims]];
-        for (i, a) in axes.iter_mut().enumerate().take(dims) {
-            a[i] = 1.0;
-        }
-        return MapProjection {
+    let components = components.min(dims);
+    if n < 2 || components == 0 {
+        let axes = (0..components)
+            .map(|i| (0..dims).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+            .collect();
+        return Principal {
             mean: vec![0.0; dims],
             axes,
+            variances: vec![0.0; components],
         };
     }
-    let k = (2 + OVERSAMPLE).min(dims);
+    let k = (components + OVERSAMPLE).min(dims);
     let mean: Vec<f32> = {
         let sums = data
             .par_chunks(dims * 1024)
@@ -117,7 +161,7 @@ pub fn pca_2d(data: &[f32], dims: usize) -> MapProjection {
     }
     let proj = project(data, dims, &mean, &basis);
     // Order the axes by variance; make each axis's sign deterministic (largest |coordinate| positive).
-    let var = |j: usize| proj.iter().map(|p| p[j] * p[j]).sum::<f32>();
+    let var = |j: usize| proj.iter().map(|p| p[j] * p[j]).sum::<f32>() / n as f32;
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| var(b).total_cmp(&var(a)));
     let sign = |j: usize| {
@@ -128,12 +172,14 @@ pub fn pca_2d(data: &[f32], dims: usize) -> MapProjection {
             .unwrap_or(1.0);
         if m < 0.0 { -1.0 } else { 1.0 }
     };
-    let (a, b) = (order[0], order[1]);
-    let (sa, sb) = (sign(a), sign(b));
-    let axis = |j: usize, s: f32| basis[j].iter().map(|x| x * s).collect::<Vec<f32>>();
-    MapProjection {
+    let chosen = &order[..components];
+    Principal {
+        axes: chosen
+            .iter()
+            .map(|&j| basis[j].iter().map(|x| x * sign(j)).collect())
+            .collect(),
+        variances: chosen.iter().map(|&j| var(j)).collect(),
         mean,
-        axes: [axis(a, sa), axis(b, sb)],
     }
 }
 

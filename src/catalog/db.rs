@@ -304,7 +304,7 @@ impl IndexDb {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, path, size, mtime_ns, width, height, labels, embedding, x, y
+                "SELECT id, path, size, mtime_ns, width, height, labels, embedding, x, y, hash
                  FROM items LEFT JOIN map_points ON map_points.item_id = items.id ORDER BY id",
             )
             .map_err(db_err(&self.path))?;
@@ -354,6 +354,7 @@ impl IndexDb {
                 mtime_ns: r.get(3).map_err(get)?,
                 width: r.get(4).map_err(get)?,
                 height: r.get(5).map_err(get)?,
+                hash: r.get(10).map_err(get)?,
                 labels: serde_json::from_str::<BTreeMap<String, String>>(&labels)
                     .unwrap_or_default(),
             });

@@ -27,6 +27,8 @@ pub struct Item {
     pub mtime_ns: i64,
     pub width: u32,
     pub height: u32,
+    /// BLAKE3 of the file's bytes: equal hashes are byte-identical files.
+    pub hash: Vec<u8>,
     /// Label fields: `folder`, and the columns of `labels.csv` when there is one.
     pub labels: BTreeMap<String, String>,
 }

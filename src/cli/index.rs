@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use lookalike::catalog::{IndexOptions, index_folder, model_for_index};
 use lookalike::embed::{Embedder, EngineOptions};
+use lookalike::model::{Pooling, ResizePolicy};
 use lookalike::paths;
 
 #[derive(Args)]
@@ -23,6 +24,12 @@ pub struct IndexArgs {
     /// Model to embed with (see `lookalike models`).
     #[arg(long)]
     pub model: Option<String>,
+    /// Pooling of the feature map: avg, max or gem (default: the model manifest's).
+    #[arg(long)]
+    pub pooling: Option<String>,
+    /// Fitting photos into the model's square: letterbox or center-crop (default: the manifest's).
+    #[arg(long)]
+    pub resize: Option<String>,
     /// Photos per model run.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -42,7 +49,17 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
         .index
         .clone()
         .unwrap_or_else(|| paths::default_index_for(&a.folder));
-    let manifest = model_for_index(&index, a.model.as_deref())?;
+    let mut manifest = model_for_index(&index, a.model.as_deref())?;
+    if let Some(p) = &a.pooling {
+        let p = Pooling::from_name(p)
+            .with_context(|| format!("unknown pooling '{p}': use avg, max or gem"))?;
+        manifest = manifest.with_variant(p, manifest.resize);
+    }
+    if let Some(r) = &a.resize {
+        let r = ResizePolicy::from_name(r)
+            .with_context(|| format!("unknown resize '{r}': use letterbox or center-crop"))?;
+        manifest = manifest.with_variant(manifest.pooling, r);
+    }
     let embedder = Embedder::start(
         manifest,
         EngineOptions {

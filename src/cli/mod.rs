@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands. Every subcommand only calls the library.
 
 mod bench;
+mod eval;
 mod index;
 mod query;
 
@@ -43,6 +44,8 @@ enum Command {
     Index(index::IndexArgs),
     /// Show the catalog items most similar to a photo.
     Query(query::QueryArgs),
+    /// Measure retrieval quality on a labelled catalog (leave-one-out precision@k and mAP@k).
+    Eval(eval::EvalArgs),
     /// Show what ImageNet classes the model sees in a photo (checks that the weights are real).
     Classify(query::ClassifyArgs),
     /// Open the window (the same as giving no command).
@@ -68,6 +71,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Index(a)) => index::run(a, cli.quiet),
         Some(Command::Query(a)) => query::run(a),
         Some(Command::Classify(a)) => query::classify(a),
+        Some(Command::Eval(a)) => eval::run(a),
         Some(Command::Models) => models(),
         Some(Command::Gui {
             folder,

@@ -1,0 +1,128 @@
+//! `lookalike eval`: leave-one-out retrieval quality of an index, per label column.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use lookalike::catalog::Catalog;
+use lookalike::eval::evaluate;
+use lookalike::map::principal_components;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The index file (default: the last catalog indexed).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Label columns to evaluate (repeatable; default: every column with 2 to n/10 distinct values).
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Rank cut-off.
+    #[arg(short, default_value_t = 10)]
+    pub k: usize,
+    /// Also evaluate PCA-whitened embeddings with this many components, fitted on the catalog itself.
+    #[arg(long)]
+    pub whiten: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Label columns worth evaluating: more than one value, and not nearly one value per item.
+fn default_columns(cat: &Catalog) -> Vec<String> {
+    let mut columns: Vec<String> = cat
+        .items
+        .iter()
+        .flat_map(|it| it.labels.keys().cloned())
+        .collect();
+    columns.sort();
+    columns.dedup();
+    let max = (cat.len() / 10).max(50);
+    columns
+        .into_iter()
+        .filter(|c| {
+            let mut values: Vec<&str> = cat
+                .items
+                .iter()
+                .filter_map(|it| it.labels.get(c).map(String::as_str))
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            (2..=max).contains(&values.len())
+        })
+        .collect()
+}
+
+pub fn run(a: EvalArgs) -> Result<ExitCode> {
+    let index = super::resolve_index(a.index)?;
+    let cat =
+        Catalog::open(&index).with_context(|| format!("opening the index {}", index.display()))?;
+    let columns = if a.labels.is_empty() {
+        default_columns(&cat)
+    } else {
+        a.labels.clone()
+    };
+    if columns.is_empty() {
+        anyhow::bail!(
+            "{} has no label columns to evaluate: put a labels.csv in the catalog folder (or sort photos into folders by label) and index it again",
+            cat.root.display()
+        );
+    }
+    let t = Instant::now();
+    let mut rows = vec![(
+        "embeddings".to_string(),
+        evaluate(&cat, &columns, a.k, None)?,
+    )];
+    let eval_s = t.elapsed().as_secs_f64();
+    if let Some(n) = a.whiten {
+        let pc = principal_components(&cat.embeddings, cat.dims, n);
+        let whitened: Vec<f32> = (0..cat.len())
+            .flat_map(|i| pc.whiten(cat.vector(i)))
+            .collect();
+        let dims = pc.axes.len();
+        rows.push((
+            format!("PCA-whitened ({dims})"),
+            evaluate(&cat, &columns, a.k, Some((&whitened, dims)))?,
+        ));
+    }
+    let model = format!(
+        "{} ({}-d, {} pooling, {})",
+        cat.model,
+        cat.dims,
+        cat.pooling.name(),
+        cat.resize.name()
+    );
+    if a.json {
+        let out = serde_json::json!({
+            "index": index.to_string_lossy(), "model": model, "items": cat.len(), "k": a.k,
+            "results": rows.iter().map(|(name, s)| serde_json::json!({"space": name, "labels": s})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Leave-one-out retrieval on {} items, {model}, k = {} ({eval_s:.1} s)",
+        cat.len(),
+        a.k
+    );
+    println!(
+        "{:<22} {:<16} {:>8} {:>7} {:>9} {:>8} {:>8}",
+        "space", "label", "queries", "labels", "chance", "P@k", "mAP@k"
+    );
+    for (name, scores) in &rows {
+        for s in scores {
+            println!(
+                "{:<22} {:<16} {:>8} {:>7} {:>9.3} {:>8.3} {:>8.3}",
+                name,
+                s.column,
+                s.queries,
+                s.distinct_labels,
+                s.chance,
+                s.precision_at_k,
+                s.map_at_k
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,129 @@
+//! Retrieval quality on a labelled catalog: leave-one-out precision@k and mAP@k per label column.
+//!
+//! Every item with a label is a query; all other items are ranked by cosine similarity; a result is
+//! relevant when it has the same label. Byte-identical copies of the query are left out of its
+//! ranking (finding them is trivial and would flatter the figures).
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::search::{Hit, top_k};
+
+/// The figures of one label column.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelScore {
+    pub column: String,
+    /// Items used as queries (those whose label occurs at least twice).
+    pub queries: usize,
+    pub distinct_labels: usize,
+    pub precision_at_k: f64,
+    pub map_at_k: f64,
+    /// Precision@k a random ranking would get on average.
+    pub chance: f64,
+}
+
+/// Precision@k and average precision@k of one ranking, given which results are relevant and how
+/// many relevant items exist. AP@k divides by min(k, relevant), so a perfect ranking scores 1.
+pub fn precision_and_ap(relevant: &[bool], k: usize, total_relevant: usize) -> (f64, f64) {
+    let mut hits = 0usize;
+    let mut ap = 0.0;
+    for (i, &r) in relevant.iter().take(k).enumerate() {
+        if r {
+            hits += 1;
+            ap += hits as f64 / (i + 1) as f64;
+        }
+    }
+    let denom = total_relevant.min(k).max(1);
+    (hits as f64 / k as f64, ap / denom as f64)
+}
+
+/// Leave-one-out evaluation of `columns` with the catalog's embeddings, or with `vectors`
+/// (`n x dims`, e.g. whitened) when given.
+pub fn evaluate(
+    catalog: &Catalog,
+    columns: &[String],
+    k: usize,
+    vectors: Option<(&[f32], usize)>,
+) -> Result<Vec<LabelScore>> {
+    let (matrix, dims) = vectors.unwrap_or((&catalog.embeddings, catalog.dims));
+    let mut out = Vec::new();
+    for column in columns {
+        let labels: Vec<Option<&str>> = catalog
+            .items
+            .iter()
+            .map(|it| {
+                it.labels
+                    .get(column)
+                    .map(String::as_str)
+                    .filter(|l| !l.is_empty())
+            })
+            .collect();
+        let mut counts = std::collections::HashMap::<&str, usize>::new();
+        for l in labels.iter().flatten() {
+            *counts.entry(l).or_default() += 1;
+        }
+        if counts.is_empty() {
+            return Err(Error::NoLabels {
+                column: column.clone(),
+            });
+        }
+        let labelled = labels.iter().filter(|l| l.is_some()).count();
+        let queries: Vec<usize> = (0..catalog.len())
+            .filter(|&i| labels[i].is_some_and(|l| counts[l] > 1))
+            .collect();
+        let scores: Vec<(f64, f64, f64)> = queries
+            .par_iter()
+            .map(|&q| {
+                let label = labels[q].expect("queries have labels");
+                let dup = |i: usize| i == q || catalog.items[i].hash == catalog.items[q].hash;
+                let same_label_dups = (0..catalog.len())
+                    .filter(|&i| i != q && dup(i) && labels[i] == Some(label))
+                    .count();
+                let total_relevant = counts[label] - 1 - same_label_dups;
+                let hits: Vec<Hit> =
+                    top_k(matrix, dims, &matrix[q * dims..(q + 1) * dims], k, |i| {
+                        !dup(i)
+                    });
+                let relevant: Vec<bool> = hits
+                    .iter()
+                    .map(|h| labels[h.index] == Some(label))
+                    .collect();
+                let (p, ap) = precision_and_ap(&relevant, k, total_relevant);
+                (p, ap, total_relevant as f64 / (labelled - 1) as f64)
+            })
+            .collect();
+        let n = scores.len().max(1) as f64;
+        out.push(LabelScore {
+            column: column.clone(),
+            queries: scores.len(),
+            distinct_labels: counts.len(),
+            precision_at_k: scores.iter().map(|s| s.0).sum::<f64>() / n,
+            map_at_k: scores.iter().map(|s| s.1).sum::<f64>() / n,
+            chance: scores.iter().map(|s| s.2).sum::<f64>() / n,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_of_hand_made_rankings() {
+        // relevant at ranks 1 and 3 of 4, two relevant in all: P@4 = 0.5, AP = (1/1 + 2/3) / 2
+        let (p, ap) = precision_and_ap(&[true, false, true, false], 4, 2);
+        assert!((p - 0.5).abs() < 1e-12);
+        assert!((ap - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        // a perfect ranking
+        assert_eq!(precision_and_ap(&[true, true, true], 3, 5), (1.0, 1.0));
+        // nothing relevant found
+        assert_eq!(precision_and_ap(&[false, false], 2, 3), (0.0, 0.0));
+        // the relevant item last of 10, with one relevant in all: AP = 1/10
+        let mut r = vec![false; 10];
+        r[9] = true;
+        assert!((precision_and_ap(&r, 10, 1).1 - 0.1).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,101 @@
+//! `lookalike eval`: retrieval quality figures on a labelled catalog, and a clear refusal without labels.
+
+mod common;
+
+use std::path::Path;
+
+fn index(data: &Path, root: &Path, db: &Path) {
+    let out = common::lookalike(data)
+        .args(["index", "--quiet"])
+        .arg(root)
+        .arg("--index")
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn eval_reports_precision_well_above_chance_on_the_labelled_demo_photos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    common::copy_photos(&common::demo_photos(300), &root);
+    std::fs::copy(
+        common::demo_catalog().join("labels.csv"),
+        root.join("labels.csv"),
+    )
+    .unwrap();
+    // An exact duplicate of a photo under another name: it must not count as a found look-alike.
+    let first = common::demo_photos(1)[0].clone();
+    std::fs::copy(&first, root.join("duplicate.jpg")).unwrap();
+    let db = tmp.path().join("i.sqlite");
+    index(tmp.path(), &root, &db);
+    let out = common::lookalike(tmp.path())
+        .args([
+            "eval",
+            "--label",
+            "masterCategory",
+            "--label",
+            "articleType",
+            "--json",
+            "--index",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let labels = v["results"][0]["labels"].as_array().unwrap();
+    for l in labels {
+        let (p, chance, map) = (
+            l["precision_at_k"].as_f64().unwrap(),
+            l["chance"].as_f64().unwrap(),
+            l["map_at_k"].as_f64().unwrap(),
+        );
+        assert!(
+            p > chance + 0.3,
+            "{}: P@10 {p:.3} vs chance {chance:.3}",
+            l["column"]
+        );
+        assert!(map > 0.0 && map <= 1.0);
+    }
+    assert!(
+        labels[0]["precision_at_k"].as_f64().unwrap() > 0.85,
+        "masterCategory is easy: {}",
+        labels[0]
+    );
+}
+
+#[test]
+fn eval_refuses_a_catalog_without_labels_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    common::copy_photos(&common::demo_photos(5), &root);
+    let db = tmp.path().join("i.sqlite");
+    index(tmp.path(), &root, &db);
+    let out = common::lookalike(tmp.path())
+        .args(["eval", "--index"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("no label columns") && err.contains("labels.csv"),
+        "{err}"
+    );
+    let out = common::lookalike(tmp.path())
+        .args(["eval", "--label", "articleType", "--index"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no item has a 'articleType' label"));
+}
