@@ -142,8 +142,8 @@ pub fn fit_square(
     crop_fraction: f32,
 ) -> RgbImage {
     let (w, h) = photo.dimensions();
-    if (w, h) == (size, size) {
-        return photo.clone();
+    if (w, h) == (size, size) && (policy == ResizePolicy::Letterbox || crop_fraction >= 1.0) {
+        return photo.clone(); // already the model's input
     }
     match policy {
         ResizePolicy::CenterCrop => {
@@ -231,6 +231,24 @@ mod tests {
             "left margin is white"
         );
         assert_eq!(sq.get_pixel(16, 16).0, [10, 20, 30], "centre is the photo");
+    }
+
+    #[test]
+    fn center_crop_crops_even_a_photo_of_the_input_size() {
+        let mut sq = RgbImage::from_pixel(32, 32, image::Rgb([200, 200, 200]));
+        sq.put_pixel(0, 0, image::Rgb([0, 0, 0]));
+        assert_eq!(
+            fit_square(&sq, 32, ResizePolicy::Letterbox, 0.875)
+                .get_pixel(0, 0)
+                .0,
+            [0, 0, 0]
+        );
+        assert_eq!(
+            fit_square(&sq, 32, ResizePolicy::CenterCrop, 0.875)
+                .get_pixel(0, 0)
+                .0,
+            [200, 200, 200]
+        );
     }
 
     #[test]

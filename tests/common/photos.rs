@@ -1,4 +1,5 @@
 //! Photo files written by the tests themselves: odd formats, EXIF orientation, broken files.
+#![allow(dead_code)]
 
 use std::io::Cursor;
 use std::path::Path;

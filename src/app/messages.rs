@@ -1,0 +1,152 @@
+//! Messages from the background threads: the engine, the catalog, indexing progress, query results.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::TextureOptions;
+
+use super::jobs::{Msg, QueryOutcome};
+use super::{Command, Engine, LookalikeApp, QueryInput, RELOAD_WHILE_INDEXING};
+use crate::catalog::Catalog;
+
+impl LookalikeApp {
+    pub(super) fn receive(&mut self, ctx: &egui::Context) {
+        while let Ok(msg) = self.inbox.try_recv() {
+            match msg {
+                Msg::Engine { model, result } => {
+                    if !self
+                        .engine_model
+                        .as_ref()
+                        .is_some_and(|m| Self::same_model(m, &model))
+                    {
+                        continue; // an older request
+                    }
+                    match result {
+                        Ok(e) => {
+                            self.engine = Engine::Ready(e);
+                            if self.index_when_ready {
+                                self.start_indexing();
+                            }
+                            if let Some(input) = self.waiting_input.take() {
+                                self.apply(Command::Query(input));
+                            }
+                        }
+                        Err(e) => {
+                            self.engine = Engine::Failed(e);
+                            self.waiting_input = None;
+                        }
+                    }
+                }
+                Msg::Catalog { index, result } => {
+                    if self.index_path.as_ref() != Some(&index) {
+                        continue;
+                    }
+                    self.loading_catalog = false;
+                    match result {
+                        Ok(cat) => self.catalog_loaded(cat),
+                        Err(e) => self.error = Some(e),
+                    }
+                }
+                Msg::IndexProgress(p) => {
+                    if let Some(ix) = &mut self.indexing {
+                        ix.progress = p;
+                        if ix.last_reload.elapsed() > RELOAD_WHILE_INDEXING
+                            && !self.loading_catalog
+                            && p.done > 0
+                        {
+                            ix.last_reload = Instant::now();
+                            if let Some(index) = &self.index_path {
+                                self.loading_catalog = true;
+                                self.outbox.load_catalog(index.clone());
+                            }
+                        }
+                    }
+                }
+                Msg::IndexDone(result) => {
+                    self.indexing = None;
+                    match result {
+                        Ok(r) => {
+                            self.last_index_note = (!r.failures.is_empty()).then(|| {
+                                format!(
+                                    "{} files could not be indexed (first: {}: {})",
+                                    r.failures.len(),
+                                    r.failures[0].0.display(),
+                                    r.failures[0].1
+                                )
+                            });
+                            if let Some(index) = &self.index_path {
+                                self.loading_catalog = true;
+                                self.outbox.load_catalog(index.clone());
+                            }
+                        }
+                        Err(e) => self.error = Some(format!("Indexing failed: {e}")),
+                    }
+                }
+                Msg::Query { id, result } => self.query_done(ctx, id, result),
+                Msg::Thumb { id, image } => {
+                    if let Some(img) = image {
+                        self.thumbs.arrived(ctx, id, img);
+                    }
+                }
+                Msg::PickedFolder(p) => self.apply(Command::OpenFolder(p)),
+                Msg::PickedPhoto(p) => self.apply(Command::Query(QueryInput::File(p))),
+            }
+        }
+    }
+
+    pub(super) fn catalog_loaded(&mut self, cat: Arc<Catalog>) {
+        // Queries must be embedded exactly as the catalog was.
+        if self.config.model.is_none()
+            && let Ok(wanted) = cat.query_model()
+            && !self
+                .engine_model
+                .as_ref()
+                .is_some_and(|m| Self::same_model(m, &wanted))
+            && self.indexing.is_none()
+        {
+            self.start_engine(Ok(wanted));
+        }
+        let requery = self
+            .query
+            .as_ref()
+            .and_then(|q| q.vector.clone().map(|v| (v, q.own_item)));
+        self.catalog = Some(cat);
+        if let Some(input) = self.waiting_input.take() {
+            self.apply(Command::Query(input));
+        } else if let Some((v, own)) = requery {
+            self.apply(Command::Query(QueryInput::Again(v, own)));
+        }
+    }
+
+    pub(super) fn query_done(
+        &mut self,
+        ctx: &egui::Context,
+        id: u64,
+        result: Result<QueryOutcome, String>,
+    ) {
+        let Some(q) = &mut self.query else { return };
+        if q.waiting_for != Some(id) {
+            return; // superseded by a newer query
+        }
+        q.waiting_for = None;
+        match result {
+            Ok(out) => {
+                if let Some(img) = out.preview {
+                    q.preview = Some(ctx.load_texture("query-photo", img, TextureOptions::LINEAR));
+                }
+                q.vector = Some(out.vector);
+                q.own_item = out.own_item;
+                if let Some(ms) = out.embed_ms {
+                    q.embed_ms = ms;
+                }
+                q.search_ms = out.search_ms;
+                self.results = out.hits;
+                self.selected = None;
+            }
+            Err(e) => {
+                self.error = Some(e);
+                self.results.clear();
+            }
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The window's panels: toolbar, status bar, query, look-alikes and map.
+
+use std::time::Instant;
+
+use egui::{Color32, RichText};
+
+use super::map_view::Marks;
+use super::{Command, Engine, LookalikeApp, results, settings};
+
+impl LookalikeApp {
+    /// Pan the map each frame once the catalog is shown; report frames per second at the end.
+    pub(super) fn pan_measurement(&mut self, ctx: &egui::Context) {
+        let Some(frames) = self.config.pan_frames else {
+            return;
+        };
+        if self.catalog.as_ref().is_none_or(|c| c.map.is_empty()) || self.busy() {
+            return;
+        }
+        let (done, start) = &mut self.panned;
+        let start = *start.get_or_insert_with(Instant::now);
+        *done += 1;
+        self.map.pan_by(0.004);
+        if *done == frames {
+            let secs = start.elapsed().as_secs_f64();
+            let points = self.catalog.as_ref().map(|c| c.len()).unwrap_or(0);
+            println!(
+                "map panning: {frames} frames with {points} points in {secs:.2} s = {:.1} frames/s",
+                frames as f64 / secs
+            );
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        ctx.request_repaint();
+    }
+
+    pub(super) fn toolbar(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            ui.heading("lookalike");
+            ui.separator();
+            if ui
+                .button("Open catalog…")
+                .on_hover_text("Index a folder of photos")
+                .clicked()
+            {
+                commands.push(Command::PickFolder);
+            }
+            if let Some(demo) = crate::paths::demo_catalog()
+                && self.folder.as_deref() != Some(demo.as_path())
+                && ui
+                    .button("Demo catalog")
+                    .on_hover_text(demo.display().to_string())
+                    .clicked()
+            {
+                commands.push(Command::OpenFolder(demo));
+            }
+            if ui.button("Photo… (Ctrl+O)").clicked() {
+                commands.push(Command::PickPhoto);
+            }
+            if ui.button("Paste (Ctrl+V)").clicked() {
+                commands.push(Command::Paste);
+            }
+            ui.separator();
+            let filter_label = ui.label("Filter:");
+            let edit = egui::TextEdit::singleline(&mut self.filter)
+                .id(self.filter_id)
+                .hint_text("label (Ctrl+F)")
+                .desired_width(140.0);
+            if ui.add(edit).labelled_by(filter_label.id).changed() {
+                commands.push(Command::Requery);
+            }
+            ui.separator();
+            let k = ui.add(
+                egui::Slider::new(&mut self.settings.k, settings::MIN_K..=settings::MAX_K)
+                    .text("look-alikes"),
+            );
+            if k.drag_stopped() || (k.changed() && !k.dragged()) {
+                commands.push(Command::Requery);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let icon = if self.settings.dark {
+                    "Light theme"
+                } else {
+                    "Dark theme"
+                };
+                if ui.button(icon).clicked() {
+                    self.settings.dark = !self.settings.dark;
+                    ui.ctx().set_theme(if self.settings.dark {
+                        egui::Theme::Dark
+                    } else {
+                        egui::Theme::Light
+                    });
+                }
+            });
+        });
+    }
+
+    pub(super) fn status_bar(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            match (&self.engine, &self.engine_model) {
+                (Engine::Ready(e), _) => ui.label(format!("Model: {}", e.manifest().label())),
+                (Engine::Starting, Some(m)) => ui.label(format!("Loading {}…", m.label())),
+                (Engine::Starting, None) => ui.label("Loading the model…"),
+                (Engine::Failed(_), _) => {
+                    ui.colored_label(Color32::from_rgb(255, 110, 100), "No model")
+                }
+            };
+            ui.separator();
+            match (&self.catalog, &self.folder) {
+                (Some(c), _) => {
+                    let name = c
+                        .root
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    ui.label(format!("{} items in {name}", c.len()))
+                        .on_hover_text(c.root.display().to_string())
+                }
+                (None, Some(f)) => ui.label(format!("Opening {}…", f.display())),
+                (None, None) => ui.label("No catalog"),
+            };
+            if let Some(q) = &self.query
+                && q.waiting_for.is_none()
+            {
+                ui.separator();
+                ui.label(format!(
+                    "Query: embed {:.0} ms, search {:.1} ms",
+                    q.embed_ms, q.search_ms
+                ));
+            }
+            if let Some(ix) = &self.indexing {
+                ui.separator();
+                let p = ix.progress;
+                let secs = ix.started.elapsed().as_secs_f64();
+                let rate = p.done as f64 / secs.max(1e-3);
+                let eta = if rate > 0.0 {
+                    (p.total - p.done) as f64 / rate
+                } else {
+                    0.0
+                };
+                let frac = if p.total > 0 {
+                    p.done as f32 / p.total as f32
+                } else {
+                    0.0
+                };
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(220.0)
+                        .text(format!(
+                            "Indexing {}/{} · {rate:.0}/s · ETA {eta:.0} s",
+                            p.done, p.total
+                        )),
+                );
+                if ui.button("Cancel").clicked() {
+                    commands.push(Command::CancelIndexing);
+                }
+            } else if let Some(note) = &self.last_index_note {
+                ui.separator();
+                ui.colored_label(Color32::from_rgb(230, 180, 80), note);
+            }
+        });
+    }
+
+    pub(super) fn query_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.heading("Query");
+        if let Engine::Failed(e) = &self.engine {
+            ui.colored_label(
+                Color32::from_rgb(255, 110, 100),
+                format!("The model could not be loaded: {e}"),
+            );
+            return;
+        }
+        match &self.query {
+            None => {
+                ui.label("Drop a photo here, press Ctrl+O to pick one, or Ctrl+V to paste an image copied from a shop's web page.");
+                ui.label("Double-click a look-alike or a map point to search from it.");
+            }
+            Some(q) => {
+                ui.label(RichText::new(&q.title).strong()).widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::Role::Label,
+                        true,
+                        format!("Query: {}", q.title),
+                    )
+                });
+                if let Some(t) = &q.preview {
+                    ui.add(
+                        egui::Image::from_texture(t)
+                            .max_size(egui::vec2(ui.available_width(), 320.0)),
+                    );
+                }
+                if q.waiting_for.is_some() {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Finding look-alikes…");
+                    });
+                } else if let Some(c) = &self.catalog {
+                    ui.label(format!(
+                        "{} look-alikes among {} items",
+                        self.results.len(),
+                        c.len()
+                    ));
+                }
+                if ui.button("Clear (Esc)").clicked() {
+                    commands.push(Command::Clear);
+                }
+            }
+        }
+        if let (Some(rank), Some(c)) = (self.selected, &self.catalog)
+            && let Some(h) = self.results.get(rank)
+        {
+            ui.separator();
+            let item = &c.items[h.index];
+            ui.label(RichText::new(format!("Selected: #{} · {:.3}", rank + 1, h.score)).strong());
+            for (k, v) in &item.labels {
+                ui.label(format!("{k}: {v}"));
+            }
+            ui.weak(c.abs_path(h.index).display().to_string());
+            ui.label("Enter or double-click: find its look-alikes");
+        }
+    }
+
+    pub(super) fn results_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let Some(catalog) = self.catalog.clone() else {
+            ui.vertical_centered(|ui| {
+                ui.add_space(ui.available_height() / 3.0);
+                if self.folder.is_some() {
+                    ui.spinner();
+                    ui.label("Indexing the catalog: items appear here as they are ready.");
+                    return;
+                }
+                ui.heading("No catalog open");
+                ui.label("A catalog is a folder of product photos. lookalike indexes it once, then finds look-alikes in it.");
+                if let Some(demo) = crate::paths::demo_catalog()
+                    && ui.button(RichText::new("Open the demo catalog").size(18.0)).clicked()
+                {
+                    commands.push(Command::OpenFolder(demo));
+                }
+                if ui.button("Open a folder…").clicked() {
+                    commands.push(Command::PickFolder);
+                }
+            });
+            return;
+        };
+        if self.results.is_empty() {
+            ui.vertical_centered(|ui| {
+                ui.add_space(ui.available_height() / 3.0);
+                ui.heading("Drop a photo to find its look-alikes");
+                ui.label(format!(
+                    "{} items in the catalog. Or double-click any point of the map.",
+                    catalog.len()
+                ));
+            });
+            return;
+        }
+        results::keyboard(ui, self.results.len(), self.selected, commands);
+        let linked = self.hovered_on_map;
+        self.hovered_in_grid = results::grid(
+            ui,
+            &catalog,
+            &self.results,
+            self.selected,
+            linked,
+            &mut self.thumbs,
+            commands,
+        );
+    }
+
+    pub(super) fn map_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            ui.heading("Map");
+            ui.weak("PCA of all embeddings · drag to pan · scroll to zoom · double-click empty space to reset");
+        });
+        let Some(catalog) = self.catalog.clone() else {
+            ui.label("The map of the catalog appears here.");
+            return;
+        };
+        let results: Vec<usize> = self.results.iter().map(|h| h.index).collect();
+        let query_point = self
+            .query
+            .as_ref()
+            .and_then(|q| q.vector.as_ref())
+            .zip(catalog.projection.as_ref())
+            .map(|(v, p)| p.project(v));
+        let selected = self
+            .selected
+            .and_then(|r| self.results.get(r))
+            .map(|h| h.index);
+        let marks = Marks {
+            results: &results,
+            query: query_point,
+            linked: self.hovered_in_grid,
+            selected,
+        };
+        let events = self.map.show(ui, &catalog, &marks, &mut self.thumbs);
+        self.hovered_on_map = events.hovered;
+        if let Some(i) = events.double_clicked {
+            commands.push(Command::QueryItem(i));
+        } else if let Some(i) = events.clicked {
+            match self.results.iter().position(|h| h.index == i) {
+                Some(rank) => commands.push(Command::Select(Some(rank))),
+                None => commands.push(Command::QueryItem(i)),
+            }
+        }
+    }
+}
