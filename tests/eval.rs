@@ -2,23 +2,6 @@
 
 mod common;
 
-use std::path::Path;
-
-fn index(data: &Path, root: &Path, db: &Path) {
-    let out = common::lookalike(data)
-        .args(["index", "--quiet"])
-        .arg(root)
-        .arg("--index")
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn eval_reports_precision_well_above_chance_on_the_labelled_demo_photos() {
     let tmp = tempfile::tempdir().unwrap();
@@ -33,7 +16,7 @@ fn eval_reports_precision_well_above_chance_on_the_labelled_demo_photos() {
     let first = common::demo_photos(1)[0].clone();
     std::fs::copy(&first, root.join("duplicate.jpg")).unwrap();
     let db = tmp.path().join("i.sqlite");
-    index(tmp.path(), &root, &db);
+    common::cli_index(tmp.path(), &root, &db);
     let out = common::lookalike(tmp.path())
         .args([
             "eval",
@@ -80,7 +63,7 @@ fn eval_refuses_a_catalog_without_labels_and_says_why() {
     let root = tmp.path().join("catalog");
     common::copy_photos(&common::demo_photos(5), &root);
     let db = tmp.path().join("i.sqlite");
-    index(tmp.path(), &root, &db);
+    common::cli_index(tmp.path(), &root, &db);
     let out = common::lookalike(tmp.path())
         .args(["eval", "--index"])
         .arg(&db)

@@ -39,19 +39,7 @@ fn fixture() -> Fixture {
     let folder = tmp.path().join("catalog");
     let photos = common::demo_photos(40);
     let files = common::copy_photos(&photos, &folder);
-    let csv = std::fs::read_to_string(common::demo_catalog().join("labels.csv")).unwrap();
-    let ids: Vec<String> = photos
-        .iter()
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let mut lines = csv.lines();
-    let mut rows = vec![lines.next().unwrap().to_string()];
-    rows.extend(
-        lines
-            .filter(|l| ids.iter().any(|id| l.starts_with(&format!("{id},"))))
-            .map(str::to_string),
-    );
-    std::fs::write(folder.join("labels.csv"), rows.join("\n")).unwrap();
+    common::write_demo_labels(&photos, &folder);
     let outside = tmp.path().join("from-a-shop.jpg");
     std::fs::copy(&files[5], &outside).unwrap();
     let index_dir = tmp.path().join("indexes");

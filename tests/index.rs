@@ -125,19 +125,7 @@ fn labels_csv_columns_become_labels_and_articletype_is_shown() {
     let photos = common::demo_photos(4);
     common::copy_photos(&photos, &root.join("images"));
     // A labels.csv of the demo's form, restricted to these photos.
-    let csv = std::fs::read_to_string(common::demo_catalog().join("labels.csv")).unwrap();
-    let ids: Vec<String> = photos
-        .iter()
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    let mut lines = csv.lines();
-    let mut out = vec![lines.next().unwrap().to_string()];
-    out.extend(
-        lines
-            .filter(|l| ids.iter().any(|id| l.starts_with(&format!("{id},"))))
-            .map(str::to_string),
-    );
-    std::fs::write(root.join("labels.csv"), out.join("\n")).unwrap();
+    let out = common::write_demo_labels(&photos, &root);
 
     let db = tmp.path().join("i.sqlite");
     index(&root, &db);

@@ -6,21 +6,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-fn index(data: &Path, root: &Path, db: &Path) {
-    let out = common::lookalike(data)
-        .args(["index", "--quiet"])
-        .arg(root)
-        .arg("--index")
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn query(data: &Path, photo: &Path, db: Option<&Path>, k: usize) -> Value {
     let mut c = common::lookalike(data);
     c.arg("query")
@@ -44,7 +29,7 @@ fn a_copy_from_outside_finds_its_original_first_and_an_item_never_finds_itself()
     let root = tmp.path().join("catalog");
     let files = common::copy_photos(&common::demo_photos(40), &root);
     let db = tmp.path().join("i.sqlite");
-    index(tmp.path(), &root, &db);
+    common::cli_index(tmp.path(), &root, &db);
 
     // A photo outside the catalog that is a copy of item 5 (a user's download of the same product).
     let outside = tmp.path().join("download.jpg");
@@ -102,7 +87,7 @@ fn look_alikes_mostly_share_the_querys_category() {
     )
     .unwrap();
     let db = tmp.path().join("i.sqlite");
-    index(tmp.path(), &root, &db);
+    common::cli_index(tmp.path(), &root, &db);
     let cat = lookalike::catalog::Catalog::open(&db).unwrap();
     let category = |i: usize| {
         cat.items[i]
@@ -151,7 +136,7 @@ fn a_broken_query_photo_is_named_in_the_error() {
     let root = tmp.path().join("catalog");
     common::copy_photos(&common::demo_photos(3), &root);
     let db = tmp.path().join("i.sqlite");
-    index(tmp.path(), &root, &db);
+    common::cli_index(tmp.path(), &root, &db);
     let bad = tmp.path().join("oops.jpg");
     std::fs::write(&bad, "<html>not a photo</html>").unwrap();
     let out = common::lookalike(tmp.path())

@@ -76,3 +76,37 @@ pub fn lookalike(data: &Path) -> std::process::Command {
         .env_remove("LOOKALIKE_MODEL");
     c
 }
+
+/// Index `root` into `db` with the `lookalike` command; panics with its error output on failure.
+pub fn cli_index(data: &Path, root: &Path, db: &Path) {
+    let out = lookalike(data)
+        .args(["index", "--quiet"])
+        .arg(root)
+        .arg("--index")
+        .arg(db)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Write a labels.csv into `root` with the demo catalog's rows for `photos`; returns its lines.
+pub fn write_demo_labels(photos: &[PathBuf], root: &Path) -> Vec<String> {
+    let csv = std::fs::read_to_string(demo_catalog().join("labels.csv")).expect("labels.csv");
+    let ids: Vec<String> = photos
+        .iter()
+        .map(|p| p.file_stem().expect("stem").to_string_lossy().into_owned())
+        .collect();
+    let mut lines = csv.lines();
+    let mut rows = vec![lines.next().expect("header").to_string()];
+    rows.extend(
+        lines
+            .filter(|l| ids.iter().any(|id| l.starts_with(&format!("{id},"))))
+            .map(str::to_string),
+    );
+    std::fs::write(root.join("labels.csv"), rows.join("\n")).expect("write labels.csv");
+    rows
+}
