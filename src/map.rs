@@ -82,7 +82,7 @@ impl Principal {
 
 /// The `components` leading principal components of `n x dims` row-major vectors, by subspace iteration.
 pub fn principal_components(data: &[f32], dims: usize, components: usize) -> Principal {
-    let n = if dims == 0 { 0 } else { data.len() / dims };
+    let n = data.len().checked_div(dims).unwrap_or(0);
     let components = components.min(dims);
     if n < 2 || components == 0 {
         let axes = (0..components)

@@ -169,7 +169,7 @@ fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_gri
     let cat = h.state().catalog().unwrap();
     let results = h.state().results();
     assert!(
-        !results.is_empty() && results.len() <= with_label.max(1).min(12),
+        !results.is_empty() && results.len() <= with_label.clamp(1, 12),
         "{} results for {wanted}",
         results.len()
     );

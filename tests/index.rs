@@ -154,8 +154,7 @@ fn a_missing_folder_is_a_clear_error() {
         &AtomicBool::new(false),
         |_| {},
     )
-    .err()
-    .expect("an error");
+    .expect_err("an error");
     assert!(
         err.to_string().contains("nope") && err.to_string().contains("does not exist"),
         "{err}"

@@ -77,7 +77,7 @@ fn a_graph_with_random_weights_is_never_usable_for_search() {
 
 #[test]
 fn an_unknown_model_lists_the_available_ones() {
-    let err = find_model("vgg-nonexistent").err().expect("unknown");
+    let err = find_model("vgg-nonexistent").expect_err("unknown");
     assert!(err.to_string().contains("efficientnet-lite0"), "{err}");
 }
 

@@ -65,6 +65,9 @@ pub struct IndexReport {
     pub items: usize,
 }
 
+/// The answer of the embedding thread for one batch.
+type EmbeddingJob = Receiver<Result<Embeddings>>;
+
 enum Prepared {
     Embed {
         file: ScannedFile,
@@ -190,7 +193,7 @@ pub fn index_folder(
             })
             .map_err(crate::error::io_err("decoder thread"))?;
 
-        let mut pending: Option<(Vec<Prepared>, Option<Receiver<Result<Embeddings>>>)> = None;
+        let mut pending: Option<(Vec<Prepared>, Option<EmbeddingJob>)> = None;
         for mut chunk in rx.iter() {
             let mut input = Vec::new();
             let mut count = 0;
@@ -297,7 +300,7 @@ fn prepare(file: &ScannedFile, hashes: &HashMap<Vec<u8>, i64>, model: &ModelMani
 fn write_batch(
     db: &mut IndexDb,
     chunk: Vec<Prepared>,
-    job: Option<Receiver<Result<Embeddings>>>,
+    job: Option<EmbeddingJob>,
     labels: &HashMap<PathBuf, String>,
     report: &mut IndexReport,
     state: &mut Progress,
