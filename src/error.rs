@@ -37,16 +37,20 @@ pub enum Error {
         source: PhotoError,
     },
     #[error(
-        "ONNX Runtime (libonnxruntime.so) was not found; looked in: {searched}. Run `./run setup`, or point ORT_DYLIB_PATH at the library"
+        "ONNX Runtime (libonnxruntime.so) was not found; looked in: {searched}. {}, or point ORT_DYLIB_PATH at the library",
+        crate::paths::SETUP_HINT
     )]
     RuntimeMissing { searched: String },
     #[error("could not load ONNX Runtime from {}: {message}", path.display())]
     RuntimeLoad { path: PathBuf, message: String },
-    #[error("no model manifests (*.toml) found; looked in: {searched}. Run `./run setup`")]
+    #[error(
+        "no model manifests (*.toml) found; looked in: {searched}. {}",
+        crate::paths::SETUP_HINT
+    )]
     NoModels { searched: String },
     #[error("unknown model '{name}'; available: {available}")]
     UnknownModel { name: String, available: String },
-    #[error("model '{name}': its weights {} are missing. Run `./run setup` to build them", path.display())]
+    #[error("model '{name}': its weights {} are missing. {}", path.display(), crate::paths::SETUP_HINT)]
     ModelMissing { name: String, path: PathBuf },
     #[error(
         "model '{name}' has random weights (for shape and speed tests only) and cannot be used for search; pick a real model"
@@ -90,6 +94,11 @@ pub enum Error {
         "no item has a '{column}' label: evaluation needs a labelled catalog (a labels.csv with that column, or `folder` for folder names)"
     )]
     NoLabels { column: String },
+    #[error(
+        "{}: no label column with repeated labels to learn from: put a labels.csv beside the photos (or sort them into folders by label) and index the folder again",
+        root.display()
+    )]
+    NothingToLearn { root: PathBuf },
     #[error("cancelled")]
     Cancelled,
 }

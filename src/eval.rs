@@ -69,42 +69,76 @@ pub fn evaluate(
                 column: column.clone(),
             });
         }
-        let labelled = labels.iter().filter(|l| l.is_some()).count();
         let queries: Vec<usize> = (0..catalog.len())
             .filter(|&i| labels[i].is_some_and(|l| counts[l] > 1))
             .collect();
-        let scores: Vec<(f64, f64, f64)> = queries
-            .par_iter()
-            .map(|&q| {
-                let label = labels[q].expect("queries have labels");
-                let dup = |i: usize| i == q || catalog.items[i].hash == catalog.items[q].hash;
-                let same_label_dups = (0..catalog.len())
-                    .filter(|&i| i != q && dup(i) && labels[i] == Some(label))
-                    .count();
-                let total_relevant = counts[label] - 1 - same_label_dups;
-                let hits: Vec<Hit> =
-                    top_k(matrix, dims, &matrix[q * dims..(q + 1) * dims], k, |i| {
-                        !dup(i)
-                    });
-                let relevant: Vec<bool> = hits
-                    .iter()
-                    .map(|h| labels[h.index] == Some(label))
-                    .collect();
-                let (p, ap) = precision_and_ap(&relevant, k, total_relevant);
-                (p, ap, total_relevant as f64 / (labelled - 1) as f64)
-            })
-            .collect();
-        let n = scores.len().max(1) as f64;
+        let hashes: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
+        let s = retrieval_scores(&labels, &hashes, matrix, dims, &queries, k);
         out.push(LabelScore {
             column: column.clone(),
-            queries: scores.len(),
+            queries: queries.len(),
             distinct_labels: counts.len(),
-            precision_at_k: scores.iter().map(|s| s.0).sum::<f64>() / n,
-            map_at_k: scores.iter().map(|s| s.1).sum::<f64>() / n,
-            chance: scores.iter().map(|s| s.2).sum::<f64>() / n,
+            precision_at_k: s.precision,
+            map_at_k: s.map,
+            chance: s.chance,
         });
     }
     Ok(out)
+}
+
+/// Mean figures of a set of queries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetrievalScores {
+    pub precision: f64,
+    pub map: f64,
+    pub chance: f64,
+}
+
+/// Rank every item of `matrix` (`n x dims`, unit rows) for each of `queries`, leaving out the query
+/// and its byte-identical copies (`hashes`), and average precision@k and AP@k against `labels`.
+pub fn retrieval_scores(
+    labels: &[Option<&str>],
+    hashes: &[&[u8]],
+    matrix: &[f32],
+    dims: usize,
+    queries: &[usize],
+    k: usize,
+) -> RetrievalScores {
+    let mut counts = std::collections::HashMap::<&str, usize>::new();
+    for l in labels.iter().flatten() {
+        *counts.entry(l).or_default() += 1;
+    }
+    let labelled = labels.iter().filter(|l| l.is_some()).count();
+    let scores: Vec<(f64, f64, f64)> = queries
+        .par_iter()
+        .filter_map(|&q| {
+            let label = labels[q]?;
+            let dup = |i: usize| i == q || hashes[i] == hashes[q];
+            let same_label_dups = (0..labels.len())
+                .filter(|&i| i != q && dup(i) && labels[i] == Some(label))
+                .count();
+            let total_relevant = counts[label].saturating_sub(1 + same_label_dups);
+            let hits: Vec<Hit> = top_k(matrix, dims, &matrix[q * dims..(q + 1) * dims], k, |i| {
+                !dup(i)
+            });
+            let relevant: Vec<bool> = hits
+                .iter()
+                .map(|h| labels[h.index] == Some(label))
+                .collect();
+            let (p, ap) = precision_and_ap(&relevant, k, total_relevant);
+            Some((
+                p,
+                ap,
+                total_relevant as f64 / labelled.saturating_sub(1).max(1) as f64,
+            ))
+        })
+        .collect();
+    let n = scores.len().max(1) as f64;
+    RetrievalScores {
+        precision: scores.iter().map(|s| s.0).sum::<f64>() / n,
+        map: scores.iter().map(|s| s.1).sum::<f64>() / n,
+        chance: scores.iter().map(|s| s.2).sum::<f64>() / n,
+    }
 }
 
 #[cfg(test)]

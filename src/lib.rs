@@ -7,9 +7,11 @@
 
 pub mod app;
 pub mod catalog;
+pub mod dups;
 pub mod embed;
 pub mod error;
 pub mod eval;
+pub mod learn;
 pub mod map;
 pub mod model;
 pub mod paths;

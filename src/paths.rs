@@ -3,12 +3,23 @@
 //! Models and the ONNX Runtime library are searched in:
 //! 1. `$LOOKALIKE_MODELS` (a folder), and for the runtime `$ORT_DYLIB_PATH` (a file) first of all;
 //! 2. `models/` beside the executable, then `../share/lookalike/models` (an installed package);
-//! 3. `models/` of the source tree the binary was built from (a developer checkout).
+//! 3. `models/` of the source tree the binary was built from (a developer checkout); not in packaged
+//!    builds (`LOOKALIKE_PACKAGED=1` at build time), which must find everything they ship.
 //!
 //! Indexes live in the platform data folder (`~/.local/share/lookalike` on Linux), or in
 //! `$LOOKALIKE_DATA_DIR` when set.
 
 use std::path::{Path, PathBuf};
+
+/// Built by `packaging/build-deb`: look only where the package puts things.
+const PACKAGED: bool = option_env!("LOOKALIKE_PACKAGED").is_some();
+
+/// What to do when the runtime or a model is missing.
+pub const SETUP_HINT: &str = if PACKAGED {
+    "Reinstall the lookalike package: it ships the runtime and the model"
+} else {
+    "Run `./run setup` in the lookalike checkout"
+};
 
 /// Folders that may hold model manifests and weights, most specific first, deduplicated.
 pub fn model_dirs() -> Vec<PathBuf> {
@@ -23,7 +34,9 @@ pub fn model_dirs() -> Vec<PathBuf> {
         dirs.push(exe_dir.join("models"));
         dirs.push(exe_dir.join("../share/lookalike/models"));
     }
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
+    if !PACKAGED {
+        dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
+    }
     let mut seen = Vec::new();
     dirs.retain(|d| {
         let key = d.canonicalize().unwrap_or_else(|_| d.clone());

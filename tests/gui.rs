@@ -133,6 +133,40 @@ fn dropping_a_photo_shows_k_lookalikes_with_scores_and_labels() {
 }
 
 #[test]
+fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
+    let f = fixture();
+    let mut h = open(&f);
+    assert!(h.state().catalog().unwrap().head.is_none());
+    h.get_by_label("Learn from labels").click();
+    h.step();
+    settle(&mut h);
+    assert!(
+        h.state().catalog().unwrap().head.is_some(),
+        "the learned head is stored and the catalog reloaded with it"
+    );
+    // The first learned column is the one the category filter follows.
+    let column = h.state().catalog().unwrap().head.as_ref().unwrap().columns[0]
+        .name
+        .clone();
+    drop_file(&mut h, &f.outside);
+    let cat = h.state().catalog().unwrap();
+    let original = cat.find_path(&f.original).unwrap();
+    let truth = cat.items[original].labels[&column].clone();
+    h.get_by_label(&format!("Predicted {column}: {truth}"));
+
+    h.get_by_label(&format!("Only the predicted {column}"))
+        .click();
+    h.step();
+    settle(&mut h);
+    let cat = h.state().catalog().unwrap();
+    let results = h.state().results();
+    assert!(!results.is_empty());
+    for (i, _) in results {
+        assert_eq!(cat.items[i].labels[&column], truth);
+    }
+}
+
+#[test]
 fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_grid() {
     let f = fixture();
     let mut h = open(&f);
@@ -293,4 +327,68 @@ fn pasting_an_image_copied_from_a_web_page_finds_its_lookalikes() {
         "the pasted product is found first"
     );
     assert!(results[0].1 > 0.98, "score {}", results[0].1);
+}
+
+#[test]
+fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("catalog");
+    let photos = common::demo_photos(20);
+    common::copy_photos(&photos, &folder);
+    std::fs::copy(&photos[0], folder.join("again.jpg")).unwrap();
+    let rgb = lookalike::embed::load_photo(&photos[3]).unwrap().rgb;
+    std::fs::write(
+        folder.join("mirrored.jpg"),
+        lookalike::dups::transform::Transform::Mirror.apply(&rgb),
+    )
+    .unwrap();
+    let mut h = harness(AppConfig {
+        folder: Some(folder.clone()),
+        index_dir: Some(tmp.path().join("indexes")),
+        ..Default::default()
+    });
+    settle(&mut h);
+    h.get_by_label("Duplicates").click();
+    h.step();
+    settle(&mut h);
+    assert_eq!(h.state().duplicate_groups().len(), 2);
+    h.get_by_label_contains("2 groups, 4 items");
+    h.get_by_label("Duplicate again.jpg");
+    h.get_by_label("Duplicate mirrored.jpg").click();
+    h.step();
+    h.get_by_label(&format!(
+        "Duplicate {}",
+        photos[3].file_name().unwrap().to_string_lossy()
+    ))
+    .click();
+    settle(&mut h);
+    h.get_by_label_contains("Embedding similarity");
+    h.snapshot_options("duplicates_view", &snapshot_options());
+
+    // Mark the byte-identical copy and export: the CSV lists it with its keeper.
+    h.get_by_label("Mark again.jpg").click();
+    h.step();
+    assert_eq!(h.state().marked().len(), 1);
+    let csv = tmp.path().join("marked.csv");
+    h.state_mut().export_marked(&csv);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("again.jpg"), "{text}");
+
+    // Marking the other copy too: the trash refuses, naming the files, and nothing is deleted.
+    let first = photos[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    h.get_by_label(&format!("Mark {first}")).click();
+    h.step();
+    h.get_by_label("Move marked to trash…").click();
+    h.run_steps(2);
+    let err = h.state().error().unwrap_or_default().to_string();
+    assert!(
+        err.contains("keep at least one") && err.contains("again.jpg"),
+        "{err}"
+    );
+    assert!(folder.join("again.jpg").exists() && folder.join(&first).exists());
 }

@@ -8,10 +8,11 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::ColorImage;
 
-use crate::catalog::{Catalog, IndexOptions, IndexReport, Progress, index_folder};
+use crate::catalog::{Catalog, IndexOptions, IndexReport, LookupOptions, Progress, index_folder};
 use crate::embed::{Embedder, EngineOptions, decode_photo};
+use crate::learn::{Prediction, TrainOptions, TrainProgress, train_head};
 use crate::model::ModelManifest;
-use crate::search::{Hit, top_k};
+use crate::search::Hit;
 
 /// What a query is made from.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct QueryOutcome {
     pub hits: Vec<Hit>,
     pub preview: Option<ColorImage>,
     pub own_item: Option<usize>,
+    /// The labels the catalog's learned head predicts for the query (empty without a head).
+    pub predictions: Vec<Prediction>,
     /// None when nothing was embedded (a catalog item, or the same query again).
     pub embed_ms: Option<f64>,
     pub search_ms: f64,
@@ -45,7 +48,8 @@ pub enum Msg {
     },
     Catalog {
         index: PathBuf,
-        result: Result<Arc<Catalog>, String>,
+        /// The catalog, and its label columns a head can learn.
+        result: Result<(Arc<Catalog>, Vec<String>), String>,
     },
     IndexProgress(Progress),
     IndexDone(Result<IndexReport, String>),
@@ -59,6 +63,18 @@ pub enum Msg {
     },
     PickedFolder(PathBuf),
     PickedPhoto(PathBuf),
+    /// Candidate duplicate pairs of the catalog at `index`.
+    DupCandidates {
+        index: PathBuf,
+        /// Items of the catalog they were measured on.
+        items: usize,
+        pairs: Arc<Vec<crate::dups::Candidate>>,
+    },
+    DupsFailed(String),
+    PickedExportFile(PathBuf),
+    /// Training the head: share done (0..1) and the loss.
+    TrainProgress(f32, f32),
+    TrainDone(Result<PathBuf, String>),
 }
 
 /// The sending side: every message wakes the UI.
@@ -107,7 +123,10 @@ impl Outbox {
     pub fn load_catalog(&self, index: PathBuf) {
         self.spawn("catalog-load", move |out| {
             let result = Catalog::open(&index)
-                .map(Arc::new)
+                .map(|c| {
+                    let learnable = crate::learn::learnable_columns(&c);
+                    (Arc::new(c), learnable)
+                })
                 .map_err(|e| format!("{e:#}"));
             out.send(Msg::Catalog { index, result });
         });
@@ -145,12 +164,59 @@ impl Outbox {
         input: QueryInput,
         embedder: Arc<Embedder>,
         catalog: Arc<Catalog>,
-        k: usize,
+        opts: LookupOptions,
         filter: String,
     ) {
         self.spawn("query", move |out| {
-            let result = run_query(input, &embedder, &catalog, k, &filter);
+            let result = run_query(input, &embedder, &catalog, &opts, &filter);
             out.send(Msg::Query { id, result });
+        });
+    }
+
+    /// Learn a head from the catalog's labels and store it in its index.
+    pub fn train_head(&self, catalog: Arc<Catalog>, cancel: Arc<AtomicBool>) {
+        self.spawn("train-head", move |out| {
+            let opts = TrainOptions::default();
+            let progress = out.clone();
+            let result = train_head(&catalog, &[], &opts, None, &cancel, |p| {
+                if let TrainProgress::Final(e) = p {
+                    progress.send(Msg::TrainProgress(
+                        e.epoch as f32 / e.epochs.max(1) as f32,
+                        e.loss,
+                    ));
+                }
+            })
+            .map(|_| catalog.index_path.clone())
+            .map_err(|e| format!("Learning from the labels failed: {e}"));
+            out.send(Msg::TrainDone(result));
+        });
+    }
+
+    /// Measure the candidate duplicate pairs of a catalog.
+    pub fn dup_candidates(&self, catalog: Arc<Catalog>) {
+        self.spawn(
+            "duplicates",
+            move |out| match crate::dups::catalog_candidates(&catalog, &Default::default()) {
+                Ok(pairs) => out.send(Msg::DupCandidates {
+                    index: catalog.index_path.clone(),
+                    items: catalog.len(),
+                    pairs: Arc::new(pairs),
+                }),
+                Err(e) => out.send(Msg::DupsFailed(format!("Cannot look for duplicates: {e}"))),
+            },
+        );
+    }
+
+    pub fn pick_export_file(&self) {
+        self.spawn("pick-export", |out| {
+            if let Some(p) = rfd::FileDialog::new()
+                .set_title("Export the marked items")
+                .set_file_name("marked.csv")
+                .add_filter("CSV", &["csv"])
+                .save_file()
+            {
+                out.send(Msg::PickedExportFile(p));
+            }
         });
     }
 
@@ -193,7 +259,7 @@ fn run_query(
     input: QueryInput,
     embedder: &Embedder,
     catalog: &Catalog,
-    k: usize,
+    opts: &LookupOptions,
     filter: &str,
 ) -> Result<QueryOutcome, String> {
     let t0 = Instant::now();
@@ -236,12 +302,13 @@ fn run_query(
     }
     let t1 = Instant::now();
     let filter = filter.to_lowercase();
-    let hits = top_k(&catalog.embeddings, catalog.dims, &vector, k, |i| {
+    let lookup = catalog.look_alikes(&vector, opts, |i| {
         Some(i) != own_item && label_matches(catalog, i, &filter)
     });
     Ok(QueryOutcome {
         vector,
-        hits,
+        hits: lookup.hits,
+        predictions: lookup.predictions,
         preview,
         own_item,
         embed_ms,

@@ -43,7 +43,10 @@ impl LookalikeApp {
                     }
                     self.loading_catalog = false;
                     match result {
-                        Ok(cat) => self.catalog_loaded(cat),
+                        Ok((cat, learnable)) => {
+                            self.learnable = learnable;
+                            self.catalog_loaded(cat)
+                        }
                         Err(e) => self.error = Some(e),
                     }
                 }
@@ -90,6 +93,42 @@ impl LookalikeApp {
                 }
                 Msg::PickedFolder(p) => self.apply(Command::OpenFolder(p)),
                 Msg::PickedPhoto(p) => self.apply(Command::Query(QueryInput::File(p))),
+                Msg::DupCandidates {
+                    index,
+                    items,
+                    pairs,
+                } => {
+                    // Pairs measured on an older state of the catalog are dropped.
+                    if self.index_path.as_ref() == Some(&index)
+                        && self.catalog.as_ref().map(|c| c.len()) == Some(items)
+                    {
+                        self.dups.candidates = Some(pairs);
+                    }
+                    self.dups.computing = false;
+                }
+                Msg::DupsFailed(e) => {
+                    self.dups.computing = false;
+                    self.error = Some(e);
+                }
+                Msg::PickedExportFile(p) => self.apply(Command::ExportMarked(p)),
+                Msg::TrainProgress(done, loss) => {
+                    if let Some(t) = &mut self.training {
+                        t.done = done;
+                        t.loss = loss;
+                    }
+                }
+                Msg::TrainDone(result) => {
+                    self.training = None;
+                    match result {
+                        // Reload: the catalog picks up the stored head, and the query runs again with it.
+                        Ok(index) if self.index_path.as_ref() == Some(&index) => {
+                            self.loading_catalog = true;
+                            self.outbox.load_catalog(index);
+                        }
+                        Ok(_) => {}
+                        Err(e) => self.error = Some(e),
+                    }
+                }
             }
         }
     }
@@ -110,6 +149,8 @@ impl LookalikeApp {
             .query
             .as_ref()
             .and_then(|q| q.vector.clone().map(|v| (v, q.own_item)));
+        // Duplicates are measured again on the new catalog, when the view is open.
+        self.dups.reset();
         self.catalog = Some(cat);
         if let Some(input) = self.waiting_input.take() {
             self.apply(Command::Query(input));
@@ -136,6 +177,7 @@ impl LookalikeApp {
                 }
                 q.vector = Some(out.vector);
                 q.own_item = out.own_item;
+                q.predictions = out.predictions;
                 if let Some(ms) = out.embed_ms {
                     q.embed_ms = ms;
                 }

@@ -4,6 +4,8 @@
 //! file dialogs run on named threads ([`jobs`]) that report back over a channel. The UI collects
 //! [`Command`]s while drawing and applies them after.
 
+mod commands;
+mod dups_view;
 mod input;
 mod jobs;
 mod map_view;
@@ -25,7 +27,7 @@ use crate::catalog::{Catalog, Progress, model_for_index};
 use crate::embed::Embedder;
 use crate::model::{ModelManifest, default_model};
 use crate::search::Hit;
-use input::{NOTHING_TO_PASTE, path_from_text};
+pub use commands::Command;
 pub use jobs::QueryInput;
 use jobs::{Msg, Outbox, index_path_for};
 use map_view::MapView;
@@ -52,25 +54,6 @@ pub struct AppConfig {
     pub pan_frames: Option<u64>,
 }
 
-/// Things the UI asks for while drawing; applied after the frame is laid out.
-#[derive(Debug)]
-pub enum Command {
-    OpenFolder(PathBuf),
-    PickFolder,
-    PickPhoto,
-    Paste,
-    PasteText(String),
-    Query(QueryInput),
-    QueryItem(usize),
-    QuerySelectedResult(usize),
-    Select(Option<usize>),
-    Requery,
-    Clear,
-    CancelIndexing,
-    Open(PathBuf),
-    DismissError,
-}
-
 enum Engine {
     Starting,
     Ready(Arc<Embedder>),
@@ -83,9 +66,25 @@ struct Query {
     preview: Option<TextureHandle>,
     vector: Option<Arc<Vec<f32>>>,
     own_item: Option<usize>,
+    /// Labels the catalog's head predicts for the query.
+    predictions: Vec<crate::learn::Prediction>,
     waiting_for: Option<u64>,
     embed_ms: f64,
     search_ms: f64,
+}
+
+/// What the central area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    LookAlikes,
+    Duplicates,
+}
+
+/// A head being learned from the catalog's labels.
+struct Training {
+    done: f32,
+    loss: f32,
+    cancel: Arc<AtomicBool>,
 }
 
 struct Indexing {
@@ -109,6 +108,11 @@ pub struct LookalikeApp {
     catalog: Option<Arc<Catalog>>,
     loading_catalog: bool,
     indexing: Option<Indexing>,
+    training: Option<Training>,
+    view: View,
+    dups: dups_view::DupsView,
+    /// Label columns of the catalog a head can learn.
+    learnable: Vec<String>,
     last_index_note: Option<String>,
     query: Option<Query>,
     /// A query asked for before the engine or the catalog was ready.
@@ -174,6 +178,10 @@ impl LookalikeApp {
             catalog: None,
             loading_catalog: false,
             indexing: None,
+            training: None,
+            view: View::LookAlikes,
+            dups: dups_view::DupsView::new(),
+            learnable: Vec::new(),
             last_index_note: None,
             query: None,
             waiting_input: None,
@@ -222,8 +230,20 @@ impl LookalikeApp {
         matches!(self.engine, Engine::Starting)
             || self.loading_catalog
             || self.indexing.is_some()
+            || self.training.is_some()
+            || self.dups.computing
             || self.query.as_ref().is_some_and(|q| q.waiting_for.is_some())
             || self.waiting_input.is_some()
+    }
+
+    /// The duplicate groups shown in the Duplicates view (empty until it has been opened).
+    pub fn duplicate_groups(&self) -> &[crate::dups::Group] {
+        &self.dups.groups
+    }
+
+    /// Items marked in the Duplicates view.
+    pub fn marked(&self) -> Vec<usize> {
+        self.dups.marked.iter().copied().collect()
     }
 
     /// The message shown in the error banner.
@@ -274,6 +294,10 @@ impl LookalikeApp {
     }
 
     fn open_folder(&mut self, folder: PathBuf) {
+        // A head being learned belongs to the catalog being closed.
+        if let Some(t) = self.training.take() {
+            t.cancel.store(true, Ordering::Relaxed);
+        }
         if !folder.is_dir() {
             self.error = Some(format!("{} is not a folder.", folder.display()));
             return;
@@ -332,126 +356,6 @@ impl LookalikeApp {
             last_reload: now,
         });
     }
-
-    fn apply(&mut self, cmd: Command) {
-        match cmd {
-            Command::OpenFolder(p) => self.open_folder(p),
-            Command::PickFolder => self.outbox.pick_folder(),
-            Command::PickPhoto => self.outbox.pick_photo(),
-            Command::Paste => self.paste(),
-            Command::PasteText(text) => match path_from_text(&text) {
-                Some(path) => self.run_query(QueryInput::File(path)),
-                None => self.error = Some(NOTHING_TO_PASTE.into()),
-            },
-            Command::Query(input) => self.run_query(input),
-            Command::QueryItem(i) => self.run_query(QueryInput::Item(i)),
-            Command::QuerySelectedResult(rank) => {
-                if let Some(h) = self.results.get(rank) {
-                    self.run_query(QueryInput::Item(h.index));
-                }
-            }
-            Command::Select(s) => self.selected = s,
-            Command::Requery => {
-                if let Some((v, own)) = self
-                    .query
-                    .as_ref()
-                    .and_then(|q| q.vector.clone().map(|v| (v, q.own_item)))
-                {
-                    self.run_query(QueryInput::Again(v, own));
-                }
-            }
-            Command::Clear => {
-                self.query = None;
-                self.results.clear();
-                self.selected = None;
-            }
-            Command::CancelIndexing => {
-                if let Some(ix) = &self.indexing {
-                    ix.cancel.store(true, Ordering::Relaxed);
-                }
-            }
-            Command::Open(p) => {
-                if let Err(e) = open::that_detached(&p) {
-                    self.error = Some(format!("Cannot open {}: {e}", p.display()));
-                }
-            }
-            Command::DismissError => self.error = None,
-        }
-    }
-
-    fn run_query(&mut self, input: QueryInput) {
-        self.error = None;
-        let title = match &input {
-            QueryInput::File(p) => p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            QueryInput::Pixels(_) => "pasted image".to_string(),
-            QueryInput::Item(i) => self
-                .catalog
-                .as_ref()
-                .and_then(|c| {
-                    c.items
-                        .get(*i)
-                        .map(|it| format!("{} ({})", c.label(*i), it.path.display()))
-                })
-                .unwrap_or_default(),
-            QueryInput::Again(..) => self
-                .query
-                .as_ref()
-                .map(|q| q.title.clone())
-                .unwrap_or_default(),
-        };
-        let keep_preview = matches!(input, QueryInput::Again(..));
-        let preview = match (&input, &self.catalog) {
-            (QueryInput::Again(..), _) => self.query.as_ref().and_then(|q| q.preview.clone()),
-            (QueryInput::Item(i), Some(c)) => c
-                .items
-                .get(*i)
-                .and_then(|it| self.thumbs.get(&c.index_path, it.id).cloned()),
-            _ => None,
-        };
-        let (old_embed, old_vector) = match (&self.query, keep_preview) {
-            (Some(q), true) => (q.embed_ms, q.vector.clone()),
-            _ => (0.0, None),
-        };
-        self.next_query += 1;
-        let id = self.next_query;
-        self.query = Some(Query {
-            title,
-            preview,
-            vector: old_vector,
-            own_item: None,
-            waiting_for: Some(id),
-            embed_ms: old_embed,
-            search_ms: 0.0,
-        });
-        let (Engine::Ready(embedder), Some(catalog)) = (&self.engine, &self.catalog) else {
-            match &self.engine {
-                Engine::Failed(e) => {
-                    self.error = Some(e.clone());
-                    self.query = None;
-                }
-                _ if self.catalog.is_none() && !self.loading_catalog && self.indexing.is_none() => {
-                    self.error = Some(
-                        "Open a catalog first: its items are what the look-alikes are chosen from."
-                            .into(),
-                    );
-                    self.query = None;
-                }
-                _ => self.waiting_input = Some(input),
-            }
-            return;
-        };
-        self.outbox.query(
-            id,
-            input,
-            Arc::clone(embedder),
-            Arc::clone(catalog),
-            self.settings.k,
-            self.filter.clone(),
-        );
-    }
 }
 
 impl eframe::App for LookalikeApp {
@@ -473,16 +377,29 @@ impl eframe::App for LookalikeApp {
                 });
             });
         }
-        egui::Panel::left("query")
-            .resizable(true)
-            .default_size(260.0)
-            .show(ui, |ui| self.query_panel(ui, &mut commands));
-        let map_width = (ui.available_width() * 0.42).max(320.0);
-        egui::Panel::right("map")
-            .resizable(true)
-            .default_size(map_width)
-            .show(ui, |ui| self.map_panel(ui, &mut commands));
-        egui::CentralPanel::default().show(ui, |ui| self.results_panel(ui, &mut commands));
+        match self.view {
+            View::LookAlikes => {
+                egui::Panel::left("query")
+                    .resizable(true)
+                    .default_size(260.0)
+                    .show(ui, |ui| self.query_panel(ui, &mut commands));
+                let map_width = (ui.available_width() * 0.42).max(320.0);
+                egui::Panel::right("map")
+                    .resizable(true)
+                    .default_size(map_width)
+                    .show(ui, |ui| self.map_panel(ui, &mut commands));
+                egui::CentralPanel::default().show(ui, |ui| self.results_panel(ui, &mut commands));
+            }
+            View::Duplicates => {
+                egui::Panel::right("compare")
+                    .resizable(true)
+                    .min_size(380.0)
+                    .default_size(460.0)
+                    .show(ui, |ui| self.compare_panel(ui));
+                egui::CentralPanel::default().show(ui, |ui| self.dups_panel(ui, &mut commands));
+                self.trash_dialog(&ctx, &mut commands);
+            }
+        }
 
         if ui.input(|i| !i.raw.hovered_files.is_empty()) {
             let painter = ctx.layer_painter(egui::LayerId::new(

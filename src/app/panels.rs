@@ -5,7 +5,7 @@ use std::time::Instant;
 use egui::{Color32, RichText};
 
 use super::map_view::Marks;
-use super::{Command, Engine, LookalikeApp, results, settings};
+use super::{Command, Engine, LookalikeApp, View, results, settings};
 
 impl LookalikeApp {
     /// Pan the map each frame once the catalog is shown; report frames per second at the end.
@@ -36,6 +36,15 @@ impl LookalikeApp {
         ui.horizontal(|ui| {
             ui.heading("lookalike");
             ui.separator();
+            for (view, name) in [
+                (View::LookAlikes, "Look-alikes"),
+                (View::Duplicates, "Duplicates"),
+            ] {
+                if ui.selectable_label(self.view == view, name).clicked() && self.view != view {
+                    commands.push(Command::ShowView(view));
+                }
+            }
+            ui.separator();
             if ui
                 .button("Open catalog…")
                 .on_hover_text("Index a folder of photos")
@@ -52,28 +61,31 @@ impl LookalikeApp {
             {
                 commands.push(Command::OpenFolder(demo));
             }
-            if ui.button("Photo… (Ctrl+O)").clicked() {
-                commands.push(Command::PickPhoto);
-            }
-            if ui.button("Paste (Ctrl+V)").clicked() {
-                commands.push(Command::Paste);
-            }
-            ui.separator();
-            let filter_label = ui.label("Filter:");
-            let edit = egui::TextEdit::singleline(&mut self.filter)
-                .id(self.filter_id)
-                .hint_text("label (Ctrl+F)")
-                .desired_width(140.0);
-            if ui.add(edit).labelled_by(filter_label.id).changed() {
-                commands.push(Command::Requery);
-            }
-            ui.separator();
-            let k = ui.add(
-                egui::Slider::new(&mut self.settings.k, settings::MIN_K..=settings::MAX_K)
-                    .text("look-alikes"),
-            );
-            if k.drag_stopped() || (k.changed() && !k.dragged()) {
-                commands.push(Command::Requery);
+            // Query tools only where there are queries.
+            if self.view == View::LookAlikes {
+                if ui.button("Photo… (Ctrl+O)").clicked() {
+                    commands.push(Command::PickPhoto);
+                }
+                if ui.button("Paste (Ctrl+V)").clicked() {
+                    commands.push(Command::Paste);
+                }
+                ui.separator();
+                let filter_label = ui.label("Filter:");
+                let edit = egui::TextEdit::singleline(&mut self.filter)
+                    .id(self.filter_id)
+                    .hint_text("label (Ctrl+F)")
+                    .desired_width(140.0);
+                if ui.add(edit).labelled_by(filter_label.id).changed() {
+                    commands.push(Command::Requery);
+                }
+                ui.separator();
+                let k = ui.add(
+                    egui::Slider::new(&mut self.settings.k, settings::MIN_K..=settings::MAX_K)
+                        .text("look-alikes"),
+                );
+                if k.drag_stopped() || (k.changed() && !k.dragged()) {
+                    commands.push(Command::Requery);
+                }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let icon = if self.settings.dark {
@@ -199,11 +211,35 @@ impl LookalikeApp {
                         c.len()
                     ));
                 }
+                if !q.predictions.is_empty() {
+                    ui.label(RichText::new("Looks like").strong());
+                    egui::Grid::new("predictions")
+                        .num_columns(3)
+                        .show(ui, |ui| {
+                            for p in &q.predictions {
+                                ui.weak(&p.column);
+                                ui.label(&p.label).widget_info(|| {
+                                    egui::WidgetInfo::labeled(
+                                        egui::Role::Label,
+                                        true,
+                                        format!("Predicted {}: {}", p.column, p.label),
+                                    )
+                                });
+                                ui.add(
+                                    egui::ProgressBar::new(p.confidence)
+                                        .desired_width(70.0)
+                                        .text(format!("{:.0}%", p.confidence * 100.0)),
+                                );
+                                ui.end_row();
+                            }
+                        });
+                }
                 if ui.button("Clear (Esc)").clicked() {
                     commands.push(Command::Clear);
                 }
             }
         }
+        self.learning_section(ui, commands);
         if let (Some(rank), Some(c)) = (self.selected, &self.catalog)
             && let Some(h) = self.results.get(rank)
         {
@@ -215,6 +251,72 @@ impl LookalikeApp {
             }
             ui.weak(c.abs_path(h.index).display().to_string());
             ui.label("Enter or double-click: find its look-alikes");
+        }
+    }
+
+    /// The head learned from the catalog's labels: train it, and the search switches it enables.
+    fn learning_section(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let Some(catalog) = &self.catalog else { return };
+        ui.separator();
+        ui.label(RichText::new("Learn from the catalog's labels").strong());
+        if let Some(t) = &self.training {
+            ui.add(
+                egui::ProgressBar::new(t.done)
+                    .desired_width(ui.available_width().min(260.0))
+                    .text(format!("Learning… loss {:.2}", t.loss)),
+            );
+            return;
+        }
+        let columns = &self.learnable;
+        match &catalog.head {
+            None if columns.is_empty() => {
+                ui.weak("No labels to learn from: put a labels.csv beside the photos, or sort them into folders by label, and index again.");
+                return;
+            }
+            None => {
+                if ui
+                    .button("Learn from labels")
+                    .on_hover_text(format!(
+                        "Train a small head on {} in a few seconds: predicted labels for each query, style-aware ranking, and a category filter.",
+                        columns.join(", ")
+                    ))
+                    .clicked()
+                {
+                    commands.push(Command::TrainHead);
+                }
+            }
+            Some(head) => {
+                let names: Vec<&str> = head.columns.iter().map(|c| c.name.as_str()).collect();
+                ui.weak(format!("Learned: {}", names.join(", ")));
+                if ui.small_button("Learn again").clicked() {
+                    commands.push(Command::TrainHead);
+                }
+            }
+        }
+        let has_head = catalog.head.is_some();
+        let mut style = self.settings.style_aware;
+        if ui
+            .add_enabled(has_head, egui::Checkbox::new(&mut style, "Style-aware ranking"))
+            .on_hover_text("Rank in the space learned from the labels: items sharing category, colour and usage come first.")
+            .changed()
+        {
+            commands.push(Command::SetStyleAware(style));
+        }
+        let category = catalog
+            .head
+            .as_ref()
+            .and_then(|h| h.columns.first())
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| "category".into());
+        let mut same = self.settings.same_category;
+        if ui
+            .add_enabled(
+                has_head,
+                egui::Checkbox::new(&mut same, format!("Only the predicted {category}")),
+            )
+            .changed()
+        {
+            commands.push(Command::SetSameCategory(same));
         }
     }
 

@@ -14,6 +14,10 @@ pub struct Settings {
     /// How many look-alikes to show.
     pub k: usize,
     pub dark: bool,
+    /// Rank in the style space learned from the catalog's labels (when it has a head).
+    pub style_aware: bool,
+    /// Keep results to the query's predicted category (when the catalog has a head).
+    pub same_category: bool,
 }
 
 impl Default for Settings {
@@ -22,6 +26,8 @@ impl Default for Settings {
             last_folder: None,
             k: 12,
             dark: true,
+            style_aware: false,
+            same_category: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::db::{IndexDb, NewItem};
 use super::labels::load_labels;
 use super::scan::{ScannedFile, scan_folder};
+use crate::dups::{Fingerprint, fingerprint};
 use crate::embed::preprocess::{decode_photo, model_input, thumbnail_jpeg};
 use crate::embed::{Embedder, Embeddings};
 use crate::error::{Error, PhotoError, Result};
@@ -76,6 +77,8 @@ enum Prepared {
         height: u32,
         input: Vec<f32>,
         thumb: Vec<u8>,
+        /// Boxed: a kilobyte, and most `Prepared` values are reuses or failures.
+        fingerprint: Box<Fingerprint>,
     },
     Reuse {
         file: ScannedFile,
@@ -134,7 +137,7 @@ pub fn index_folder(
         let json =
             serde_json::to_string(&labels.labels_for(&file.rel)).unwrap_or_else(|_| "{}".into());
         match known.get(&file.rel) {
-            Some(k) if k.size == file.size && k.mtime_ns == file.mtime_ns => {
+            Some(k) if k.complete && k.size == file.size && k.mtime_ns == file.mtime_ns => {
                 report.unchanged += 1;
                 if k.labels != json {
                     relabel.push((k.id, json));
@@ -292,6 +295,7 @@ fn prepare(file: &ScannedFile, hashes: &HashMap<Vec<u8>, i64>, model: &ModelMani
             height: photo.height(),
             input: model_input(&photo, model),
             thumb: thumbnail_jpeg(&photo),
+            fingerprint: Box::new(fingerprint(&photo.rgb)),
         },
         Err(e) => fail(e),
     }
@@ -319,6 +323,7 @@ fn write_batch(
                     width,
                     height,
                     thumb,
+                    fingerprint,
                     ..
                 } => {
                     let embedding = vectors.next().ok_or(Error::EngineStopped)?;
@@ -331,6 +336,7 @@ fn write_batch(
                         height: *height,
                         labels: labels.get(&file.rel).map(String::as_str).unwrap_or("{}"),
                         embedding: &embedding,
+                        fingerprint: **fingerprint,
                         thumb,
                     })?;
                 }

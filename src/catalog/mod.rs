@@ -3,17 +3,23 @@
 mod db;
 mod indexer;
 mod labels;
+mod lookup;
 mod scan;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-pub use db::{IndexDb, NewItem};
+pub(crate) use db::f32_bytes;
+pub use db::{IndexDb, NewItem, StoredHead};
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelSource, load_labels};
+pub use lookup::{Lookup, LookupOptions};
 pub use scan::{ScannedFile, is_photo_name, scan_folder};
 
+use crate::dups::Fingerprint;
 use crate::error::Result;
+use crate::learn::{Head, embedding_key};
 use crate::map::MapProjection;
 use crate::model::{ModelManifest, Pooling, ResizePolicy, find_model};
 
@@ -52,12 +58,31 @@ pub struct Catalog {
     pub map: Vec<[f32; 2]>,
     /// The plane of the map, to place query photos on it.
     pub projection: Option<MapProjection>,
+    /// The head learned from the catalog's labels, when one was trained for these embeddings.
+    pub head: Option<Arc<Head>>,
+    /// `items.len() x head.proj_dims()` unit vectors in the head's style space; empty without a head.
+    pub style: Vec<f32>,
 }
 
 impl Catalog {
     /// Load an index written by [`index_folder`].
     pub fn open(index_path: &Path) -> Result<Self> {
-        IndexDb::open_existing(index_path)?.load_catalog()
+        let db = IndexDb::open_existing(index_path)?;
+        let mut catalog = db.load_catalog()?;
+        // A head trained on other embeddings (the folder was re-indexed with another model) is ignored.
+        if let Some(stored) = db.load_head()?
+            && let Some(head) = Head::from_bytes(&stored.layout, &stored.weights)
+            && head.embedding_key == embedding_key(&catalog)
+        {
+            catalog.set_head(head);
+        }
+        Ok(catalog)
+    }
+
+    /// Use `head` for predictions and style-aware search.
+    pub fn set_head(&mut self, head: Head) {
+        self.style = head.style_all(&self.embeddings);
+        self.head = Some(Arc::new(head));
     }
 
     /// The model that made this index, set up exactly as it was (pooling, resize), to embed queries.
@@ -113,6 +138,17 @@ impl Catalog {
         let root = self.root.canonicalize().ok()?;
         let rel = abs.strip_prefix(&root).ok()?;
         self.items.iter().position(|it| it.path == rel)
+    }
+
+    /// Every item's fingerprint for the duplicate finder, in item order (None for items indexed
+    /// before fingerprints existed). Read on demand: search does not need them.
+    pub fn fingerprints(&self) -> Result<Vec<Option<Fingerprint>>> {
+        let by_id = IndexDb::open_existing(&self.index_path)?.fingerprints()?;
+        Ok(self
+            .items
+            .iter()
+            .map(|it| by_id.get(&it.id).copied())
+            .collect())
     }
 
     /// The stored JPEG thumbnail of item `i`.

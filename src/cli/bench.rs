@@ -249,6 +249,7 @@ fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<()> {
         // number of rows and dims, not on what the vectors say.
         let mut idx = IndexDb::open_existing(&db)?;
         let base = Catalog::open(&db)?;
+        let prints = base.fingerprints()?;
         let extra = images.len() - n;
         idx.transaction(|w| {
             let noise = |i: usize, j: usize| ((i * 31 + j * 17) % 97) as f32 / 97.0 * 0.02 - 0.01;
@@ -271,6 +272,7 @@ fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<()> {
                     height: 28,
                     labels: "{}",
                     embedding: &v,
+                    fingerprint: prints[src].unwrap_or_default(),
                     thumb: &[],
                 })?;
             }

@@ -1,9 +1,12 @@
 //! Command-line interface: argument parsing and the subcommands. Every subcommand only calls the library.
 
 mod bench;
+mod bench_dups;
+mod dups;
 mod eval;
 mod index;
 mod query;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +49,12 @@ enum Command {
     Query(query::QueryArgs),
     /// Measure retrieval quality on a labelled catalog (leave-one-out precision@k and mAP@k).
     Eval(eval::EvalArgs),
+    /// Find groups of duplicate items: byte-identical, re-encoded, resized, cropped, mirrored, recoloured.
+    Dups(dups::DupsArgs),
+    /// Measure the duplicate finder on transformed copies of real photos (precision, recall, F1, time).
+    BenchDups(bench_dups::BenchDupsArgs),
+    /// Learn a small head from the catalog's labels: predicted labels, style-aware search.
+    TrainHead(train::TrainArgs),
     /// Show what ImageNet classes the model sees in a photo (checks that the weights are real).
     Classify(query::ClassifyArgs),
     /// Open the window (the same as giving no command).
@@ -72,6 +81,9 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Query(a)) => query::run(a),
         Some(Command::Classify(a)) => query::classify(a),
         Some(Command::Eval(a)) => eval::run(a),
+        Some(Command::TrainHead(a)) => train::run(a, cli.quiet),
+        Some(Command::Dups(a)) => dups::run(a, cli.quiet),
+        Some(Command::BenchDups(a)) => bench_dups::run(a),
         Some(Command::Models) => models(),
         Some(Command::Gui {
             folder,

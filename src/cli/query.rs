@@ -7,10 +7,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use lookalike::catalog::Catalog;
+use lookalike::catalog::{Catalog, Lookup, LookupOptions};
 use lookalike::embed::{Embedder, EngineOptions};
 use lookalike::model::{default_model, find_model, imagenet_classes, top_classes};
-use lookalike::search::top_k;
 
 #[derive(Args)]
 pub struct QueryArgs {
@@ -25,6 +24,12 @@ pub struct QueryArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Rank in the style space learned from the catalog's labels (after `lookalike train-head`).
+    #[arg(long)]
+    pub style: bool,
+    /// Keep only items of the predicted category (after `lookalike train-head`).
+    #[arg(long)]
+    pub same_category: bool,
     /// ONNX Runtime threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -47,9 +52,18 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
     // A photo of the catalog itself is not its own look-alike.
     let own = catalog.find_path(&a.photo);
     let t1 = Instant::now();
-    let hits = top_k(&catalog.embeddings, catalog.dims, &query, a.k, |i| {
-        Some(i) != own
-    });
+    if (a.style || a.same_category) && catalog.head.is_none() {
+        anyhow::bail!(
+            "--style and --same-category need a head learned from the catalog's labels: run `lookalike train-head --index {}` first",
+            index.display()
+        );
+    }
+    let opts = LookupOptions {
+        k: a.k,
+        style_aware: a.style,
+        same_category: a.same_category,
+    };
+    let Lookup { hits, predictions } = catalog.look_alikes(&query, &opts, |i| Some(i) != own);
     let search_ms = t1.elapsed().as_secs_f64() * 1e3;
 
     let model = embedder.manifest().label();
@@ -66,7 +80,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             .collect();
         let out = serde_json::json!({
             "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims, "items": catalog.len(),
-            "embed_ms": embed_ms, "search_ms": search_ms, "results": results,
+            "embed_ms": embed_ms, "search_ms": search_ms, "predicted": predictions, "results": results,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
@@ -76,6 +90,13 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         a.photo.display(),
         catalog.len()
     );
+    if !predictions.is_empty() {
+        let words: Vec<String> = predictions
+            .iter()
+            .map(|p| format!("{} {} ({:.0}%)", p.column, p.label, p.confidence * 100.0))
+            .collect();
+        println!("Predicted: {}", words.join(", "));
+    }
     println!(
         "{:>4}  {:>6}  {:<20}  path",
         "rank", "score", catalog.label_field

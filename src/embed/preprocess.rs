@@ -130,6 +130,11 @@ fn resize_rgb(src: &RgbImage, width: u32, height: u32, options: &ResizeOptions) 
     RgbImage::from_raw(dst.width(), dst.height(), dst.into_vec()).expect("buffer of the right size")
 }
 
+/// Resize to exactly `width x height` (bilinear, averaging over the source when shrinking).
+pub fn resize_to(src: &RgbImage, width: u32, height: u32) -> RgbImage {
+    resize_rgb(src, width, height, &bilinear())
+}
+
 fn bilinear() -> ResizeOptions {
     ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
 }

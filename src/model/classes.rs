@@ -20,7 +20,7 @@ pub fn imagenet_classes() -> Result<Vec<String>> {
         path: "imagenet-classes.txt".into(),
         source: std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("not found in {searched}; run ./run setup"),
+            format!("not found in {searched}. {}", crate::paths::SETUP_HINT),
         ),
     })
 }

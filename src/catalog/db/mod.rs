@@ -4,9 +4,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+mod head;
+mod writer;
+
+pub use head::StoredHead;
+pub use writer::Writer;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Catalog, Item};
+use crate::dups::Fingerprint;
 use crate::error::{Error, Result};
 use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
@@ -24,12 +31,19 @@ CREATE TABLE IF NOT EXISTS items(
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
     labels TEXT NOT NULL,           -- JSON object of label fields
-    embedding BLOB NOT NULL         -- dims x f32, little-endian, unit length
+    embedding BLOB NOT NULL,        -- dims x f32, little-endian, unit length
+    fingerprint BLOB                -- perceptual hash and colour histogram (dups); NULL in indexes from before it
 );
 CREATE INDEX IF NOT EXISTS items_hash ON items(hash);
 CREATE TABLE IF NOT EXISTS thumbs(item_id INTEGER PRIMARY KEY, jpeg BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failures(path BLOB PRIMARY KEY, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS map_points(item_id INTEGER PRIMARY KEY, x REAL NOT NULL, y REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS heads(
+    id INTEGER PRIMARY KEY CHECK (id = 1), -- one learned head per index
+    layout TEXT NOT NULL,           -- JSON: shapes, label columns and classes
+    weights BLOB NOT NULL,          -- f32 little-endian
+    report TEXT NOT NULL            -- JSON: how it was trained and its cross-validated figures
+);
 ";
 
 /// What the index remembers of a file, to decide whether to embed it again.
@@ -39,6 +53,8 @@ pub struct Known {
     pub size: u64,
     pub mtime_ns: i64,
     pub labels: String,
+    /// Every column is filled (false for items indexed before the perceptual hash existed).
+    pub complete: bool,
 }
 
 /// A new or changed item to write.
@@ -51,6 +67,7 @@ pub struct NewItem<'a> {
     pub height: u32,
     pub labels: &'a str,
     pub embedding: &'a [f32],
+    pub fingerprint: Fingerprint,
     pub thumb: &'a [u8],
 }
 
@@ -89,6 +106,7 @@ impl IndexDb {
             )
             .map_err(db_err(path))?;
         db.conn.execute_batch(SCHEMA).map_err(db_err(path))?;
+        db.add_missing_columns()?;
         match db.meta("schema")? {
             None => db.set_meta("schema", SCHEMA_VERSION)?,
             Some(v) if v == SCHEMA_VERSION => {}
@@ -130,7 +148,29 @@ impl IndexDb {
         }
         // Indexes from before a table was added get it now (every statement is IF NOT EXISTS).
         db.conn.execute_batch(SCHEMA).map_err(db_err(path))?;
+        db.add_missing_columns()?;
         Ok(db)
+    }
+
+    /// Columns added to `items` after version 1 was released: older indexes get them empty, and
+    /// the next indexing run fills them (see [`Known::complete`]).
+    fn add_missing_columns(&self) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info('items')")
+            .map_err(db_err(&self.path))?;
+        let have: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err(&self.path))?;
+        for column in ["fingerprint"] {
+            if !have.iter().any(|c| c == column) {
+                self.conn
+                    .execute_batch(&format!("ALTER TABLE items ADD COLUMN {column} BLOB"))
+                    .map_err(db_err(&self.path))?;
+            }
+        }
+        Ok(())
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -158,7 +198,7 @@ impl IndexDb {
     pub fn known_files(&self) -> Result<HashMap<PathBuf, Known>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, path, size, mtime_ns, labels FROM items")
+            .prepare("SELECT id, path, size, mtime_ns, labels, fingerprint IS NOT NULL FROM items")
             .map_err(db_err(&self.path))?;
         let rows = stmt
             .query_map([], |r| {
@@ -169,6 +209,7 @@ impl IndexDb {
                         size: r.get::<_, i64>(2)? as u64,
                         mtime_ns: r.get(3)?,
                         labels: r.get(4)?,
+                        complete: r.get(5)?,
                     },
                 ))
             })
@@ -181,7 +222,7 @@ impl IndexDb {
     pub fn known_hashes(&self) -> Result<HashMap<Vec<u8>, i64>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT hash, id FROM items")
+            .prepare("SELECT hash, id FROM items WHERE fingerprint IS NOT NULL")
             .map_err(db_err(&self.path))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -209,6 +250,25 @@ impl IndexDb {
             })
             .optional()
             .map_err(db_err(&self.path))
+    }
+
+    /// The fingerprints of the items that have one, by item id.
+    pub fn fingerprints(&self) -> Result<HashMap<i64, Fingerprint>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, fingerprint FROM items WHERE fingerprint IS NOT NULL")
+            .map_err(db_err(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .map_err(db_err(&self.path))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (id, blob) = row.map_err(db_err(&self.path))?;
+            if let Some(f) = Fingerprint::from_bytes(&blob) {
+                out.insert(id, f);
+            }
+        }
+        Ok(out)
     }
 
     /// Failures recorded by the last indexing run.
@@ -377,121 +437,9 @@ impl IndexDb {
             label_field,
             items,
             embeddings,
+            head: None,
+            style: Vec::new(),
         })
-    }
-}
-
-/// Writes inside one transaction.
-pub struct Writer<'t> {
-    tx: &'t rusqlite::Transaction<'t>,
-    path: &'t Path,
-}
-
-impl Writer<'_> {
-    /// Insert or replace the item at `item.rel`.
-    pub fn upsert(&self, item: &NewItem) -> Result<i64> {
-        let id: i64 = self
-            .tx
-            .query_row(
-                "INSERT INTO items(path, size, mtime_ns, hash, width, height, labels, embedding)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(path) DO UPDATE SET size = ?2, mtime_ns = ?3, hash = ?4, width = ?5, height = ?6,
-                    labels = ?7, embedding = ?8
-                 RETURNING id",
-                params![
-                    path_bytes(item.rel),
-                    item.size as i64,
-                    item.mtime_ns,
-                    item.hash,
-                    item.width,
-                    item.height,
-                    item.labels,
-                    f32_bytes(item.embedding)
-                ],
-                |r| r.get(0),
-            )
-            .map_err(db_err(self.path))?;
-        self.tx
-            .execute(
-                "INSERT OR REPLACE INTO thumbs(item_id, jpeg) VALUES(?1, ?2)",
-                params![id, item.thumb],
-            )
-            .map_err(db_err(self.path))?;
-        self.tx
-            .execute(
-                "DELETE FROM failures WHERE path = ?1",
-                [path_bytes(item.rel)],
-            )
-            .map_err(db_err(self.path))?;
-        Ok(id)
-    }
-
-    /// Record `rel` as a copy of the already indexed item `source` (same bytes: moved or duplicated).
-    pub fn copy_from(
-        &self,
-        source: i64,
-        rel: &Path,
-        size: u64,
-        mtime_ns: i64,
-        labels: &str,
-    ) -> Result<i64> {
-        let id: i64 = self
-            .tx
-            .query_row(
-                "INSERT INTO items(path, size, mtime_ns, hash, width, height, labels, embedding)
-                 SELECT ?1, ?2, ?3, hash, width, height, ?4, embedding FROM items WHERE id = ?5
-                 ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-                    hash = excluded.hash, width = excluded.width, height = excluded.height,
-                    labels = excluded.labels, embedding = excluded.embedding
-                 RETURNING id",
-                params![path_bytes(rel), size as i64, mtime_ns, labels, source],
-                |r| r.get(0),
-            )
-            .map_err(db_err(self.path))?;
-        self.tx
-            .execute(
-                "INSERT OR REPLACE INTO thumbs(item_id, jpeg) SELECT ?1, jpeg FROM thumbs WHERE item_id = ?2",
-                params![id, source],
-            )
-            .map_err(db_err(self.path))?;
-        Ok(id)
-    }
-
-    pub fn set_labels(&self, id: i64, labels: &str) -> Result<()> {
-        self.tx
-            .execute(
-                "UPDATE items SET labels = ?1 WHERE id = ?2",
-                params![labels, id],
-            )
-            .map(|_| ())
-            .map_err(db_err(self.path))
-    }
-
-    pub fn remove(&self, id: i64) -> Result<()> {
-        self.tx
-            .execute("DELETE FROM items WHERE id = ?1", [id])
-            .map_err(db_err(self.path))?;
-        self.tx
-            .execute("DELETE FROM thumbs WHERE item_id = ?1", [id])
-            .map(|_| ())
-            .map_err(db_err(self.path))
-    }
-
-    pub fn record_failure(&self, rel: &Path, reason: &str) -> Result<()> {
-        self.tx
-            .execute(
-                "INSERT OR REPLACE INTO failures(path, reason) VALUES(?1, ?2)",
-                params![path_bytes(rel), reason],
-            )
-            .map(|_| ())
-            .map_err(db_err(self.path))
-    }
-
-    pub fn clear_failures(&self) -> Result<()> {
-        self.tx
-            .execute("DELETE FROM failures", [])
-            .map(|_| ())
-            .map_err(db_err(self.path))
     }
 }
 

@@ -1,0 +1,254 @@
+//! Commands from the UI, applied after the frame is laid out: queries, folders, toggles, training.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::input::{NOTHING_TO_PASTE, path_from_text};
+use super::{Engine, LookalikeApp, Query, QueryInput, Training, View};
+use crate::catalog::LookupOptions;
+
+/// Things the UI asks for while drawing; applied after the frame is laid out.
+#[derive(Debug)]
+pub enum Command {
+    OpenFolder(PathBuf),
+    PickFolder,
+    PickPhoto,
+    Paste,
+    PasteText(String),
+    Query(QueryInput),
+    QueryItem(usize),
+    QuerySelectedResult(usize),
+    Select(Option<usize>),
+    Requery,
+    Clear,
+    CancelIndexing,
+    Open(PathBuf),
+    DismissError,
+    /// Learn a head from the catalog's labels.
+    TrainHead,
+    SetStyleAware(bool),
+    SetSameCategory(bool),
+    ShowView(View),
+    /// Mark or unmark a catalog item in the Duplicates view.
+    ToggleMark(usize),
+    /// Add an item to the side-by-side compare (the oldest of two leaves).
+    Compare(usize),
+    PickExportFile,
+    /// Write the marked items as CSV to this file.
+    ExportMarked(PathBuf),
+    /// Ask to move the marked files to the trash (refused for the last copy of a group).
+    TrashMarked,
+    ConfirmTrash,
+    CancelTrash,
+}
+
+impl LookalikeApp {
+    pub(super) fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::OpenFolder(p) => self.open_folder(p),
+            Command::PickFolder => self.outbox.pick_folder(),
+            Command::PickPhoto => self.outbox.pick_photo(),
+            Command::Paste => self.paste(),
+            Command::PasteText(text) => match path_from_text(&text) {
+                Some(path) => self.run_query(QueryInput::File(path)),
+                None => self.error = Some(NOTHING_TO_PASTE.into()),
+            },
+            Command::Query(input) => self.run_query(input),
+            Command::QueryItem(i) => self.run_query(QueryInput::Item(i)),
+            Command::QuerySelectedResult(rank) => {
+                if let Some(h) = self.results.get(rank) {
+                    self.run_query(QueryInput::Item(h.index));
+                }
+            }
+            Command::Select(s) => self.selected = s,
+            Command::Requery => {
+                if let Some((v, own)) = self
+                    .query
+                    .as_ref()
+                    .and_then(|q| q.vector.clone().map(|v| (v, q.own_item)))
+                {
+                    self.run_query(QueryInput::Again(v, own));
+                }
+            }
+            Command::Clear => {
+                self.query = None;
+                self.results.clear();
+                self.selected = None;
+            }
+            Command::CancelIndexing => {
+                if let Some(ix) = &self.indexing {
+                    ix.cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            Command::Open(p) => {
+                if let Err(e) = open::that_detached(&p) {
+                    self.error = Some(format!("Cannot open {}: {e}", p.display()));
+                }
+            }
+            Command::DismissError => self.error = None,
+            Command::TrainHead => self.train_head(),
+            Command::ShowView(v) => self.view = v,
+            Command::ToggleMark(i) => {
+                if !self.dups.marked.remove(&i) {
+                    self.dups.marked.insert(i);
+                }
+            }
+            Command::Compare(i) => {
+                if !self.dups.compare.contains(&i) {
+                    self.dups.compare.push(i);
+                    if self.dups.compare.len() > 2 {
+                        self.dups.compare.remove(0);
+                    }
+                }
+            }
+            Command::PickExportFile => self.outbox.pick_export_file(),
+            Command::ExportMarked(path) => self.export_marked(&path),
+            Command::TrashMarked => self.ask_to_trash(),
+            Command::ConfirmTrash => self.trash_marked(),
+            Command::CancelTrash => self.dups.confirm_trash = None,
+            Command::SetStyleAware(on) => {
+                self.settings.style_aware = on;
+                self.apply(Command::Requery);
+            }
+            Command::SetSameCategory(on) => {
+                self.settings.same_category = on;
+                self.apply(Command::Requery);
+            }
+        }
+    }
+
+    pub(super) fn run_query(&mut self, input: QueryInput) {
+        self.error = None;
+        let title = match &input {
+            QueryInput::File(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            QueryInput::Pixels(_) => "pasted image".to_string(),
+            QueryInput::Item(i) => self
+                .catalog
+                .as_ref()
+                .and_then(|c| {
+                    c.items
+                        .get(*i)
+                        .map(|it| format!("{} ({})", c.label(*i), it.path.display()))
+                })
+                .unwrap_or_default(),
+            QueryInput::Again(..) => self
+                .query
+                .as_ref()
+                .map(|q| q.title.clone())
+                .unwrap_or_default(),
+        };
+        let keep_preview = matches!(input, QueryInput::Again(..));
+        let preview = match (&input, &self.catalog) {
+            (QueryInput::Again(..), _) => self.query.as_ref().and_then(|q| q.preview.clone()),
+            (QueryInput::Item(i), Some(c)) => c
+                .items
+                .get(*i)
+                .and_then(|it| self.thumbs.get(&c.index_path, it.id).cloned()),
+            _ => None,
+        };
+        let (old_embed, old_vector) = match (&self.query, keep_preview) {
+            (Some(q), true) => (q.embed_ms, q.vector.clone()),
+            _ => (0.0, None),
+        };
+        self.next_query += 1;
+        let id = self.next_query;
+        self.query = Some(Query {
+            title,
+            preview,
+            vector: old_vector,
+            own_item: None,
+            waiting_for: Some(id),
+            predictions: Vec::new(),
+            embed_ms: old_embed,
+            search_ms: 0.0,
+        });
+        let (Engine::Ready(embedder), Some(catalog)) = (&self.engine, &self.catalog) else {
+            match &self.engine {
+                Engine::Failed(e) => {
+                    self.error = Some(e.clone());
+                    self.query = None;
+                }
+                _ if self.catalog.is_none() && !self.loading_catalog && self.indexing.is_none() => {
+                    self.error = Some(
+                        "Open a catalog first: its items are what the look-alikes are chosen from."
+                            .into(),
+                    );
+                    self.query = None;
+                }
+                _ => self.waiting_input = Some(input),
+            }
+            return;
+        };
+        self.outbox.query(
+            id,
+            input,
+            Arc::clone(embedder),
+            Arc::clone(catalog),
+            LookupOptions {
+                k: self.settings.k,
+                style_aware: self.settings.style_aware,
+                same_category: self.settings.same_category,
+            },
+            self.filter.clone(),
+        );
+    }
+
+    fn train_head(&mut self) {
+        let Some(catalog) = self.catalog.clone() else {
+            return;
+        };
+        if self.training.is_some() || self.indexing.is_some() {
+            return;
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.training = Some(Training {
+            done: 0.0,
+            loss: f32::NAN,
+            cancel: Arc::clone(&cancel),
+        });
+        self.outbox.train_head(catalog, cancel);
+    }
+
+    /// Write the marked items of the Duplicates view as CSV to `path`.
+    pub fn export_marked(&mut self, path: &std::path::Path) {
+        let Some(catalog) = &self.catalog else { return };
+        let marked: Vec<usize> = self.dups.marked.iter().copied().collect();
+        match crate::dups::write_marked_csv(catalog, &self.dups.groups, &marked, path) {
+            Ok(n) => {
+                self.last_index_note =
+                    Some(format!("{n} marked items written to {}", path.display()))
+            }
+            Err(e) => self.error = Some(format!("Cannot export the marked items: {e}")),
+        }
+    }
+
+    fn ask_to_trash(&mut self) {
+        let Some(catalog) = &self.catalog else { return };
+        let marked: Vec<usize> = self.dups.marked.iter().copied().collect();
+        match crate::dups::trash_plan(catalog, &self.dups.groups, &marked) {
+            Ok(files) => self.dups.confirm_trash = Some(files),
+            Err(e) => self.error = Some(format!("Not moved to the trash: {e}")),
+        }
+    }
+
+    fn trash_marked(&mut self) {
+        let Some(files) = self.dups.confirm_trash.take() else {
+            return;
+        };
+        match trash::delete_all(&files) {
+            Ok(()) => {
+                self.last_index_note = Some(format!("{} files moved to the trash", files.len()));
+                self.dups.reset();
+                // The index forgets the files that are gone.
+                if self.folder.is_some() {
+                    self.start_indexing();
+                }
+            }
+            Err(e) => self.error = Some(format!("Cannot move the files to the trash: {e}")),
+        }
+    }
+}

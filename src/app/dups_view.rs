@@ -1,0 +1,298 @@
+//! The Duplicates view: groups of duplicate items as rows of thumbnails, a threshold slider with the
+//! live number of groups, a side-by-side compare of two items, marking, CSV export and the trash.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use egui::{Color32, RichText, Sense, Stroke, vec2};
+
+use super::thumbs::Thumbs;
+use super::{Command, LookalikeApp};
+use crate::catalog::Catalog;
+use crate::dups::{Candidate, Group, Rule, group};
+
+const THUMB: f32 = 96.0;
+
+/// What the Duplicates view holds.
+#[derive(Default)]
+pub struct DupsView {
+    /// Candidate pairs of the open catalog, measured once; None until computed.
+    pub candidates: Option<Arc<Vec<Candidate>>>,
+    pub computing: bool,
+    pub threshold: f32,
+    /// Groups at `grouped_at` (regrouped when the slider moves).
+    pub groups: Vec<Group>,
+    grouped_at: Option<f32>,
+    pub marked: BTreeSet<usize>,
+    /// Up to two items shown side by side.
+    pub compare: Vec<usize>,
+    /// Files waiting for the user's yes to go to the trash.
+    pub confirm_trash: Option<Vec<PathBuf>>,
+}
+
+impl DupsView {
+    pub fn new() -> Self {
+        DupsView {
+            threshold: Rule::default().threshold,
+            ..Default::default()
+        }
+    }
+
+    /// Forget everything about the previous catalog.
+    pub fn reset(&mut self) {
+        *self = DupsView {
+            threshold: self.threshold,
+            ..DupsView::new()
+        };
+    }
+
+    /// Regroup when the threshold moved or the candidates arrived.
+    pub fn regroup(&mut self, catalog: &Catalog) {
+        let Some(pairs) = &self.candidates else {
+            return;
+        };
+        if self.grouped_at == Some(self.threshold) {
+            return;
+        }
+        self.groups = group(
+            catalog,
+            pairs,
+            &Rule::default().with_threshold(self.threshold),
+        );
+        self.grouped_at = Some(self.threshold);
+        self.marked
+            .retain(|i| self.groups.iter().any(|g| g.items.contains(i)));
+    }
+}
+
+impl LookalikeApp {
+    pub(super) fn dups_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let Some(catalog) = self.catalog.clone() else {
+            ui.label("Open a catalog to look for duplicates in it.");
+            return;
+        };
+        if self.dups.candidates.is_none() {
+            if !self.dups.computing {
+                self.dups.computing = true;
+                self.outbox.dup_candidates(Arc::clone(&catalog));
+            }
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Comparing {} items…", catalog.len()));
+            });
+            return;
+        }
+        self.dups.regroup(&catalog);
+        let in_groups: usize = self.dups.groups.iter().map(|g| g.items.len()).sum();
+        ui.horizontal(|ui| {
+            ui.heading("Duplicates");
+            ui.add(
+                egui::Slider::new(&mut self.dups.threshold, 0.80..=0.99)
+                    .step_by(0.01)
+                    .text("threshold"),
+            )
+            .on_hover_text("Embedding similarity from which two items count as duplicates when their colours agree. Byte-identical files and near-identical perceptual hashes always count.");
+            ui.label(
+                RichText::new(format!("{} groups, {in_groups} items", self.dups.groups.len()))
+                    .strong(),
+            );
+            ui.separator();
+            let n = self.dups.marked.len();
+            if ui
+                .add_enabled(n > 0, egui::Button::new(format!("Export marked ({n})…")))
+                .clicked()
+            {
+                commands.push(Command::PickExportFile);
+            }
+            if ui
+                .add_enabled(n > 0, egui::Button::new("Move marked to trash…"))
+                .clicked()
+            {
+                commands.push(Command::TrashMarked);
+            }
+        });
+        ui.separator();
+        if self.dups.groups.is_empty() {
+            ui.label("No duplicates at this threshold.");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for (n, g) in self.dups.groups.iter().enumerate() {
+                    let kind = if g.exact {
+                        "byte-identical"
+                    } else {
+                        "near-duplicates"
+                    };
+                    ui.label(
+                        RichText::new(format!(
+                            "Group {} · {} items · {kind}",
+                            n + 1,
+                            g.items.len()
+                        ))
+                        .strong(),
+                    );
+                    ui.horizontal_wrapped(|ui| {
+                        for (k, &i) in g.items.iter().enumerate() {
+                            let score = g
+                                .pairs
+                                .iter()
+                                .filter(|p| p.a == i || p.b == i)
+                                .map(|p| p.cosine)
+                                .fold(f32::NAN, f32::max);
+                            dup_card(
+                                ui,
+                                &catalog,
+                                i,
+                                k == 0,
+                                score,
+                                &self.dups,
+                                &mut self.thumbs,
+                                commands,
+                            );
+                        }
+                    });
+                    ui.add_space(6.0);
+                }
+            });
+    }
+
+    /// Two items side by side: photo, dimensions, file size, path, date.
+    pub(super) fn compare_panel(&mut self, ui: &mut egui::Ui) {
+        let Some(catalog) = self.catalog.clone() else {
+            return;
+        };
+        ui.heading("Compare");
+        if self.dups.compare.is_empty() {
+            ui.label("Click two items to compare them.");
+            return;
+        }
+        ui.columns(self.dups.compare.len().max(1), |cols| {
+            for (col, &i) in cols.iter_mut().zip(&self.dups.compare) {
+                let it = &catalog.items[i];
+                if let Some(t) = self.thumbs.get(&catalog.index_path, it.id) {
+                    col.add(
+                        egui::Image::from_texture(t).max_size(vec2(col.available_width(), 220.0)),
+                    );
+                }
+                col.label(RichText::new(format!("{} x {}", it.width, it.height)).strong());
+                col.label(format!("{:.1} KB", it.size as f64 / 1024.0));
+                col.label(modified(it.mtime_ns));
+                col.weak(catalog.abs_path(i).display().to_string());
+            }
+        });
+        if let [a, b] = self.dups.compare[..] {
+            let cos = crate::search::dot(catalog.vector(a), catalog.vector(b));
+            let mut line = format!("Embedding similarity {cos:.3}");
+            let pair = (a.min(b), a.max(b));
+            if let Some(c) = self
+                .dups
+                .candidates
+                .as_ref()
+                .and_then(|p| p.iter().find(|c| (c.a, c.b) == pair))
+            {
+                line += &format!(
+                    " · perceptual hash {} bits apart · colours {:.0}% apart",
+                    c.hash_distance,
+                    c.colour_distance * 100.0
+                );
+            }
+            if catalog.items[a].hash == catalog.items[b].hash {
+                line += " · byte-identical";
+            }
+            ui.label(line);
+        }
+    }
+
+    /// The confirmation before moving files to the trash.
+    pub(super) fn trash_dialog(&mut self, ctx: &egui::Context, commands: &mut Vec<Command>) {
+        let Some(files) = &self.dups.confirm_trash else {
+            return;
+        };
+        egui::Modal::new(egui::Id::unique("confirm-trash")).show(ctx, |ui| {
+            ui.heading(format!("Move {} files to the trash?", files.len()));
+            for f in files {
+                ui.label(f.display().to_string());
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Move to trash").clicked() {
+                    commands.push(Command::ConfirmTrash);
+                }
+                if ui.button("Cancel").clicked() {
+                    commands.push(Command::CancelTrash);
+                }
+            });
+        });
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dup_card(
+    ui: &mut egui::Ui,
+    catalog: &Catalog,
+    i: usize,
+    keeper: bool,
+    score: f32,
+    view: &DupsView,
+    thumbs: &mut Thumbs,
+    commands: &mut Vec<Command>,
+) {
+    let it = &catalog.items[i];
+    let name = it.path.display().to_string();
+    ui.vertical(|ui| {
+        ui.set_width(THUMB + 8.0);
+        let (rect, response) = ui.allocate_exact_size(vec2(THUMB, THUMB), Sense::click());
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Duplicate {name}"))
+        });
+        let compared = view.compare.contains(&i);
+        let stroke = if compared {
+            Stroke::new(3.0, Color32::YELLOW)
+        } else {
+            Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color)
+        };
+        if let Some(t) = thumbs.get(&catalog.index_path, it.id) {
+            egui::Image::from_texture(t).paint_at(ui, rect.shrink(2.0));
+        }
+        ui.painter()
+            .rect_stroke(rect, 4.0, stroke, egui::StrokeKind::Inside);
+        if response.clicked() {
+            commands.push(Command::Compare(i));
+        }
+        response.on_hover_text(format!(
+            "{name}\n{} x {} · {} bytes",
+            it.width, it.height, it.size
+        ));
+        let mut marked = view.marked.contains(&i);
+        let label = if keeper {
+            format!("keep · {}x{}", it.width, it.height)
+        } else {
+            format!("{score:.3}")
+        };
+        let check = ui.checkbox(&mut marked, label);
+        check.widget_info(|| {
+            egui::WidgetInfo::selected(egui::Role::CheckBox, true, marked, format!("Mark {name}"))
+        });
+        if check.changed() {
+            commands.push(Command::ToggleMark(i));
+        }
+    });
+}
+
+/// A file's modification time as a date, from nanoseconds since the epoch.
+fn modified(mtime_ns: i64) -> String {
+    let days = mtime_ns.div_euclid(86_400_000_000_000);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!("modified {y:04}-{m:02}-{d:02}")
+}

@@ -1,0 +1,74 @@
+//! Looking up a query in a catalog: the plain embedding search, or with the learned head
+//! (predicted labels, style-aware search, results kept to the predicted category).
+
+use super::Catalog;
+use crate::learn::Prediction;
+use crate::search::{Hit, top_k};
+
+/// How to search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupOptions {
+    /// How many look-alikes.
+    pub k: usize,
+    /// Rank in the head's style space instead of the raw embedding space (needs a head).
+    pub style_aware: bool,
+    /// Keep only items whose label in the head's first column is the predicted one (needs a head).
+    pub same_category: bool,
+}
+
+impl Default for LookupOptions {
+    fn default() -> Self {
+        LookupOptions {
+            k: 12,
+            style_aware: false,
+            same_category: false,
+        }
+    }
+}
+
+/// The look-alikes of a query and, with a head, its predicted labels.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    pub hits: Vec<Hit>,
+    pub predictions: Vec<Prediction>,
+}
+
+impl Catalog {
+    /// The look-alikes of `query` (an embedding of this catalog's model) among the items `keep` lets through.
+    pub fn look_alikes(
+        &self,
+        query: &[f32],
+        opts: &LookupOptions,
+        keep: impl Fn(usize) -> bool + Sync,
+    ) -> Lookup {
+        let Some(head) = &self.head else {
+            return Lookup {
+                hits: top_k(&self.embeddings, self.dims, query, opts.k, keep),
+                predictions: Vec::new(),
+            };
+        };
+        let predictions = head.predict(query);
+        let category = predictions
+            .first()
+            .filter(|_| opts.same_category)
+            .map(|p| (p.column.as_str(), p.label.as_str()));
+        let keep = |i: usize| {
+            keep(i)
+                && category.is_none_or(|(column, label)| {
+                    self.items[i].labels.get(column).map(String::as_str) == Some(label)
+                })
+        };
+        let hits = if opts.style_aware {
+            top_k(
+                &self.style,
+                head.proj_dims(),
+                &head.style(query),
+                opts.k,
+                keep,
+            )
+        } else {
+            top_k(&self.embeddings, self.dims, query, opts.k, keep)
+        };
+        Lookup { hits, predictions }
+    }
+}

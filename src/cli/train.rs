@@ -1,0 +1,114 @@
+//! `lookalike train-head`: learn a small head from the catalog's labels, with k-fold figures.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use lookalike::catalog::Catalog;
+use lookalike::learn::{TrainOptions, TrainProgress, train_head};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// The index file (default: the last catalog indexed).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Label columns to learn (repeatable; default: every column with repeated labels, the shown one first).
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Cross-validation folds for the figures (0: skip, train only).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    pub epochs: usize,
+    /// Dimensions of the learned style space.
+    #[arg(long, default_value_t = TrainOptions::default().proj_dims)]
+    pub dims: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: TrainArgs, quiet: bool) -> Result<ExitCode> {
+    let index = super::resolve_index(a.index)?;
+    let catalog =
+        Catalog::open(&index).with_context(|| format!("opening the index {}", index.display()))?;
+    let opts = TrainOptions {
+        epochs: a.epochs.max(1),
+        proj_dims: a.dims.max(2),
+        ..Default::default()
+    };
+    let steps = (opts.epochs * (a.folds + 1)) as u64;
+    let bar = if quiet || a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(steps)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:<28} [{bar:30}] {pos}/{len} epochs, {elapsed}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let cancel = AtomicBool::new(false);
+    let (head, report) = train_head(&catalog, &a.labels, &opts, Some(a.folds), &cancel, |p| {
+        match p {
+            TrainProgress::Fold(f, n, e) => {
+                bar.set_message(format!("fold {}/{n}: loss {:.3}", f + 1, e.loss))
+            }
+            TrainProgress::Final(e) => bar.set_message(format!("all items: loss {:.3}", e.loss)),
+        }
+        bar.inc(1);
+    })
+    .with_context(|| format!("training a head on {}", index.display()))?;
+    bar.finish_and_clear();
+
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Trained a head on {} items ({} -> {} dims, {} epochs, {:.1} s); stored in {}",
+        report.items,
+        catalog.dims,
+        head.proj_dims(),
+        report.epochs,
+        report.seconds,
+        index.display()
+    );
+    for c in &head.columns {
+        println!("  {:<16} {} labels", c.name, c.classes.len());
+    }
+    if let Some(cv) = &report.cross_validation {
+        println!(
+            "\n{}-fold cross-validation (held-out items as queries against the whole catalog, k = {}):",
+            cv.folds, cv.k
+        );
+        println!(
+            "{:<16} {:>7}  {:>9} {:>9}  {:>8} {:>8}  {:>8} {:>8}",
+            "label", "queries", "head acc", "kNN acc", "P@k", "P@k", "mAP@k", "mAP@k"
+        );
+        println!(
+            "{:<16} {:>7}  {:>9} {:>9}  {:>8} {:>8}  {:>8} {:>8}",
+            "", "", "", "(frozen)", "frozen", "style", "frozen", "style"
+        );
+        for f in &cv.columns {
+            println!(
+                "{:<16} {:>7}  {:>9.3} {:>9.3}  {:>8.3} {:>8.3}  {:>8.3} {:>8.3}",
+                f.column,
+                f.queries,
+                f.head_accuracy,
+                f.knn_accuracy,
+                f.frozen_precision,
+                f.learned_precision,
+                f.frozen_map,
+                f.learned_map
+            );
+        }
+    }
+    println!(
+        "\nNow `lookalike query PHOTO` shows predicted labels; add --style to rank in the learned space, --same-category to keep the predicted category."
+    );
+    Ok(ExitCode::SUCCESS)
+}

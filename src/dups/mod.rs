@@ -1,0 +1,263 @@
+//! The duplicate finder for catalog staff: the same product photographed twice, re-encoded,
+//! resized, cropped, mirrored, recoloured or stamped with text.
+//!
+//! Two signals, because each misses what the other catches: the CNN embedding (robust to flips,
+//! crops, overlays and colour changes, but drifting on small or blocky copies) and a perceptual
+//! hash (robust to resizing and recompression, but not to crops), and a colour histogram to tell
+//! apart different garments the CNN finds alike (same model, same pose). Candidate pairs come from
+//! [`candidates`]; a [`Rule`] decides which pairs are duplicates; connected components of those
+//! pairs are the groups. Changing the rule regroups without measuring anything again.
+
+mod candidates;
+mod fingerprint;
+pub mod transform;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use candidates::{Candidate, CandidateOptions, candidates};
+pub use fingerprint::{Fingerprint, HASH_BITS, fingerprint};
+
+use crate::catalog::Catalog;
+
+/// When a candidate pair counts as a duplicate: byte-identical; or perceptual hashes nearly equal;
+/// or the embedding alike and the colours alike; or the embedding nearly equal.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rule {
+    /// Embedding cosine from which a pair is a duplicate when its colours agree too (the slider).
+    pub threshold: f32,
+    /// ...colours agree: at most this share of colour differs.
+    pub max_colour_distance: f32,
+    /// Embedding cosine that makes a duplicate on its own.
+    pub sure_cosine: f32,
+    /// Perceptual hashes at most this many bits apart make a duplicate on their own.
+    pub max_hash_distance: u32,
+}
+
+impl Default for Rule {
+    /// Chosen on the transformed-copies benchmark (`lookalike bench-dups`); see the README.
+    fn default() -> Self {
+        Rule {
+            threshold: 0.91,
+            max_colour_distance: 0.16,
+            sure_cosine: 0.97,
+            max_hash_distance: 20,
+        }
+    }
+}
+
+impl Rule {
+    pub fn with_threshold(self, threshold: f32) -> Self {
+        Rule {
+            threshold,
+            sure_cosine: self.sure_cosine.max(threshold),
+            ..self
+        }
+    }
+
+    /// Whether this pair is a duplicate.
+    pub fn accepts(&self, c: &Candidate) -> bool {
+        c.exact
+            || c.hash_distance <= self.max_hash_distance
+            || c.cosine >= self.sure_cosine
+            || (c.cosine >= self.threshold && c.colour_distance <= self.max_colour_distance)
+    }
+}
+
+/// A group of duplicates.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// Catalog item indices, the suggested keeper first.
+    pub items: Vec<usize>,
+    /// The pairs that joined the group.
+    pub pairs: Vec<Candidate>,
+    /// Every item is byte-identical to the others.
+    pub exact: bool,
+}
+
+impl Group {
+    pub fn keeper(&self) -> usize {
+        self.items[0]
+    }
+}
+
+impl Serialize for Candidate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Pair", 6)?;
+        st.serialize_field("a", &self.a)?;
+        st.serialize_field("b", &self.b)?;
+        st.serialize_field("cosine", &self.cosine)?;
+        st.serialize_field("hash_distance", &self.hash_distance)?;
+        st.serialize_field("colour_distance", &self.colour_distance)?;
+        st.serialize_field("exact", &self.exact)?;
+        st.end()
+    }
+}
+
+/// The candidate pairs of a catalog (see [`candidates`]).
+pub fn catalog_candidates(
+    catalog: &Catalog,
+    opts: &CandidateOptions,
+) -> crate::Result<Vec<Candidate>> {
+    let prints = catalog.fingerprints()?;
+    let content: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
+    Ok(candidates(
+        &catalog.embeddings,
+        catalog.dims,
+        &prints,
+        &content,
+        opts,
+    ))
+}
+
+/// Groups of duplicates: connected components of the pairs `rule` accepts, largest first; in each,
+/// the suggested keeper (largest resolution, then largest file, then shortest path) comes first.
+pub fn group(catalog: &Catalog, pairs: &[Candidate], rule: &Rule) -> Vec<Group> {
+    group_by(catalog, pairs, |c| rule.accepts(c))
+}
+
+/// Groups of the pairs `accept` lets through (see [`group`]).
+pub fn group_by(
+    catalog: &Catalog,
+    pairs: &[Candidate],
+    accept: impl Fn(&Candidate) -> bool,
+) -> Vec<Group> {
+    let accepted: Vec<&Candidate> = pairs.iter().filter(|c| accept(c)).collect();
+    let mut parent: Vec<usize> = (0..catalog.len()).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for c in &accepted {
+        let (ra, rb) = (root(&mut parent, c.a), root(&mut parent, c.b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    let mut members: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for i in 0..catalog.len() {
+        let r = root(&mut parent, i);
+        members.entry(r).or_default().push(i);
+    }
+    let mut edges: std::collections::HashMap<usize, Vec<Candidate>> = Default::default();
+    for c in accepted {
+        edges.entry(root(&mut parent, c.a)).or_default().push(*c);
+    }
+    let mut groups: Vec<Group> = members
+        .into_iter()
+        .filter(|(_, m)| m.len() > 1)
+        .map(|(r, mut items)| {
+            items.sort_by_key(|&i| keeper_rank(catalog, i));
+            let exact = items
+                .iter()
+                .all(|&i| catalog.items[i].hash == catalog.items[items[0]].hash);
+            Group {
+                items,
+                pairs: edges.remove(&r).unwrap_or_default(),
+                exact,
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.items
+            .len()
+            .cmp(&a.items.len())
+            .then(a.items.cmp(&b.items))
+    });
+    groups
+}
+
+/// Sort key: the best copy to keep first.
+fn keeper_rank(
+    catalog: &Catalog,
+    i: usize,
+) -> (
+    std::cmp::Reverse<u64>,
+    std::cmp::Reverse<u64>,
+    usize,
+    PathBuf,
+) {
+    let it = &catalog.items[i];
+    (
+        std::cmp::Reverse(it.width as u64 * it.height as u64),
+        std::cmp::Reverse(it.size),
+        it.path.as_os_str().len(),
+        it.path.clone(),
+    )
+}
+
+/// Find the duplicate groups of a catalog with the default candidates and `rule`.
+pub fn find_duplicates(catalog: &Catalog, rule: &Rule) -> crate::Result<Vec<Group>> {
+    Ok(group(
+        catalog,
+        &catalog_candidates(catalog, &CandidateOptions::default())?,
+        rule,
+    ))
+}
+
+/// Why some marked files may not go to the trash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("every copy of a group is marked ({}): keep at least one", .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+pub struct LastCopy(pub Vec<PathBuf>);
+
+/// The files to move to the trash for the `marked` items, refused when that would remove every
+/// copy of a group.
+pub fn trash_plan(
+    catalog: &Catalog,
+    groups: &[Group],
+    marked: &[usize],
+) -> Result<Vec<PathBuf>, LastCopy> {
+    for g in groups {
+        if g.items.iter().all(|i| marked.contains(i)) {
+            return Err(LastCopy(
+                g.items.iter().map(|&i| catalog.abs_path(i)).collect(),
+            ));
+        }
+    }
+    Ok(marked.iter().map(|&i| catalog.abs_path(i)).collect())
+}
+
+/// Write the marked items as CSV: path, group, keeper path, width, height, bytes.
+pub fn write_marked_csv(
+    catalog: &Catalog,
+    groups: &[Group],
+    marked: &[usize],
+    out: &std::path::Path,
+) -> crate::Result<usize> {
+    let mut w = csv::Writer::from_path(out).map_err(|e| crate::Error::Io {
+        path: out.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    let io = |e: csv::Error| crate::Error::Io {
+        path: out.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    w.write_record(["path", "group", "keeper", "width", "height", "bytes"])
+        .map_err(io)?;
+    let mut n = 0;
+    for &i in marked {
+        let g = groups.iter().position(|g| g.items.contains(&i));
+        let it = &catalog.items[i];
+        w.write_record([
+            catalog.abs_path(i).display().to_string(),
+            g.map(|g| (g + 1).to_string()).unwrap_or_default(),
+            g.map(|g| catalog.abs_path(groups[g].keeper()).display().to_string())
+                .unwrap_or_default(),
+            it.width.to_string(),
+            it.height.to_string(),
+            it.size.to_string(),
+        ])
+        .map_err(io)?;
+        n += 1;
+    }
+    w.flush().map_err(|e| crate::Error::Io {
+        path: out.to_path_buf(),
+        source: e,
+    })?;
+    Ok(n)
+}
