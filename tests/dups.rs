@@ -241,3 +241,42 @@ fn the_dups_command_prints_groups_as_json_and_csv() {
         "{text}"
     );
 }
+
+#[test]
+fn an_index_from_an_older_version_gets_its_fingerprints_on_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    common::copy_photos(&common::demo_photos(6), &root);
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    assert!(
+        Catalog::open(&db)
+            .unwrap()
+            .fingerprints()
+            .unwrap()
+            .iter()
+            .all(Option::is_some)
+    );
+    // Fingerprints in an older format (or none at all, before they existed).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE items SET fingerprint = x'0102' WHERE id % 2 = 0",
+        [],
+    )
+    .unwrap();
+    conn.execute("UPDATE items SET fingerprint = NULL WHERE id % 2 = 1", [])
+        .unwrap();
+    drop(conn);
+    assert!(
+        Catalog::open(&db)
+            .unwrap()
+            .fingerprints()
+            .unwrap()
+            .iter()
+            .all(Option::is_none)
+    );
+    common::cli_index(tmp.path(), &root, &db);
+    let cat = Catalog::open(&db).unwrap();
+    assert_eq!(cat.len(), 6);
+    assert!(cat.fingerprints().unwrap().iter().all(Option::is_some));
+}

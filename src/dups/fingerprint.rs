@@ -53,6 +53,9 @@ fn differing(a: &[u64; WORDS], b: &[u64; WORDS]) -> u32 {
 }
 
 impl Fingerprint {
+    /// Length of the stored form; a stored fingerprint of another length is from an older version.
+    pub const BYTES: usize = 16 * WORDS + 2 * BINS;
+
     /// pHash bits that differ between two photos, the smaller of as-is and one of them mirrored.
     pub fn hash_distance(&self, other: &Fingerprint) -> u32 {
         differing(&self.plain, &other.plain).min(differing(&self.plain, &other.mirrored))
@@ -80,7 +83,7 @@ impl Fingerprint {
     }
 
     pub fn from_bytes(b: &[u8]) -> Option<Self> {
-        if b.len() != 16 * WORDS + 2 * BINS {
+        if b.len() != Self::BYTES {
             return None;
         }
         let word = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
@@ -190,7 +193,9 @@ mod tests {
     fn picture(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| {
             let (u, v) = (x as f32 / w as f32 * 300.0, y as f32 / h as f32 * 200.0);
-            let l = 128.0 + 60.0 * (u / 17.0).sin() + 40.0 * (v / 23.0).cos()
+            let l = 128.0
+                + 60.0 * (u / 17.0).sin()
+                + 40.0 * (v / 23.0).cos()
                 + 25.0 * ((u + 2.0 * v) / 11.0).sin();
             image::Rgb([l as u8, (l * 0.6) as u8, (255.0 - l) as u8])
         })
@@ -202,7 +207,11 @@ mod tests {
         let fa = fingerprint(&a);
         let smaller = image::imageops::resize(&a, 150, 100, image::imageops::FilterType::Triangle);
         let fs = fingerprint(&smaller);
-        assert!(fa.hash_distance(&fs) <= 16, "resized: {}", fa.hash_distance(&fs));
+        assert!(
+            fa.hash_distance(&fs) <= 16,
+            "resized: {}",
+            fa.hash_distance(&fs)
+        );
         assert!(fa.colour_distance(&fs) < 0.05);
         let flipped = image::imageops::flip_horizontal(&a);
         let ff = fingerprint(&flipped);

@@ -53,7 +53,8 @@ pub struct Known {
     pub size: u64,
     pub mtime_ns: i64,
     pub labels: String,
-    /// Every column is filled (false for items indexed before the perceptual hash existed).
+    /// Every column is filled, in this version's format (false for items indexed before the
+    /// fingerprint existed or changed).
     pub complete: bool,
 }
 
@@ -198,7 +199,10 @@ impl IndexDb {
     pub fn known_files(&self) -> Result<HashMap<PathBuf, Known>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, path, size, mtime_ns, labels, fingerprint IS NOT NULL FROM items")
+            .prepare(&format!(
+                "SELECT id, path, size, mtime_ns, labels, length(fingerprint) IS {} FROM items",
+                Fingerprint::BYTES
+            ))
             .map_err(db_err(&self.path))?;
         let rows = stmt
             .query_map([], |r| {
@@ -222,7 +226,10 @@ impl IndexDb {
     pub fn known_hashes(&self) -> Result<HashMap<Vec<u8>, i64>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT hash, id FROM items WHERE fingerprint IS NOT NULL")
+            .prepare(&format!(
+                "SELECT hash, id FROM items WHERE length(fingerprint) IS {}",
+                Fingerprint::BYTES
+            ))
             .map_err(db_err(&self.path))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
