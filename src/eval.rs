@@ -50,16 +50,7 @@ pub fn evaluate(
     let (matrix, dims) = vectors.unwrap_or((&catalog.embeddings, catalog.dims));
     let mut out = Vec::new();
     for column in columns {
-        let labels: Vec<Option<&str>> = catalog
-            .items
-            .iter()
-            .map(|it| {
-                it.labels
-                    .get(column)
-                    .map(String::as_str)
-                    .filter(|l| !l.is_empty())
-            })
-            .collect();
+        let labels = catalog.labels_of(column);
         let mut counts = std::collections::HashMap::<&str, usize>::new();
         for l in labels.iter().flatten() {
             *counts.entry(l).or_default() += 1;

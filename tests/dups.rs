@@ -176,17 +176,11 @@ fn the_dups_command_prints_groups_as_json_and_csv() {
     std::fs::write(root.join("mirrored.jpg"), Transform::Mirror.apply(&rgb)).unwrap();
     let db = tmp.path().join("i.sqlite");
     common::cli_index(tmp.path(), &root, &db);
-    let out = common::lookalike(tmp.path())
-        .args(["dups", "--json", "--index"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json_output(
+        common::lookalike(tmp.path())
+            .args(["dups", "--json", "--index"])
+            .arg(&db),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let groups = v["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 2, "{v:#}");
     let names = |g: &serde_json::Value| -> Vec<String> {

@@ -20,20 +20,14 @@ fn article_types() -> HashMap<String, String> {
 }
 
 fn query_json(data: &Path, db: &Path, photo: &Path, extra: &[&str]) -> serde_json::Value {
-    let out = common::lookalike(data)
-        .args(["query", "--json", "-k", "8"])
-        .args(extra)
-        .arg(photo)
-        .arg("--index")
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_output(
+        common::lookalike(data)
+            .args(["query", "--json", "-k", "8"])
+            .args(extra)
+            .arg(photo)
+            .arg("--index")
+            .arg(db),
+    )
 }
 
 #[test]
@@ -47,17 +41,11 @@ fn a_head_learned_from_labels_predicts_new_photos_and_filters_results() {
     let db = tmp.path().join("i.sqlite");
     common::cli_index(tmp.path(), &root, &db);
 
-    let out = common::lookalike(tmp.path())
-        .args(["train-head", "--folds", "3", "--json", "--index"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = common::json_output(
+        common::lookalike(tmp.path())
+            .args(["train-head", "--folds", "3", "--json", "--index"])
+            .arg(&db),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["columns"][0], "articleType", "{report}");
     let cv = report["cross_validation"]["columns"].as_array().unwrap();
     let figures = |c: &str| cv.iter().find(|f| f["column"] == c).unwrap().clone();

@@ -132,6 +132,19 @@ impl Catalog {
             .unwrap_or("")
     }
 
+    /// Every item's label in `column` (None when it has none or an empty one).
+    pub fn labels_of(&self, column: &str) -> Vec<Option<&str>> {
+        self.items
+            .iter()
+            .map(|it| {
+                it.labels
+                    .get(column)
+                    .map(String::as_str)
+                    .filter(|l| !l.is_empty())
+            })
+            .collect()
+    }
+
     /// The item whose file is `path`, if it is in the catalog.
     pub fn find_path(&self, path: &Path) -> Option<usize> {
         let abs = path.canonicalize().ok()?;

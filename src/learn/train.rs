@@ -54,16 +54,7 @@ impl Targets {
 
 /// The targets of `column` in a catalog (classes sorted by name).
 pub fn targets_for(catalog: &Catalog, column: &str) -> Targets {
-    let names: Vec<Option<&str>> = catalog
-        .items
-        .iter()
-        .map(|it| {
-            it.labels
-                .get(column)
-                .map(String::as_str)
-                .filter(|l| !l.is_empty())
-        })
-        .collect();
+    let names = catalog.labels_of(column);
     let classes: BTreeMap<&str, usize> = names
         .iter()
         .flatten()

@@ -110,3 +110,14 @@ pub fn write_demo_labels(photos: &[PathBuf], root: &Path) -> Vec<String> {
     std::fs::write(root.join("labels.csv"), rows.join("\n")).expect("write labels.csv");
     rows
 }
+
+/// Run `cmd`, fail the test with its error output unless it succeeds, and parse its output as JSON.
+pub fn json_output(cmd: &mut std::process::Command) -> serde_json::Value {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
