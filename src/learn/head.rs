@@ -3,6 +3,8 @@
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
+use crate::embed::l2_normalize;
+
 /// One label column the head predicts.
 #[derive(Debug, Clone)]
 pub struct HeadColumn {
@@ -63,7 +65,7 @@ impl Head {
     /// The embedding's point in the style space, unit length (for cosine search).
     pub fn style(&self, v: &[f32]) -> Vec<f32> {
         let mut s = self.style_raw(v).to_vec();
-        normalise(&mut s);
+        l2_normalize(&mut s);
         s
     }
 
@@ -79,7 +81,7 @@ impl Head {
             .into_raw_vec_and_offset()
             .0;
         for row in out.chunks_mut(self.proj_dims()) {
-            normalise(row);
+            l2_normalize(row);
         }
         out
     }
@@ -183,11 +185,4 @@ pub(crate) fn softmax(mut z: Array1<f32>) -> Array1<f32> {
     z.mapv_inplace(|v| (v - max).exp());
     let sum = z.sum();
     z / sum
-}
-
-pub(crate) fn normalise(v: &mut [f32]) {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if n > 0.0 {
-        v.iter_mut().for_each(|x| *x /= n);
-    }
 }

@@ -242,7 +242,7 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learn::head::normalise;
+    use crate::embed::l2_normalize;
 
     /// Two well-separated classes in 16 dims, plus noise: a head must learn them.
     fn separable(n: usize) -> (Vec<f32>, Targets) {
@@ -253,7 +253,7 @@ mod tests {
             let c = i % 3;
             let mut v: Vec<f32> = (0..16).map(|_| rng.f32() - 0.5).collect();
             v[c] += 2.0;
-            normalise(&mut v);
+            l2_normalize(&mut v);
             x.extend(v);
             labels.push(Some(c));
         }

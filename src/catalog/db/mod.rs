@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+mod fingerprints;
 mod head;
 mod writer;
 
@@ -257,25 +258,6 @@ impl IndexDb {
             })
             .optional()
             .map_err(db_err(&self.path))
-    }
-
-    /// The fingerprints of the items that have one, by item id.
-    pub fn fingerprints(&self) -> Result<HashMap<i64, Fingerprint>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, fingerprint FROM items WHERE fingerprint IS NOT NULL")
-            .map_err(db_err(&self.path))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .map_err(db_err(&self.path))?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let (id, blob) = row.map_err(db_err(&self.path))?;
-            if let Some(f) = Fingerprint::from_bytes(&blob) {
-                out.insert(id, f);
-            }
-        }
-        Ok(out)
     }
 
     /// Failures recorded by the last indexing run.
