@@ -125,3 +125,74 @@ fn a_missing_runtime_says_where_it_looked_and_what_to_run() {
         "{err}"
     );
 }
+
+/// The int8 model (quantised at set-up) keeps what the float model sees: the same ImageNet classes,
+/// embeddings within cosine 0.99 on catalog photos, and an index made with it finds a photo's copy.
+#[test]
+fn the_int8_model_agrees_with_the_float_model() {
+    let int8 = Embedder::start(
+        find_model("efficientnet-lite0-int8").expect("int8 model: run ./run setup"),
+        EngineOptions::default(),
+    )
+    .expect("the int8 model loads");
+    let classes = imagenet_classes().unwrap();
+    let (_, logits) = int8.embed_file(&common::known_photo("coffee.png")).unwrap();
+    assert_eq!(classes[top_classes(&logits, 1)[0].0], "espresso");
+
+    let float = common::embedder();
+    assert_eq!(float.manifest().name, "efficientnet-lite0");
+    let photos: Vec<_> = common::demo_photos(2000).into_iter().step_by(40).collect();
+    let cos: Vec<f32> = photos
+        .iter()
+        .map(|p| {
+            let (a, _) = float.embed_file(p).unwrap();
+            let (b, _) = int8.embed_file(p).unwrap();
+            lookalike::search::dot(&a, &b)
+        })
+        .collect();
+    let mean = cos.iter().sum::<f32>() / cos.len() as f32;
+    let min = cos.iter().copied().fold(1.0, f32::min);
+    assert!(
+        mean >= 0.99 && min >= 0.95,
+        "int8 vs float cosine over {} photos: mean {mean}, min {min}",
+        cos.len()
+    );
+}
+
+#[test]
+fn a_catalog_indexed_with_the_int8_model_finds_a_copy_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("catalog");
+    let photos = common::copy_photos(&common::demo_photos(30), &root);
+    let db = dir.path().join("int8.sqlite");
+    let out = common::lookalike(dir.path())
+        .args(["index", "--quiet", "--model", "efficientnet-lite0-int8"])
+        .arg(&root)
+        .arg("--index")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = dir.path().join("copy.jpg");
+    std::fs::copy(&photos[7], &copy).unwrap();
+    let v = common::json_output(
+        common::lookalike(dir.path())
+            .args(["query", "--json", "-k", "3", "--index"])
+            .arg(&db)
+            .arg(&copy),
+    );
+    assert!(v["model"].as_str().unwrap().contains("int8"), "{v}");
+    let first = &v["results"][0];
+    assert!(
+        first["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(photos[7].file_name().unwrap().to_str().unwrap())
+            && first["score"].as_f64().unwrap() > 0.99,
+        "{v}"
+    );
+}

@@ -5,7 +5,7 @@ mod common;
 mod photos;
 
 use image::{DynamicImage, ImageFormat};
-use lookalike::embed::{decode_photo, model_input};
+use lookalike::embed::{decode_photo, decode_photo_for, model_input};
 use lookalike::error::PhotoError;
 use lookalike::model::{ResizePolicy, default_model};
 
@@ -40,6 +40,62 @@ fn exif_orientation_turns_the_photo_upright() {
     assert!(
         bottom[2] > 200 && bottom[0] < 60,
         "bottom is blue: {bottom:?}"
+    );
+}
+
+#[test]
+fn a_large_jpeg_is_decoded_small_upright_and_sized_as_it_is() {
+    let m = default_model().expect("model");
+    // 3200x1600, turned by EXIF: upright it is 1600x3200 with red on top.
+    let bytes = photos::jpeg_with_orientation(&photos::red_left_blue_right(3200, 1600), 6);
+    let p = decode_photo_for(&bytes, &m).unwrap();
+    assert_eq!(
+        (p.width(), p.height()),
+        (1600, 3200),
+        "the photo's own size"
+    );
+    assert_eq!(p.rgb.dimensions(), (200, 400), "decoded at 1/8");
+    let top = p.rgb.get_pixel(100, 20).0;
+    let bottom = p.rgb.get_pixel(100, 380).0;
+    assert!(top[0] > 200 && top[2] < 60, "top is red: {top:?}");
+    assert!(
+        bottom[2] > 200 && bottom[0] < 60,
+        "bottom is blue: {bottom:?}"
+    );
+    // Small photos, and formats without DCT scaling, are decoded in full.
+    let small = photos::jpeg_with_orientation(&photos::red_left_blue_right(300, 200), 1);
+    assert_eq!(
+        decode_photo_for(&small, &m).unwrap().rgb.dimensions(),
+        (300, 200)
+    );
+}
+
+/// A real product photo enlarged to 12 megapixels embeds the same whether decoded in full or at 1/8.
+#[test]
+fn a_12_megapixel_photo_embeds_alike_from_a_reduced_decode() {
+    let e = common::embedder();
+    let mut worst = 1.0f32;
+    for src in common::demo_photos(400).iter().step_by(100) {
+        let photo = image::open(src).unwrap().resize_exact(
+            4000,
+            3000,
+            image::imageops::FilterType::Triangle,
+        );
+        let bytes = photos::encode(
+            &DynamicImage::ImageRgb8(photo.into_rgb8()),
+            ImageFormat::Jpeg,
+        );
+        let reduced = decode_photo_for(&bytes, e.manifest()).unwrap();
+        assert_eq!(reduced.rgb.dimensions(), (500, 375));
+        let full = decode_photo(&bytes).unwrap();
+        assert_eq!(full.rgb.dimensions(), (4000, 3000));
+        let (a, _) = e.embed_photo(&reduced).unwrap();
+        let (b, _) = e.embed_photo(&full).unwrap();
+        worst = worst.min(lookalike::search::dot(&a, &b));
+    }
+    assert!(
+        worst > 0.98,
+        "cosine between reduced and full decodes: {worst}"
     );
 }
 

@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::ColorImage;
 
 use crate::catalog::{Catalog, IndexOptions, IndexReport, LookupOptions, Progress, index_folder};
-use crate::embed::{Embedder, EngineOptions, decode_photo};
+use crate::embed::{Embedder, EngineOptions, decode_photo_for};
 use crate::learn::{Prediction, TrainOptions, TrainProgress, train_head};
 use crate::model::ModelManifest;
 use crate::search::Hit;
@@ -267,7 +267,8 @@ fn run_query(
         QueryInput::File(path) => {
             let bytes = std::fs::read(&path)
                 .map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
-            let photo = decode_photo(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            let photo = decode_photo_for(&bytes, embedder.manifest())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             let (v, _) = embedder.embed_photo(&photo).map_err(|e| e.to_string())?;
             (
                 Arc::new(v),
@@ -276,9 +277,7 @@ fn run_query(
             )
         }
         QueryInput::Pixels(rgb) => {
-            let photo = crate::embed::Photo {
-                rgb: (*rgb).clone(),
-            };
+            let photo = crate::embed::Photo::from_rgb((*rgb).clone());
             let (v, _) = embedder.embed_photo(&photo).map_err(|e| e.to_string())?;
             (
                 Arc::new(v),

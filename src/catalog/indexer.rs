@@ -14,7 +14,7 @@ use super::db::{IndexDb, NewItem};
 use super::labels::load_labels;
 use super::scan::{ScannedFile, scan_folder};
 use crate::dups::{Fingerprint, fingerprint};
-use crate::embed::preprocess::{decode_photo, model_input, thumbnail_jpeg};
+use crate::embed::preprocess::{decode_photo_for, model_input, thumbnail_jpeg};
 use crate::embed::{Embedder, Embeddings};
 use crate::error::{Error, PhotoError, Result};
 use crate::model::ModelManifest;
@@ -287,7 +287,7 @@ fn prepare(file: &ScannedFile, hashes: &HashMap<Vec<u8>, i64>, model: &ModelMani
             source,
         };
     }
-    match decode_photo(&bytes) {
+    match decode_photo_for(&bytes, model) {
         Ok(photo) => Prepared::Embed {
             file: file.clone(),
             hash,

@@ -14,6 +14,9 @@ use lookalike::embed::{Embedder, EngineOptions, load_photo, model_input};
 use lookalike::model::{ModelManifest, available_models, default_model};
 use lookalike::search::top_k;
 
+mod decode;
+mod int8;
+mod million;
 mod mnist;
 
 #[derive(Args)]
@@ -40,6 +43,23 @@ pub struct BenchArgs {
     /// Where to put the temporary indexes and images (default: a temp folder).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// Synthetic catalog size for the compact-storage figures (0 to skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub million: usize,
+    /// The Python peer's figures (JSON from tests/peer/python_peer.py; `./run bench` makes it) to
+    /// print lookalike's figures as ratios to.
+    #[arg(long)]
+    pub peer: Option<PathBuf>,
+}
+
+/// The Python peer's figures, as tests/peer/python_peer.py prints them.
+#[derive(serde::Deserialize)]
+struct Peer {
+    photos: usize,
+    index_images_per_s: f64,
+    query_ms_median: f64,
+    scale: usize,
+    query_ms_median_at_scale: f64,
 }
 
 fn ms(t: Instant) -> f64 {
@@ -127,6 +147,13 @@ fn index_rate(embedder: &Embedder, root: &Path, db: &Path, batch: usize) -> Resu
 }
 
 pub fn run(a: BenchArgs) -> Result<ExitCode> {
+    let peer: Option<Peer> = match &a.peer {
+        Some(p) => Some(
+            serde_json::from_slice(&std::fs::read(p).with_context(|| p.display().to_string())?)
+                .with_context(|| format!("{}: not the peer's JSON", p.display()))?,
+        ),
+        None => None,
+    };
     let tmp = tempfile::tempdir()?;
     let work = a
         .work_dir
@@ -167,7 +194,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     for p in sample {
         let bytes = std::fs::read(p)?;
         std::hint::black_box(blake3::hash(&bytes));
-        let photo = lookalike::embed::decode_photo(&bytes)
+        let photo = lookalike::embed::decode_photo_for(&bytes, &model)
             .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         std::hint::black_box((
             model_input(&photo, &model),
@@ -204,6 +231,14 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         l.total_p95
     );
 
+    println!();
+    let int8 = int8::run(
+        &photos, &catalog, &db, forward, rate, options, a.batch, &work,
+    )?;
+    println!();
+    decode::run(&photos, &model)?;
+    println!();
+
     if let Some(r50) = available_models()?
         .into_iter()
         .find(|m: &ModelManifest| m.name.starts_with("resnet50") && m.is_installed())
@@ -216,16 +251,56 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         );
     }
 
-    if a.mnist > 0 {
+    if a.million > 0 {
         println!();
-        mnist_scale(&a, &embedder, &work)?;
+        million::run(&cat, a.million, &work)?;
+    }
+    let at_scale = if a.mnist > 0 {
+        println!();
+        Some(mnist_scale(&a, &embedder, &work)?)
+    } else {
+        None
+    };
+    if let Some(p) = peer {
+        println!(
+            "\nagainst the Python peer (PIL + onnxruntime one photo at a time + scikit-learn brute force; same model, {} photos):",
+            p.photos
+        );
+        println!(
+            "  indexing, float model: {rate:.1} vs {:.1} images/s = {:.2} x the peer",
+            p.index_images_per_s,
+            rate / p.index_images_per_s
+        );
+        if let Some(q) = int8 {
+            println!(
+                "  indexing, int8 model:  {q:.1} vs {:.1} images/s = {:.2} x the peer (which runs the float model)",
+                p.index_images_per_s,
+                q / p.index_images_per_s
+            );
+        }
+        println!(
+            "  query at {} items: {:.1} vs {:.1} ms median = {:.1} x lower",
+            cat.len(),
+            l.total_p50,
+            p.query_ms_median,
+            p.query_ms_median / l.total_p50
+        );
+        if let Some((n, q)) = at_scale {
+            println!(
+                "  query at {n} items (peer: {} items): {:.1} vs {:.1} ms median = {:.1} x lower",
+                p.scale,
+                q.total_p50,
+                p.query_ms_median_at_scale,
+                p.query_ms_median_at_scale / q.total_p50
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Fashion-MNIST (Debian's dataset-fashion-mnist), upscaled by the normal pipeline: throughput on
 /// tiny greyscale images, and query latency, open time and memory at catalog scale.
-fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<()> {
+fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<(usize, Latency)> {
     let images =
         mnist::load(a.mnist).context("Fashion-MNIST: apt-get install dataset-fashion-mnist")?;
     let dir = work.join("fashion-mnist");
@@ -319,5 +394,5 @@ fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<()> {
         cat.len(),
         rss - before
     );
-    Ok(())
+    Ok((cat.len(), l))
 }

@@ -10,7 +10,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
 
 use super::pool::pool_feature_map;
-use super::preprocess::{Photo, load_photo, model_input};
+use super::preprocess::{Photo, load_photo_for, model_input};
 use crate::error::{Error, Result};
 use crate::model::{ModelManifest, environment};
 
@@ -129,7 +129,7 @@ impl Embedder {
 
     /// Decode and embed one photo file.
     pub fn embed_file(&self, path: &Path) -> Result<(Vec<f32>, Vec<f32>)> {
-        let photo = load_photo(path).map_err(|source| Error::Photo {
+        let photo = load_photo_for(path, &self.manifest).map_err(|source| Error::Photo {
             path: path.to_path_buf(),
             source,
         })?;

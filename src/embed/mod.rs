@@ -1,9 +1,12 @@
 //! Embedding photos: preprocessing, the ONNX session on its own thread, pooling.
 
 mod engine;
+mod jpeg;
 mod pool;
 pub mod preprocess;
 
 pub use engine::{Embedder, Embeddings, EngineOptions};
 pub use pool::{l2_normalize, pool_feature_map};
-pub use preprocess::{Photo, decode_photo, load_photo, model_input};
+pub use preprocess::{
+    Photo, decode_photo, decode_photo_for, load_photo, load_photo_for, model_input,
+};

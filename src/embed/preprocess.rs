@@ -20,27 +20,63 @@ pub const THUMB_SIDE: u32 = 128;
 
 /// A decoded photo, upright and in RGB on white.
 pub struct Photo {
+    /// The pixels; smaller than the photo when it was decoded at reduced size.
     pub rgb: RgbImage,
+    /// The photo's own size (upright), whatever size it was decoded at.
+    pub width: u32,
+    pub height: u32,
 }
 
 impl Photo {
+    /// A photo decoded at full size.
+    pub fn from_rgb(rgb: RgbImage) -> Self {
+        let (width, height) = rgb.dimensions();
+        Photo { rgb, width, height }
+    }
     pub fn width(&self) -> u32 {
-        self.rgb.width()
+        self.width
     }
     pub fn height(&self) -> u32 {
-        self.rgb.height()
+        self.height
     }
 }
 
-/// Read and decode a photo file.
+/// Read and decode a photo file at full size.
 pub fn load_photo(path: &Path) -> Result<Photo, PhotoError> {
     let bytes = std::fs::read(path).map_err(PhotoError::Unreadable)?;
     decode_photo(&bytes)
 }
 
-/// Decode photo bytes (any supported format), refusing oversized headers, applying EXIF orientation,
-/// compositing transparency on white and converting grey, CMYK and 16-bit to RGB8.
+/// Read and decode a photo file at the smallest size that still serves the model (see
+/// [`decode_photo_for`]).
+pub fn load_photo_for(path: &Path, m: &ModelManifest) -> Result<Photo, PhotoError> {
+    let bytes = std::fs::read(path).map_err(PhotoError::Unreadable)?;
+    decode_photo_for(&bytes, m)
+}
+
+/// Decode photo bytes (any supported format) at full size, refusing oversized headers, applying EXIF
+/// orientation, compositing transparency on white and converting grey, CMYK and 16-bit to RGB8.
 pub fn decode_photo(bytes: &[u8]) -> Result<Photo, PhotoError> {
+    decode(bytes, None)
+}
+
+/// Like [`decode_photo`], but a large JPEG is decoded at 1/2, 1/4 or 1/8 of its size inside the
+/// inverse DCT, to the smallest size from which the model's input (and the thumbnail) can still be
+/// made by shrinking: a 12-megapixel photo costs a fraction of a full decode.
+pub fn decode_photo_for(bytes: &[u8], m: &ModelManifest) -> Result<Photo, PhotoError> {
+    decode(bytes, Some(m))
+}
+
+/// Whether a decoded `w x h` image is large enough to fit into the model's input without enlarging.
+fn covers_input(w: u32, h: u32, m: &ModelManifest) -> bool {
+    let size = m.input_size.max(THUMB_SIDE) as f32;
+    match m.resize {
+        ResizePolicy::Letterbox => w.max(h) as f32 >= size,
+        ResizePolicy::CenterCrop => w.min(h) as f32 * m.crop_fraction.min(1.0) >= size,
+    }
+}
+
+fn decode(bytes: &[u8], model: Option<&ModelManifest>) -> Result<Photo, PhotoError> {
     if bytes.is_empty() {
         return Err(PhotoError::Empty);
     }
@@ -50,10 +86,11 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, PhotoError> {
             .map_err(PhotoError::Unreadable)
     };
     let mut probe = reader()?;
-    if probe.format().is_none() {
+    let format = probe.format();
+    if format.is_none() {
         return Err(PhotoError::NotAnImage);
     }
-    if probe.format() == Some(image::ImageFormat::Jpeg) && !has_jpeg_end(bytes) {
+    if format == Some(image::ImageFormat::Jpeg) && !has_jpeg_end(bytes) {
         // The JPEG decoder fills a cut-off scan with grey rather than failing: refuse it here.
         return Err(PhotoError::Truncated);
     }
@@ -66,6 +103,12 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, PhotoError> {
             limit: MAX_SIDE,
         });
     }
+    let reduced = match (format, model) {
+        (Some(image::ImageFormat::Jpeg), Some(m)) => {
+            super::jpeg::reduced_numerator(width, height, |w, h| covers_input(w, h, m))
+        }
+        _ => None,
+    };
     let mut reader = reader()?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
@@ -74,10 +117,29 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, PhotoError> {
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(classify)?;
     let orientation = decoder.orientation().map_err(classify)?;
+    let upright = |w: u32, h: u32| match orientation {
+        image::metadata::Orientation::Rotate90
+        | image::metadata::Orientation::Rotate270
+        | image::metadata::Orientation::Rotate90FlipH
+        | image::metadata::Orientation::Rotate270FlipH => (h, w),
+        _ => (w, h),
+    };
+    let (width, height) = upright(width, height);
+    if let Some(small) = reduced.and_then(|n| super::jpeg::decode_scaled(bytes, n)) {
+        let mut img = DynamicImage::ImageRgb8(small);
+        img.apply_orientation(orientation);
+        return Ok(Photo {
+            rgb: img.into_rgb8(),
+            width,
+            height,
+        });
+    }
     let mut img = DynamicImage::from_decoder(decoder).map_err(classify)?;
     img.apply_orientation(orientation);
     Ok(Photo {
         rgb: flatten_on_white(img),
+        width,
+        height,
     })
 }
 

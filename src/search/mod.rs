@@ -7,6 +7,8 @@ use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 
+pub mod compact;
+
 /// Rows scored per parallel task: large enough to amortise scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 4096;
 
@@ -85,22 +87,24 @@ pub fn top_k(
     if k == 0 || dims == 0 {
         return Vec::new();
     }
-    let heaps = matrix
-        .par_chunks(dims * ROWS_PER_TASK)
-        .enumerate()
-        .map(|(task, rows)| {
+    top_k_scored(matrix.len() / dims, k, |i| {
+        allow(i).then(|| dot(&matrix[i * dims..(i + 1) * dims], query))
+    })
+}
+
+/// The `k` best of rows `0..n` by `score` (`None`: the row is left out), best first; rows are
+/// scored in parallel tasks, each keeping its own top k.
+pub fn top_k_scored(n: usize, k: usize, score: impl Fn(usize) -> Option<f32> + Sync) -> Vec<Hit> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let heaps = (0..n.div_ceil(ROWS_PER_TASK))
+        .into_par_iter()
+        .map(|task| {
             let mut heap = BinaryHeap::with_capacity(k + 1);
-            for (j, row) in rows.chunks_exact(dims).enumerate() {
-                let index = task * ROWS_PER_TASK + j;
-                if allow(index) {
-                    keep(
-                        &mut heap,
-                        Hit {
-                            index,
-                            score: dot(row, query),
-                        },
-                        k,
-                    );
+            for index in task * ROWS_PER_TASK..((task + 1) * ROWS_PER_TASK).min(n) {
+                if let Some(score) = score(index) {
+                    keep(&mut heap, Hit { index, score }, k);
                 }
             }
             heap

@@ -1,0 +1,418 @@
+//! Compact vectors for catalogs of a million items.
+//!
+//! [`Int8Rows`] keeps each unit vector as int8 with one scale per row: a quarter of f32's memory
+//! and of the memory traffic that bounds an exact scan. [`TwoStage`] adds a pre-filter: every row
+//! projected onto the catalog's leading principal axes (int8 too, a tenth of the size), scanned
+//! first; its best candidates are then re-ranked by the full vectors.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::{Hit, top_k_scored};
+
+/// Rows of int8 values, each with the scale that maps them back: `x ~ q * scale`.
+pub struct Int8Rows {
+    dims: usize,
+    data: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+/// A vector quantised like a row, for integer dot products.
+pub struct Int8Query {
+    data: Vec<i8>,
+    scale: f32,
+}
+
+fn quantise_into(v: &[f32], out: &mut [i8]) -> f32 {
+    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+    for (q, x) in out.iter_mut().zip(v) {
+        *q = (x / scale).round() as i8;
+    }
+    scale
+}
+
+/// Integer dot product on the widest vectors this CPU has (AVX-512, AVX2, else SSE2): the same
+/// loop compiled three times, picked once at run time.
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    (dot_i8_impl())(a, b)
+}
+
+type DotI8 = fn(&[i8], &[i8]) -> i32;
+
+fn dot_i8_impl() -> DotI8 {
+    static BEST: std::sync::OnceLock<DotI8> = std::sync::OnceLock::new();
+    *BEST.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: the CPU has AVX-512 F and BW (checked just above).
+                return |a, b| unsafe { dot_i8_avx512(a, b) };
+            }
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                return |a, b| unsafe { dot_i8_avx2(a, b) };
+            }
+        }
+        dot_i8_portable
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn dot_i8_avx512(a: &[i8], b: &[i8]) -> i32 {
+    dot_i8_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
+    dot_i8_portable(a, b)
+}
+
+/// Written so the compiler emits packed multiply-adds of 16-bit pairs into 32-bit lanes.
+#[inline(always)]
+fn dot_i8_portable(a: &[i8], b: &[i8]) -> i32 {
+    let mut acc = [0i32; 32];
+    let (ca, cb) = (a.chunks_exact(64), b.chunks_exact(64));
+    let tail: i32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(&x, &y)| x as i32 * y as i32)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..32 {
+            let p0 = x[2 * i] as i16 * y[2 * i] as i16;
+            let p1 = x[2 * i + 1] as i16 * y[2 * i + 1] as i16;
+            acc[i] += p0 as i32 + p1 as i32;
+        }
+    }
+    acc.iter().sum::<i32>() + tail
+}
+
+impl Int8Rows {
+    /// Quantise `n x dims` row-major f32 vectors.
+    pub fn quantise(rows: &[f32], dims: usize) -> Self {
+        let n = rows.len() / dims;
+        let mut data = vec![0i8; n * dims];
+        let mut scales = vec![0.0f32; n];
+        data.par_chunks_mut(dims)
+            .zip(scales.par_iter_mut())
+            .zip(rows.par_chunks(dims))
+            .for_each(|((q, s), r)| *s = quantise_into(r, q));
+        Int8Rows { dims, data, scales }
+    }
+
+    /// Quantise rows produced one at a time (`row(i, out)` fills row `i`), without holding them as f32.
+    pub fn quantise_with(n: usize, dims: usize, row: impl Fn(usize, &mut [f32]) + Sync) -> Self {
+        let mut data = vec![0i8; n * dims];
+        let mut scales = vec![0.0f32; n];
+        data.par_chunks_mut(dims)
+            .zip(scales.par_iter_mut())
+            .enumerate()
+            .for_each_init(
+                || vec![0.0f32; dims],
+                |buf, (i, (q, s))| {
+                    row(i, buf);
+                    *s = quantise_into(buf, q);
+                },
+            );
+        Int8Rows { dims, data, scales }
+    }
+
+    pub fn query(&self, v: &[f32]) -> Int8Query {
+        assert_eq!(v.len(), self.dims, "query length must equal the rows' dims");
+        let mut data = vec![0i8; self.dims];
+        let scale = quantise_into(v, &mut data);
+        Int8Query { data, scale }
+    }
+
+    pub fn len(&self) -> usize {
+        self.scales.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scales.is_empty()
+    }
+
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Memory held, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.data.len() + 4 * self.scales.len()
+    }
+
+    /// Row `i` back as f32 (into `out`).
+    pub fn dequantise(&self, i: usize, out: &mut [f32]) {
+        let s = self.scales[i];
+        for (o, &q) in out.iter_mut().zip(self.row(i)) {
+            *o = q as f32 * s;
+        }
+    }
+
+    fn row(&self, i: usize) -> &[i8] {
+        &self.data[i * self.dims..(i + 1) * self.dims]
+    }
+
+    /// Approximate cosine of row `i` with a quantised query.
+    pub fn score(&self, i: usize, q: &Int8Query) -> f32 {
+        dot_i8(self.row(i), &q.data) as f32 * self.scales[i] * q.scale
+    }
+
+    /// Exact search over all rows (in int8 arithmetic): the `k` best, best first.
+    pub fn top_k(&self, query: &[f32], k: usize) -> Vec<Hit> {
+        let q = self.query(query);
+        top_k_scored(self.len(), k, |i| Some(self.score(i, &q)))
+    }
+
+    /// Write to a flat file: dims, rows, scales, data (little endian).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        f.write_all(&(self.dims as u64).to_le_bytes())?;
+        f.write_all(&(self.len() as u64).to_le_bytes())?;
+        for s in &self.scales {
+            f.write_all(&s.to_le_bytes())?;
+        }
+        f.write_all(bytemuck::cast_slice(&self.data))?;
+        f.flush()
+    }
+
+    /// Read a file written by [`Int8Rows::save`].
+    pub fn load(path: &Path) -> std::io::Result<Self> {
+        let mut f = std::fs::File::open(path)?;
+        let mut head = [0u8; 16];
+        f.read_exact(&mut head)?;
+        let dims = u64::from_le_bytes(head[..8].try_into().expect("8 bytes")) as usize;
+        let n = u64::from_le_bytes(head[8..].try_into().expect("8 bytes")) as usize;
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an int8 rows file");
+        let expected = 16 + n.checked_mul(4 + dims).ok_or_else(bad)? as u64;
+        if f.metadata()?.len() != expected {
+            return Err(bad());
+        }
+        let mut scales = vec![0.0f32; n];
+        f.read_exact(bytemuck::cast_slice_mut(&mut scales))?;
+        let mut data = vec![0i8; n * dims];
+        f.read_exact(bytemuck::cast_slice_mut(&mut data))?;
+        Ok(Int8Rows { dims, data, scales })
+    }
+}
+
+/// Pre-filter on a low-dimensional projection, then exact re-ranking of the best candidates.
+pub struct TwoStage {
+    mean: Vec<f32>,
+    /// `reduced_dims x dims`, row-major: the catalog's leading principal axes.
+    axes: Vec<f32>,
+    pub reduced: Int8Rows,
+    pub full: Int8Rows,
+    /// Candidates kept by the pre-filter for re-ranking.
+    pub candidates: usize,
+}
+
+impl TwoStage {
+    /// Fit the axes on (at most `sample` rows of) `full` and project every row.
+    pub fn build(full: Int8Rows, reduced_dims: usize, sample: usize, candidates: usize) -> Self {
+        let dims = full.dims();
+        let step = (full.len() / sample.max(1)).max(1);
+        let picked: Vec<usize> = (0..full.len()).step_by(step).take(sample).collect();
+        let mut rows = vec![0.0f32; picked.len() * dims];
+        for (chunk, &i) in rows.chunks_exact_mut(dims).zip(&picked) {
+            full.dequantise(i, chunk);
+        }
+        let pc = crate::map::principal_components(&rows, dims, reduced_dims);
+        let axes: Vec<f32> = pc.axes.concat();
+        let r = pc.axes.len();
+        let mean = pc.mean;
+        // Project every row in blocks, each block one matrix product: (x - m) . a = x . a - m . a.
+        let axes_t = ndarray::ArrayView2::from_shape((r, dims), &axes)
+            .expect("r x dims axes")
+            .t()
+            .to_owned();
+        let offsets: Vec<f32> = axes
+            .chunks_exact(dims)
+            .map(|a| crate::search::dot(&mean, a))
+            .collect();
+        const BLOCK: usize = 8192;
+        let n = full.len();
+        let mut reduced = Int8Rows {
+            dims: r,
+            data: vec![0i8; n * r],
+            scales: vec![0.0; n],
+        };
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            let mut block = vec![0.0f32; (end - start) * dims];
+            block
+                .par_chunks_mut(dims)
+                .enumerate()
+                .for_each(|(j, row)| full.dequantise(start + j, row));
+            let block = ndarray::ArrayView2::from_shape((end - start, dims), &block)
+                .expect("rows x dims block");
+            let projected = block.dot(&axes_t);
+            let projected = projected.as_slice().expect("a fresh product is contiguous");
+            reduced.data[start * r..end * r]
+                .par_chunks_mut(r)
+                .zip(reduced.scales[start..end].par_iter_mut())
+                .zip(projected.par_chunks(r))
+                .for_each(|((q, s), p)| {
+                    let v: Vec<f32> = p.iter().zip(&offsets).map(|(x, o)| x - o).collect();
+                    *s = quantise_into(&v, q);
+                });
+        }
+        TwoStage {
+            mean,
+            axes,
+            reduced,
+            full,
+            candidates,
+        }
+    }
+
+    fn project(&self, v: &[f32]) -> Vec<f32> {
+        let dims = self.full.dims();
+        self.axes
+            .chunks_exact(dims)
+            .map(|axis| {
+                v.iter()
+                    .zip(&self.mean)
+                    .zip(axis)
+                    .map(|((x, m), a)| (x - m) * a)
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// The `k` best rows for `query`: the pre-filter's `candidates` best by projected dot product
+    /// (the mean removed, so this ranks by the same geometry), re-ranked by the full vectors.
+    pub fn top_k(&self, query: &[f32], k: usize) -> Vec<Hit> {
+        let p = self.project(query);
+        let pq = self.reduced.query(&p);
+        let shortlist = top_k_scored(self.reduced.len(), self.candidates.max(k), |i| {
+            Some(self.reduced.score(i, &pq))
+        });
+        let q = self.full.query(query);
+        let mut hits: Vec<Hit> = shortlist
+            .par_iter()
+            .map(|h| Hit {
+                index: h.index,
+                score: self.full.score(h.index, &q),
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        hits.truncate(k);
+        hits
+    }
+}
+
+/// Share of `exact`'s indexes found in `approx` (recall@k when both hold k hits).
+pub fn recall(exact: &[Hit], approx: &[Hit]) -> f64 {
+    if exact.is_empty() {
+        return 1.0;
+    }
+    let found = exact
+        .iter()
+        .filter(|e| approx.iter().any(|a| a.index == e.index))
+        .count();
+    found as f64 / exact.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unit vectors in clusters: `centres` random directions, rows spread around them.
+    fn clustered(n: usize, dims: usize, centres: usize, spread: f32) -> Vec<f32> {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut normal = || (0..12).map(|_| rng.f32()).sum::<f32>() - 6.0;
+        let c: Vec<f32> = (0..centres * dims).map(|_| normal()).collect();
+        let mut out = Vec::with_capacity(n * dims);
+        for i in 0..n {
+            let centre = &c[(i % centres) * dims..][..dims];
+            let mut v: Vec<f32> = centre.iter().map(|x| x + spread * normal()).collect();
+            crate::embed::l2_normalize(&mut v);
+            out.extend(v);
+        }
+        out
+    }
+
+    #[test]
+    fn int8_scores_are_close_to_float_cosines() {
+        let dims = 256;
+        let rows = clustered(500, dims, 10, 0.5);
+        let q = Int8Rows::quantise(&rows, dims);
+        assert_eq!(q.bytes(), 500 * dims + 500 * 4);
+        let query = &rows[7 * dims..8 * dims];
+        let qq = q.query(query);
+        for i in 0..500 {
+            let exact = crate::search::dot(&rows[i * dims..(i + 1) * dims], query);
+            assert!((q.score(i, &qq) - exact).abs() < 0.01, "row {i}");
+        }
+        assert_eq!(q.top_k(query, 1)[0].index, 7);
+    }
+
+    /// Unit vectors whose variance falls off along the axes, as a CNN's embeddings' does.
+    fn decaying_spectrum(n: usize, dims: usize) -> Vec<f32> {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut normal = || (0..12).map(|_| rng.f32()).sum::<f32>() - 6.0;
+        let mut out = Vec::with_capacity(n * dims);
+        for _ in 0..n {
+            let mut v: Vec<f32> = (0..dims)
+                .map(|j| normal() * (j as f32 + 1.0).powf(-0.9))
+                .collect();
+            crate::embed::l2_normalize(&mut v);
+            out.extend(v);
+        }
+        out
+    }
+
+    #[test]
+    fn two_stage_search_finds_what_exact_search_finds() {
+        let dims = 128;
+        let rows = decaying_spectrum(20_000, dims);
+        let exact = Int8Rows::quantise(&rows, dims);
+        let exact_hits: Vec<Vec<Hit>> = (0..20)
+            .map(|j| exact.top_k(&rows[j * 997 * dims..][..dims], 10))
+            .collect();
+        let two = TwoStage::build(Int8Rows::quantise(&rows, dims), 32, 4000, 200);
+        let recall: f64 = (0..20)
+            .map(|j| {
+                recall(
+                    &exact_hits[j],
+                    &two.top_k(&rows[j * 997 * dims..][..dims], 10),
+                )
+            })
+            .sum::<f64>()
+            / 20.0;
+        assert!(recall >= 0.9, "recall@10 {recall}");
+    }
+
+    #[test]
+    fn integer_dot_products_are_exact_at_any_length() {
+        for len in [0, 1, 63, 64, 100, 1280] {
+            let a: Vec<i8> = (0..len).map(|i| ((i * 37) % 255) as i8).collect();
+            let b: Vec<i8> = (0..len).map(|i| (127 - (i * 11) % 255) as i8).collect();
+            let naive: i32 = a.iter().zip(&b).map(|(&x, &y)| x as i32 * y as i32).sum();
+            assert_eq!(dot_i8(&a, &b), naive, "length {len}");
+            assert_eq!(dot_i8_portable(&a, &b), naive, "length {len}");
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_through_a_file_and_a_damaged_file_is_refused() {
+        let dims = 64;
+        let q = Int8Rows::quantise(&clustered(100, dims, 5, 0.3), dims);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.i8");
+        q.save(&path).unwrap();
+        let back = Int8Rows::load(&path).unwrap();
+        assert_eq!((back.len(), back.dims()), (100, dims));
+        assert_eq!(back.data, q.data);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(Int8Rows::load(&path).is_err());
+    }
+}
