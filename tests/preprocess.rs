@@ -68,6 +68,11 @@ fn a_large_jpeg_is_decoded_small_upright_and_sized_as_it_is() {
         decode_photo_for(&small, &m).unwrap().rgb.dimensions(),
         (300, 200)
     );
+    // A large CMYK JPEG (which the reduced path does not convert) still decodes, with its colours.
+    let cyan = decode_photo_for(&photos::cmyk_jpeg(2000, 1000, [255, 0, 0, 0]), &m).unwrap();
+    assert_eq!((cyan.width(), cyan.height()), (2000, 1000));
+    let px = cyan.rgb.get_pixel(10, 10).0;
+    assert!(px[0] < 60 && px[1] > 180 && px[2] > 180, "cyan: {px:?}");
 }
 
 /// A real product photo enlarged to 12 megapixels embeds the same whether decoded in full or at 1/8.
