@@ -165,17 +165,11 @@ fn a_catalog_indexed_with_the_int8_model_finds_a_copy_first() {
     let root = dir.path().join("catalog");
     let photos = common::copy_photos(&common::demo_photos(30), &root);
     let db = dir.path().join("int8.sqlite");
-    let out = common::lookalike(dir.path())
-        .args(["index", "--quiet", "--model", "efficientnet-lite0-int8"])
-        .arg(&root)
-        .arg("--index")
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::cli_index_with(
+        dir.path(),
+        &root,
+        &db,
+        &["--model", "efficientnet-lite0-int8"],
     );
     let copy = dir.path().join("copy.jpg");
     std::fs::copy(&photos[7], &copy).unwrap();

@@ -19,10 +19,12 @@ pub struct Int8Rows {
     scales: Vec<f32>,
 }
 
-/// A vector quantised like a row, for integer dot products.
+/// A vector quantised like a row, for integer dot products (with the kernel for this CPU, picked
+/// once per query rather than per row).
 pub struct Int8Query {
     data: Vec<i8>,
     scale: f32,
+    dot: DotI8,
 }
 
 fn quantise_into(v: &[f32], out: &mut [i8]) -> f32 {
@@ -127,7 +129,11 @@ impl Int8Rows {
         assert_eq!(v.len(), self.dims, "query length must equal the rows' dims");
         let mut data = vec![0i8; self.dims];
         let scale = quantise_into(v, &mut data);
-        Int8Query { data, scale }
+        Int8Query {
+            data,
+            scale,
+            dot: dot_i8_impl(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -161,7 +167,7 @@ impl Int8Rows {
 
     /// Approximate cosine of row `i` with a quantised query.
     pub fn score(&self, i: usize, q: &Int8Query) -> f32 {
-        dot_i8(self.row(i), &q.data) as f32 * self.scales[i] * q.scale
+        (q.dot)(self.row(i), &q.data) as f32 * self.scales[i] * q.scale
     }
 
     /// Exact search over all rows (in int8 arithmetic): the `k` best, best first.

@@ -79,8 +79,14 @@ pub fn lookalike(data: &Path) -> std::process::Command {
 
 /// Index `root` into `db` with the `lookalike` command; panics with its error output on failure.
 pub fn cli_index(data: &Path, root: &Path, db: &Path) {
+    cli_index_with(data, root, db, &[]);
+}
+
+/// [`cli_index`] with extra `index` arguments (e.g. `--model NAME`).
+pub fn cli_index_with(data: &Path, root: &Path, db: &Path, extra: &[&str]) {
     let out = lookalike(data)
         .args(["index", "--quiet"])
+        .args(extra)
         .arg(root)
         .arg("--index")
         .arg(db)

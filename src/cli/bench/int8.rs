@@ -1,6 +1,7 @@
 //! The int8 model against the float one, on the same photos: forward pass, end-to-end indexing,
 //! agreement of the embeddings, and retrieval precision on the catalog's labels.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -11,18 +12,25 @@ use lookalike::model::find_model;
 
 pub const MODEL: &str = "efficientnet-lite0-int8";
 
-/// Cosine between the two catalogs' vectors of the same files: (mean, min).
-fn agreement(float: &Catalog, int8: &Catalog) -> (f64, f64) {
-    let (mut sum, mut min, mut n) = (0.0f64, 1.0f64, 0usize);
-    for i in 0..int8.len() {
-        if let Some(j) = float.find_path(&int8.abs_path(i)) {
-            let c = lookalike::search::dot(float.vector(j), int8.vector(i)) as f64;
-            sum += c;
-            min = min.min(c);
-            n += 1;
-        }
-    }
-    (sum / n.max(1) as f64, min)
+/// Cosine between the two catalogs' vectors of the same files: (mean, min, files compared).
+fn agreement(float: &Catalog, int8: &Catalog) -> (f64, f64, usize) {
+    let rows: HashMap<&Path, usize> = float
+        .items
+        .iter()
+        .enumerate()
+        .map(|(j, it)| (it.path.as_path(), j))
+        .collect();
+    let cos: Vec<f64> = int8
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| {
+            let j = *rows.get(it.path.as_path())?;
+            Some(lookalike::search::dot(float.vector(j), int8.vector(i)) as f64)
+        })
+        .collect();
+    let mean = cos.iter().sum::<f64>() / cos.len().max(1) as f64;
+    (mean, cos.iter().copied().fold(1.0, f64::min), cos.len())
 }
 
 /// Precision@10 of the catalog's shown label, leave-one-out; `None` without labels.
@@ -64,8 +72,10 @@ pub fn run(
         index_rate / float_index
     );
     let (float, int8) = (Catalog::open(float_db)?, Catalog::open(&db)?);
-    let (mean, min) = agreement(&float, &int8);
-    println!("int8 vs float embeddings, cosine:        mean {mean:.4}, min {min:.4} ({n} photos)");
+    let (mean, min, compared) = agreement(&float, &int8);
+    println!(
+        "int8 vs float embeddings, cosine:        mean {mean:.4}, min {min:.4} ({compared} photos)"
+    );
     if let (Some((col, pf)), Some((_, pi))) = (precision_at_10(&float), precision_at_10(&int8)) {
         println!(
             "precision@10 ({col}, leave-one-out):  float {pf:.3}, int8 {pi:.3} ({:+.3})",

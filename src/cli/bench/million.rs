@@ -125,10 +125,10 @@ pub fn run(real: &Catalog, n: usize, work: &Path) -> Result<()> {
             mean_recall(&exact, &approx)
         );
     }
+    let rss = super::rss_mib();
     println!(
-        "resident memory: {:.0} MiB (+{:.0} MiB for the million items)",
-        super::rss_mib(),
-        super::rss_mib() - before
+        "resident memory: {rss:.0} MiB (+{:.0} MiB for the million items)",
+        rss - before
     );
 
     // The map: axes from a sample (the PCA of 20,000 rows), then every row projected.
