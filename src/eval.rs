@@ -47,7 +47,8 @@ pub fn evaluate(
     k: usize,
     vectors: Option<(&[f32], usize)>,
 ) -> Result<Vec<LabelScore>> {
-    let (matrix, dims) = vectors.unwrap_or((&catalog.embeddings, catalog.dims));
+    let all = catalog.embeddings.to_f32();
+    let (matrix, dims) = vectors.unwrap_or((&all, catalog.dims));
     let mut out = Vec::new();
     for column in columns {
         let labels = catalog.labels_of(column);

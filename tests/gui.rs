@@ -151,7 +151,7 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
     drop_file(&mut h, &f.outside);
     let cat = h.state().catalog().unwrap();
     let original = cat.find_path(&f.original).unwrap();
-    let truth = cat.items[original].labels[&column].clone();
+    let truth = cat.items[original].labels[column.as_str()].to_string();
     h.get_by_label(&format!("Predicted {column}: {truth}"));
 
     h.get_by_label(&format!("Only the predicted {column}"))
@@ -162,7 +162,7 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
     let results = h.state().results();
     assert!(!results.is_empty());
     for (i, _) in results {
-        assert_eq!(cat.items[i].labels[&column], truth);
+        assert_eq!(&cat.items[i].labels[column.as_str()], truth.as_str());
     }
 }
 
@@ -210,8 +210,8 @@ fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_gri
     assert!(results.iter().all(|(i, _)| {
         cat.items[*i]
             .labels
-            .values()
-            .any(|v| v.to_lowercase().contains(&wanted.to_lowercase()))
+            .iter()
+            .any(|(_, v)| v.to_lowercase().contains(&wanted.to_lowercase()))
     }));
 }
 

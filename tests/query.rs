@@ -93,13 +93,12 @@ fn look_alikes_mostly_share_the_querys_category() {
         cat.items[i]
             .labels
             .get("masterCategory")
-            .cloned()
+            .map(str::to_string)
             .unwrap_or_default()
     };
     let (mut same, mut total, mut chance) = (0, 0, 0.0);
     for q in (0..cat.len()).step_by(cat.len() / 40) {
-        let hits =
-            lookalike::search::top_k(&cat.embeddings, cat.dims, cat.vector(q), 5, |i| i != q);
+        let hits = cat.embeddings.top_k(&cat.vector(q), 5, |i| i != q);
         same += hits
             .iter()
             .filter(|h| category(h.index) == category(q))

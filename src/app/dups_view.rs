@@ -184,7 +184,7 @@ impl LookalikeApp {
             }
         });
         if let [a, b] = self.dups.compare[..] {
-            let cos = crate::search::dot(catalog.vector(a), catalog.vector(b));
+            let cos = crate::search::dot(&catalog.vector(a), &catalog.vector(b));
             let mut line = format!("Embedding similarity {cos:.3}");
             let pair = (a.min(b), a.max(b));
             if let Some(c) = self

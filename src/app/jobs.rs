@@ -251,8 +251,8 @@ pub fn label_matches(catalog: &Catalog, i: usize, filter: &str) -> bool {
     filter.is_empty()
         || catalog.items[i]
             .labels
-            .values()
-            .any(|v| v.to_lowercase().contains(filter))
+            .iter()
+            .any(|(_, v)| v.to_lowercase().contains(filter))
 }
 
 fn run_query(

@@ -56,6 +56,9 @@ impl LookalikeApp {
                         if ix.last_reload.elapsed() > RELOAD_WHILE_INDEXING
                             && !self.loading_catalog
                             && p.done > 0
+                            // A catalog large enough to be compact rebuilds its vectors file on
+                            // each load: it is reloaded once, when indexing ends.
+                            && !self.catalog.as_ref().is_some_and(|c| c.embeddings.is_compact())
                         {
                             ix.last_reload = Instant::now();
                             if let Some(index) = &self.index_path {

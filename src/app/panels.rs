@@ -123,8 +123,20 @@ impl LookalikeApp {
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    ui.label(format!("{} items in {name}", c.len()))
-                        .on_hover_text(c.root.display().to_string())
+                    let compact = c.embeddings.is_compact();
+                    ui.label(format!(
+                        "{} items in {name}{}",
+                        c.len(),
+                        if compact { " (int8)" } else { "" }
+                    ))
+                    .on_hover_text(if compact {
+                        format!(
+                            "{}\nA large catalog: its vectors are kept as int8, searched in two stages",
+                            c.root.display()
+                        )
+                    } else {
+                        c.root.display().to_string()
+                    })
                 }
                 (None, Some(f)) => ui.label(format!("Opening {}…", f.display())),
                 (None, None) => ui.label("No catalog"),
@@ -246,7 +258,7 @@ impl LookalikeApp {
             ui.separator();
             let item = &c.items[h.index];
             ui.label(RichText::new(format!("Selected: #{} · {:.3}", rank + 1, h.score)).strong());
-            for (k, v) in &item.labels {
+            for (k, v) in item.labels.iter() {
                 ui.label(format!("{k}: {v}"));
             }
             ui.weak(c.abs_path(h.index).display().to_string());

@@ -235,7 +235,7 @@ pub fn index_folder(
     report.items = db.count()?;
     if !report.cancelled {
         // The map is part of the index: recompute it when the catalog changed or it is missing.
-        let mut catalog = db.load_catalog()?;
+        let mut catalog = super::Catalog::open(&db.path)?;
         if catalog.map.is_empty() || report.embedded + report.reused + report.removed > 0 {
             catalog.compute_map()?;
         }

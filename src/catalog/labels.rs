@@ -1,7 +1,8 @@
 //! Labels of catalog items: the parent folder's name, and the columns of a `labels.csv` beside the catalog.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -131,5 +132,94 @@ mod tests {
             "empty cells are no label"
         );
         assert_eq!(src.default_field(None), "articleType");
+    }
+}
+
+/// An item's label fields, sorted by name. Names and values are shared between items (a million
+/// items hold a handful of distinct categories), so a large catalog keeps one copy of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels(Vec<(Arc<str>, Arc<str>)>);
+
+impl Labels {
+    /// The value of field `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Fields in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Index<&str> for Labels {
+    type Output = str;
+
+    fn index(&self, name: &str) -> &str {
+        self.get(name)
+            .unwrap_or_else(|| panic!("no label field {name:?}"))
+    }
+}
+
+impl serde::Serialize for Labels {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+/// Makes [`Labels`] that share their strings.
+#[derive(Default)]
+pub struct LabelInterner(HashSet<Arc<str>>);
+
+impl LabelInterner {
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(s) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.0.insert(shared.clone());
+        shared
+    }
+
+    /// Labels from the JSON object the index stores (none when it is not one).
+    pub fn from_json(&mut self, json: &str) -> Labels {
+        // Borrowed strings when nothing is escaped; owned ones otherwise.
+        let fields: Vec<(String, String)> = match serde_json::from_str::<BTreeMap<&str, &str>>(json)
+        {
+            Ok(map) => return self.from_pairs(map),
+            Err(_) => serde_json::from_str::<BTreeMap<String, String>>(json)
+                .map(|m| m.into_iter().collect())
+                .unwrap_or_default(),
+        };
+        self.from_pairs(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// Labels from name and value pairs.
+    pub fn from_pairs<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Labels {
+        let mut fields: Vec<(Arc<str>, Arc<str>)> = pairs
+            .into_iter()
+            .map(|(k, v)| (self.intern(k), self.intern(v)))
+            .collect();
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields.dedup_by(|a, b| a.0 == b.0);
+        Labels(fields)
     }
 }

@@ -3,7 +3,7 @@
 
 use super::Catalog;
 use crate::learn::Prediction;
-use crate::search::{Hit, top_k};
+use crate::search::Hit;
 
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl Catalog {
     ) -> Lookup {
         let Some(head) = &self.head else {
             return Lookup {
-                hits: top_k(&self.embeddings, self.dims, query, opts.k, keep),
+                hits: self.embeddings.top_k(query, opts.k, keep),
                 predictions: Vec::new(),
             };
         };
@@ -54,20 +54,12 @@ impl Catalog {
             .map(|p| (p.column.as_str(), p.label.as_str()));
         let keep = |i: usize| {
             keep(i)
-                && category.is_none_or(|(column, label)| {
-                    self.items[i].labels.get(column).map(String::as_str) == Some(label)
-                })
+                && category
+                    .is_none_or(|(column, label)| self.items[i].labels.get(column) == Some(label))
         };
-        let hits = if opts.style_aware {
-            top_k(
-                &self.style,
-                head.proj_dims(),
-                &head.style(query),
-                opts.k,
-                keep,
-            )
-        } else {
-            top_k(&self.embeddings, self.dims, query, opts.k, keep)
+        let hits = match &self.style {
+            Some(style) if opts.style_aware => style.top_k(&head.style(query), opts.k, keep),
+            _ => self.embeddings.top_k(query, opts.k, keep),
         };
         Lookup { hits, predictions }
     }

@@ -5,23 +5,30 @@ mod indexer;
 mod labels;
 mod lookup;
 mod scan;
+mod vectors;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub(crate) use db::f32_bytes;
 pub use db::{IndexDb, NewItem, StoredHead};
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
-pub use labels::{LabelSource, load_labels};
+pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use lookup::{Lookup, LookupOptions};
 pub use scan::{ScannedFile, is_photo_name, scan_folder};
+pub use vectors::{COMPACT_FROM, Storage, Vectors, sidecar_path};
 
 use crate::dups::Fingerprint;
+use rayon::prelude::*;
+
 use crate::error::Result;
 use crate::learn::{Head, embedding_key};
 use crate::map::MapProjection;
 use crate::model::{ModelManifest, Pooling, ResizePolicy, find_model};
+
+/// Catalogs larger than this have their map plane fitted on this many evenly spaced items.
+pub const MAP_FIT_ROWS: usize = 50_000;
 
 /// One photo of the catalog, as the index knows it.
 #[derive(Debug, Clone)]
@@ -36,7 +43,7 @@ pub struct Item {
     /// BLAKE3 of the file's bytes: equal hashes are byte-identical files.
     pub hash: Vec<u8>,
     /// Label fields: `folder`, and the columns of `labels.csv` when there is one.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
 }
 
 /// An opened index: items and their embeddings as one row-major matrix, ready for search.
@@ -52,23 +59,49 @@ pub struct Catalog {
     /// The label field shown beside results.
     pub label_field: String,
     pub items: Vec<Item>,
-    /// `items.len() x dims` unit vectors.
-    pub embeddings: Vec<f32>,
+    /// `items.len() x dims` unit vectors: f32, or int8 for very large catalogs (see [`Storage`]).
+    pub embeddings: Vectors,
     /// 2-D map coordinates (PCA) of each item; empty until computed.
     pub map: Vec<[f32; 2]>,
     /// The plane of the map, to place query photos on it.
     pub projection: Option<MapProjection>,
     /// The head learned from the catalog's labels, when one was trained for these embeddings.
     pub head: Option<Arc<Head>>,
-    /// `items.len() x head.proj_dims()` unit vectors in the head's style space; empty without a head.
-    pub style: Vec<f32>,
+    /// `items.len() x head.proj_dims()` unit vectors in the head's style space; None without a head.
+    pub style: Option<Vectors>,
 }
 
 impl Catalog {
-    /// Load an index written by [`index_folder`].
+    /// Load an index written by [`index_folder`], its vectors kept as `$LOOKALIKE_VECTORS` says
+    /// (by default f32 below [`COMPACT_FROM`] items, int8 from there).
     pub fn open(index_path: &Path) -> Result<Self> {
+        Self::open_with(index_path, Storage::from_env())
+    }
+
+    /// Load an index, its vectors kept as `storage` says.
+    pub fn open_with(index_path: &Path, storage: Storage) -> Result<Self> {
         let db = IndexDb::open_existing(index_path)?;
-        let mut catalog = db.load_catalog()?;
+        let mut catalog = if storage.is_compact(db.count()?) {
+            // The items from SQLite and the vectors from their file, read side by side.
+            let version = db.items_version()?;
+            let file = sidecar_path(index_path);
+            let (catalog, stored) = std::thread::scope(|s| {
+                let stored = s.spawn(|| vectors::read_sidecar(&file, version));
+                (db.load_catalog(false), stored.join().ok().flatten())
+            });
+            let mut catalog = catalog?;
+            let ids: Vec<i64> = catalog.items.iter().map(|it| it.id).collect();
+            let vectors = match stored {
+                Some((stored_ids, two)) if stored_ids == ids && two.full.dims() == catalog.dims => {
+                    two
+                }
+                _ => vectors::build_compact(&db, &ids, catalog.dims, version)?,
+            };
+            catalog.embeddings = Vectors::Compact(vectors);
+            catalog
+        } else {
+            db.load_catalog(true)?
+        };
         // A head trained on other embeddings (the folder was re-indexed with another model) is ignored.
         if let Some(stored) = db.load_head()?
             && let Some(head) = Head::from_bytes(&stored.layout, &stored.weights)
@@ -81,7 +114,17 @@ impl Catalog {
 
     /// Use `head` for predictions and style-aware search.
     pub fn set_head(&mut self, head: Head) {
-        self.style = head.style_all(&self.embeddings);
+        self.style = Some(match &self.embeddings {
+            Vectors::Full { data, .. } => Vectors::Full {
+                dims: head.proj_dims(),
+                data: head.style_all(data),
+            },
+            compact => {
+                let mut rows = crate::search::compact::Int8Rows::empty(head.proj_dims());
+                compact.for_each_block(|block| rows.extend_from(&head.style_all(block)));
+                Vectors::Int8(rows)
+            }
+        });
         self.head = Some(Arc::new(head));
     }
 
@@ -90,10 +133,28 @@ impl Catalog {
         Ok(find_model(&self.model)?.with_variant(self.pooling, self.resize))
     }
 
-    /// Compute the 2-D map of the whole catalog and store it in the index.
+    /// Compute the 2-D map of the whole catalog and store it in the index. The plane is fitted on
+    /// every item, or on an even sample of [`MAP_FIT_ROWS`] of a larger catalog.
     pub fn compute_map(&mut self) -> Result<()> {
-        let projection = crate::map::pca_2d(&self.embeddings, self.dims);
-        self.map = projection.project_all(&self.embeddings);
+        let n = self.len();
+        let projection = if n <= MAP_FIT_ROWS {
+            crate::map::pca_2d(&self.embeddings.to_f32(), self.dims)
+        } else {
+            let sample: Vec<f32> = (0..MAP_FIT_ROWS)
+                .flat_map(|j| self.embeddings.row(j * n / MAP_FIT_ROWS).into_owned())
+                .collect();
+            crate::map::pca_2d(&sample, self.dims)
+        };
+        self.map = (0..n)
+            .into_par_iter()
+            .map_init(
+                || vec![0.0f32; self.dims],
+                |row, i| {
+                    self.embeddings.row_into(i, row);
+                    projection.project(row)
+                },
+            )
+            .collect();
         let points: Vec<(i64, [f32; 2])> = self
             .items
             .iter()
@@ -113,9 +174,9 @@ impl Catalog {
         self.items.is_empty()
     }
 
-    /// The embedding of item `i`.
-    pub fn vector(&self, i: usize) -> &[f32] {
-        &self.embeddings[i * self.dims..(i + 1) * self.dims]
+    /// The embedding of item `i` (dequantised in a compact catalog).
+    pub fn vector(&self, i: usize) -> Cow<'_, [f32]> {
+        self.embeddings.row(i)
     }
 
     /// The absolute path of item `i`.
@@ -125,23 +186,14 @@ impl Catalog {
 
     /// The shown label of item `i` ("" when it has none).
     pub fn label(&self, i: usize) -> &str {
-        self.items[i]
-            .labels
-            .get(&self.label_field)
-            .map(String::as_str)
-            .unwrap_or("")
+        self.items[i].labels.get(&self.label_field).unwrap_or("")
     }
 
     /// Every item's label in `column` (None when it has none or an empty one).
     pub fn labels_of(&self, column: &str) -> Vec<Option<&str>> {
         self.items
             .iter()
-            .map(|it| {
-                it.labels
-                    .get(column)
-                    .map(String::as_str)
-                    .filter(|l| !l.is_empty())
-            })
+            .map(|it| it.labels.get(column).filter(|l| !l.is_empty()))
             .collect()
     }
 

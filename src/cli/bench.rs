@@ -12,7 +12,6 @@ use clap::Args;
 use lookalike::catalog::{Catalog, IndexDb, IndexOptions, index_folder, scan_folder};
 use lookalike::embed::{Embedder, EngineOptions, load_photo, model_input};
 use lookalike::model::{ModelManifest, available_models, default_model};
-use lookalike::search::top_k;
 
 mod decode;
 mod int8;
@@ -46,6 +45,9 @@ pub struct BenchArgs {
     /// Synthetic catalog size for the compact-storage figures (0 to skip).
     #[arg(long, default_value_t = 1_000_000)]
     pub million: usize,
+    /// Only the million-item figures (with `--work-dir`, the indexes made by an earlier run are reused).
+    #[arg(long)]
+    pub only_million: bool,
     /// The Python peer's figures (JSON from tests/peer/python_peer.py; `./run bench` makes it) to
     /// print lookalike's figures as ratios to.
     #[arg(long)]
@@ -119,7 +121,7 @@ fn query_latency(embedder: &Embedder, cat: &Catalog, queries: &[PathBuf]) -> Res
         let t0 = Instant::now();
         let (v, _) = embedder.embed_file(q)?;
         let t1 = Instant::now();
-        let hits = top_k(&cat.embeddings, cat.dims, &v, 12, |_| true);
+        let hits = cat.embeddings.top_k(&v, 12, |_| true);
         std::hint::black_box(hits);
         e.push(t1.duration_since(t0).as_secs_f64() * 1e3);
         s.push(ms(t1));
@@ -187,6 +189,14 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     println!("catalog: {} ({} photos)\n", catalog.display(), photos.len());
 
     let embedder = Embedder::start(model.clone(), options)?;
+    if a.only_million {
+        let db = work.join("bench-catalog.sqlite");
+        if !db.exists() {
+            index_rate(&embedder, &catalog, &db, a.batch)?;
+        }
+        million::run(&Catalog::open(&db)?, a.million.max(1), &work, &embedder)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let forward = forward_rate(&embedder, &photos, a.batch, photos.len() / a.batch)?;
     println!("model forward pass (ready tensors):      {forward:8.1} images/s");
     let t = Instant::now();
@@ -253,7 +263,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
 
     if a.million > 0 {
         println!();
-        million::run(&cat, a.million, &work)?;
+        million::run(&cat, a.million, &work, &embedder)?;
     }
     let at_scale = if a.mnist > 0 {
         println!();

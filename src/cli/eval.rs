@@ -34,7 +34,7 @@ fn default_columns(cat: &Catalog) -> Vec<String> {
     let mut columns: Vec<String> = cat
         .items
         .iter()
-        .flat_map(|it| it.labels.keys().cloned())
+        .flat_map(|it| it.labels.iter().map(|(k, _)| k.to_string()))
         .collect();
     columns.sort();
     columns.dedup();
@@ -42,11 +42,8 @@ fn default_columns(cat: &Catalog) -> Vec<String> {
     columns
         .into_iter()
         .filter(|c| {
-            let mut values: Vec<&str> = cat
-                .items
-                .iter()
-                .filter_map(|it| it.labels.get(c).map(String::as_str))
-                .collect();
+            let mut values: Vec<&str> =
+                cat.items.iter().filter_map(|it| it.labels.get(c)).collect();
             values.sort_unstable();
             values.dedup();
             (2..=max).contains(&values.len())
@@ -76,9 +73,9 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     )];
     let eval_s = t.elapsed().as_secs_f64();
     if let Some(n) = a.whiten {
-        let pc = principal_components(&cat.embeddings, cat.dims, n);
+        let pc = principal_components(&cat.embeddings.to_f32(), cat.dims, n);
         let whitened: Vec<f32> = (0..cat.len())
-            .flat_map(|i| pc.whiten(cat.vector(i)))
+            .flat_map(|i| pc.whiten(&cat.vector(i)))
             .collect();
         let dims = pc.axes.len();
         rows.push((

@@ -80,15 +80,21 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             .collect();
         let out = serde_json::json!({
             "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims, "items": catalog.len(),
+            "vectors": if catalog.embeddings.is_compact() { "int8" } else { "f32" },
             "embed_ms": embed_ms, "search_ms": search_ms, "predicted": predictions, "results": results,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "Look-alikes of {} among {} items  [{model}; embed {embed_ms:.0} ms, search {search_ms:.1} ms]",
+        "Look-alikes of {} among {} items  [{model}{}; embed {embed_ms:.0} ms, search {search_ms:.1} ms]",
         a.photo.display(),
-        catalog.len()
+        catalog.len(),
+        if catalog.embeddings.is_compact() {
+            ", int8 vectors"
+        } else {
+            ""
+        }
     );
     if !predictions.is_empty() {
         let words: Vec<String> = predictions

@@ -104,7 +104,7 @@ pub fn catalog_candidates(
     let prints = catalog.fingerprints()?;
     let content: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
     Ok(candidates(
-        &catalog.embeddings,
+        &catalog.embeddings.to_f32(),
         catalog.dims,
         &prints,
         &content,

@@ -64,12 +64,13 @@ pub fn cross_validate(
         .collect();
     let hashes: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
     let key = embedding_key(catalog);
+    let embeddings = catalog.embeddings.to_f32();
     let mut sums = vec![ColumnFigures::default(); targets.len()];
     for f in 0..folds {
         let train: Vec<usize> = (0..n).filter(|&i| fold[i] != f).collect();
         let held: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
         let head = fit(
-            &catalog.embeddings,
+            &embeddings,
             catalog.dims,
             &key,
             targets,
@@ -80,7 +81,7 @@ pub fn cross_validate(
                 true
             },
         );
-        let style = head.style_all(&catalog.embeddings);
+        let style = head.style_all(&embeddings);
         for (c, t) in targets.iter().enumerate() {
             let labels: Vec<Option<&str>> = t
                 .labels
@@ -93,26 +94,19 @@ pub fn cross_validate(
                 .filter(|&i| labels[i].is_some())
                 .collect();
             let q = queries.len() as f64;
-            let frozen = retrieval_scores(
-                &labels,
-                &hashes,
-                &catalog.embeddings,
-                catalog.dims,
-                &queries,
-                k,
-            );
+            let frozen = retrieval_scores(&labels, &hashes, &embeddings, catalog.dims, &queries, k);
             let learned = retrieval_scores(&labels, &hashes, &style, head.proj_dims(), &queries, k);
             let (head_right, knn_right) = queries
                 .par_iter()
                 .map(|&i| {
                     let v = catalog.vector(i);
                     let truth = t.labels[i];
-                    let predicted = head.probabilities(v)[c]
+                    let predicted = head.probabilities(&v)[c]
                         .iter()
                         .enumerate()
                         .max_by(|a, b| a.1.total_cmp(b.1))
                         .map(|(j, _)| j);
-                    let hits = top_k(&catalog.embeddings, catalog.dims, v, VOTERS, |j| {
+                    let hits = top_k(&embeddings, catalog.dims, &v, VOTERS, |j| {
                         fold[j] != f && t.labels[j].is_some()
                     });
                     let mut votes = vec![0.0f32; t.classes.len()];

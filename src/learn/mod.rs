@@ -27,7 +27,7 @@ pub fn learnable_columns(catalog: &Catalog) -> Vec<String> {
     let mut columns: Vec<String> = catalog
         .items
         .iter()
-        .flat_map(|it| it.labels.keys().cloned())
+        .flat_map(|it| it.labels.iter().map(|(k, _)| k.to_string()))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -112,7 +112,7 @@ pub fn train_head(
         .collect();
     let mut final_loss = f32::NAN;
     let head = fit(
-        &catalog.embeddings,
+        &catalog.embeddings.to_f32(),
         catalog.dims,
         &embedding_key(catalog),
         &targets,

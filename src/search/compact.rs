@@ -176,36 +176,90 @@ impl Int8Rows {
         top_k_scored(self.len(), k, |i| Some(self.score(i, &q)))
     }
 
+    /// Append `rows` (`m x dims` row-major f32) quantised: build a large set a block at a time.
+    pub fn extend_from(&mut self, rows: &[f32]) {
+        let start = self.len();
+        let m = rows.len() / self.dims;
+        self.data.resize((start + m) * self.dims, 0);
+        self.scales.resize(start + m, 0.0);
+        self.data[start * self.dims..]
+            .par_chunks_mut(self.dims)
+            .zip(self.scales[start..].par_iter_mut())
+            .zip(rows.par_chunks(self.dims))
+            .for_each(|((q, s), r)| *s = quantise_into(r, q));
+    }
+
+    /// No rows yet, of `dims` values each.
+    pub fn empty(dims: usize) -> Self {
+        Int8Rows {
+            dims,
+            data: Vec::new(),
+            scales: Vec::new(),
+        }
+    }
+
     /// Write to a flat file: dims, rows, scales, data (little endian).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        f.write_all(&(self.dims as u64).to_le_bytes())?;
-        f.write_all(&(self.len() as u64).to_le_bytes())?;
-        for s in &self.scales {
-            f.write_all(&s.to_le_bytes())?;
-        }
-        f.write_all(bytemuck::cast_slice(&self.data))?;
+        self.write_to(&mut f)?;
         f.flush()
+    }
+
+    /// Write dims, rows, scales, data (little endian) to `w`.
+    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(&(self.dims as u64).to_le_bytes())?;
+        w.write_all(&(self.len() as u64).to_le_bytes())?;
+        w.write_all(bytemuck::cast_slice(&self.scales))?;
+        w.write_all(bytemuck::cast_slice(&self.data))
     }
 
     /// Read a file written by [`Int8Rows::save`].
     pub fn load(path: &Path) -> std::io::Result<Self> {
         let mut f = std::fs::File::open(path)?;
-        let mut head = [0u8; 16];
-        f.read_exact(&mut head)?;
-        let dims = u64::from_le_bytes(head[..8].try_into().expect("8 bytes")) as usize;
-        let n = u64::from_le_bytes(head[8..].try_into().expect("8 bytes")) as usize;
-        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an int8 rows file");
-        let expected = 16 + n.checked_mul(4 + dims).ok_or_else(bad)? as u64;
-        if f.metadata()?.len() != expected {
-            return Err(bad());
+        let len = f.metadata()?.len();
+        let rows = Self::read_from(&mut f, len)?;
+        if 16 + rows.bytes() as u64 != len {
+            return Err(invalid("an int8 rows file with bytes after its rows"));
+        }
+        Ok(rows)
+    }
+
+    /// Read what [`Int8Rows::write_to`] wrote, refusing sizes beyond the `available` bytes (so a
+    /// damaged header cannot ask for a huge allocation).
+    pub fn read_from(r: &mut impl Read, available: u64) -> std::io::Result<Self> {
+        let dims = read_u64(r)? as usize;
+        let n = read_u64(r)? as usize;
+        let need = n
+            .checked_mul(dims.checked_add(4).ok_or_else(|| invalid("bad dims"))?)
+            .and_then(|b| b.checked_add(16))
+            .ok_or_else(|| invalid("bad row count"))?;
+        if need as u64 > available || (dims == 0 && n > 0) {
+            return Err(invalid(
+                "int8 rows: the header asks for more bytes than there are",
+            ));
         }
         let mut scales = vec![0.0f32; n];
-        f.read_exact(bytemuck::cast_slice_mut(&mut scales))?;
+        r.read_exact(bytemuck::cast_slice_mut(&mut scales))?;
         let mut data = vec![0i8; n * dims];
-        f.read_exact(bytemuck::cast_slice_mut(&mut data))?;
+        r.read_exact(bytemuck::cast_slice_mut(&mut data))?;
         Ok(Int8Rows { dims, data, scales })
     }
+}
+
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
+}
+
+pub(crate) fn read_u64(r: &mut impl Read) -> std::io::Result<u64> {
+    let mut b = [0u8; 8];
+    r.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+fn read_f32s(r: &mut impl Read, n: usize) -> std::io::Result<Vec<f32>> {
+    let mut v = vec![0.0f32; n];
+    r.read_exact(bytemuck::cast_slice_mut(&mut v))?;
+    Ok(v)
 }
 
 /// Pre-filter on a low-dimensional projection, then exact re-ranking of the best candidates.
@@ -220,9 +274,20 @@ pub struct TwoStage {
 }
 
 impl TwoStage {
-    /// Fit the axes on (at most `sample` rows of) `full` and project every row.
+    /// Fit the axes on (at most `sample` rows of) `full` and project every row. With
+    /// `reduced_dims` 0 there is no pre-filter: every row is scored in full (for catalogs no larger
+    /// than the shortlist, where a pre-filter would let everything through anyway).
     pub fn build(full: Int8Rows, reduced_dims: usize, sample: usize, candidates: usize) -> Self {
         let dims = full.dims();
+        if reduced_dims == 0 {
+            return TwoStage {
+                mean: vec![0.0; dims],
+                axes: Vec::new(),
+                reduced: Int8Rows::empty(0),
+                full,
+                candidates,
+            };
+        }
         let step = (full.len() / sample.max(1)).max(1);
         let picked: Vec<usize> = (0..full.len()).step_by(step).take(sample).collect();
         let mut rows = vec![0.0f32; picked.len() * dims];
@@ -295,22 +360,102 @@ impl TwoStage {
     /// The `k` best rows for `query`: the pre-filter's `candidates` best by projected dot product
     /// (the mean removed, so this ranks by the same geometry), re-ranked by the full vectors.
     pub fn top_k(&self, query: &[f32], k: usize) -> Vec<Hit> {
+        self.top_k_filtered(query, k, |_| true)
+    }
+
+    /// [`TwoStage::top_k`] among the rows `keep` lets through (the pre-filter skips the others,
+    /// so a narrow filter still fills the shortlist).
+    pub fn top_k_filtered(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: impl Fn(usize) -> bool + Sync,
+    ) -> Vec<Hit> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let q = self.full.query(query);
+        if self.axes.is_empty() {
+            return top_k_scored(self.full.len(), k, |i| {
+                keep(i).then(|| self.full.score(i, &q))
+            });
+        }
         let p = self.project(query);
         let pq = self.reduced.query(&p);
-        let shortlist = top_k_scored(self.reduced.len(), self.candidates.max(k), |i| {
-            Some(self.reduced.score(i, &pq))
-        });
-        let q = self.full.query(query);
+        // Every row's pre-filter score, then the best `candidates` picked in linear time (a heap
+        // per task would cost a log factor on each of thousands of kept rows).
+        let mut shortlist: Vec<(f32, u32)> = (0..self.reduced.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .filter_map(|i| keep(i).then(|| (self.reduced.score(i, &pq), i as u32)))
+            .collect();
+        let c = self.candidates.max(k);
+        if shortlist.len() > c {
+            shortlist.select_nth_unstable_by(c - 1, |a, b| b.0.total_cmp(&a.0));
+            shortlist.truncate(c);
+        }
         let mut hits: Vec<Hit> = shortlist
             .par_iter()
-            .map(|h| Hit {
-                index: h.index,
-                score: self.full.score(h.index, &q),
+            .map(|&(_, i)| Hit {
+                index: i as usize,
+                score: self.full.score(i as usize, &q),
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
         hits.truncate(k);
         hits
+    }
+
+    /// Write the whole index to `w`: candidates, the axes and both sets of rows.
+    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let dims = self.full.dims();
+        w.write_all(&(self.candidates as u64).to_le_bytes())?;
+        w.write_all(&(dims as u64).to_le_bytes())?;
+        w.write_all(&((self.axes.len() / dims) as u64).to_le_bytes())?;
+        w.write_all(bytemuck::cast_slice(&self.mean))?;
+        w.write_all(bytemuck::cast_slice(&self.axes))?;
+        self.reduced.write_to(w)?;
+        self.full.write_to(w)
+    }
+
+    /// Read what [`TwoStage::write_to`] wrote, within `available` bytes.
+    pub fn read_from(r: &mut impl Read, available: u64) -> std::io::Result<Self> {
+        let candidates = read_u64(r)? as usize;
+        let dims = read_u64(r)? as usize;
+        let reduced_dims = read_u64(r)? as usize;
+        let floats = reduced_dims
+            .checked_add(1)
+            .and_then(|a| a.checked_mul(dims))
+            .filter(|&f| (24 + 4 * f as u64) <= available && dims > 0)
+            .ok_or_else(|| invalid("two-stage index: bad header"))?;
+        let mean = read_f32s(r, dims)?;
+        let axes = read_f32s(r, floats - dims)?;
+        let left = available - 24 - 4 * floats as u64;
+        let reduced = Int8Rows::read_from(r, left)?;
+        let full = Int8Rows::read_from(r, left - 16 - reduced.bytes() as u64)?;
+        let prefilter = reduced_dims > 0;
+        if reduced.dims() != reduced_dims
+            || full.dims() != dims
+            || (prefilter && reduced.len() != full.len())
+            || (!prefilter && !reduced.is_empty())
+        {
+            return Err(invalid("two-stage index: its parts do not agree"));
+        }
+        Ok(TwoStage {
+            mean,
+            axes,
+            reduced,
+            full,
+            candidates,
+        })
+    }
+
+    /// Bytes written by [`TwoStage::write_to`].
+    pub fn file_bytes(&self) -> u64 {
+        24 + 4 * (self.mean.len() + self.axes.len()) as u64
+            + 32
+            + self.reduced.bytes() as u64
+            + self.full.bytes() as u64
     }
 }
 
@@ -394,6 +539,39 @@ mod tests {
             .sum::<f64>()
             / 20.0;
         assert!(recall >= 0.9, "recall@10 {recall}");
+    }
+
+    #[test]
+    fn a_saved_two_stage_index_reads_back_the_same_and_a_damaged_one_is_refused() {
+        let dims = 64;
+        let rows = decaying_spectrum(3_000, dims);
+        let mut built = Int8Rows::empty(dims);
+        for block in rows.chunks(1000 * dims) {
+            built.extend_from(block);
+        }
+        assert_eq!(built.data, Int8Rows::quantise(&rows, dims).data);
+        let two = TwoStage::build(built, 16, 1000, 100);
+        let mut bytes = Vec::new();
+        two.write_to(&mut bytes).unwrap();
+        assert_eq!(bytes.len() as u64, two.file_bytes());
+        let back = TwoStage::read_from(&mut bytes.as_slice(), bytes.len() as u64).unwrap();
+        let query = &rows[42 * dims..43 * dims];
+        assert_eq!(two.top_k(query, 10), back.top_k(query, 10));
+        assert_eq!(back.top_k(query, 1)[0].index, 42);
+        let cut = &bytes[..bytes.len() - 10];
+        assert!(TwoStage::read_from(&mut &cut[..], cut.len() as u64).is_err());
+        let odd = back.top_k_filtered(query, 5, |i| i % 2 == 1);
+        assert_eq!(odd.len(), 5);
+        assert!(odd.iter().all(|h| h.index % 2 == 1));
+
+        // Without a pre-filter (small catalogs): exact int8 search, saved and read back the same.
+        let plain = TwoStage::build(Int8Rows::quantise(&rows, dims), 0, 1000, 100);
+        let mut bytes = Vec::new();
+        plain.write_to(&mut bytes).unwrap();
+        let back = TwoStage::read_from(&mut bytes.as_slice(), bytes.len() as u64).unwrap();
+        let exact = Int8Rows::quantise(&rows, dims).top_k(query, 10);
+        assert_eq!(back.top_k(query, 10), exact);
+        assert_eq!(plain.top_k(query, 10), exact);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The index file: SQLite in WAL mode, written in transactions so a crash loses at most one batch.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,7 @@ pub use writer::Writer;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::vectors::Vectors;
 use super::{Catalog, Item};
 use crate::dups::Fingerprint;
 use crate::error::{Error, Result};
@@ -20,6 +21,8 @@ use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
 
 const SCHEMA_VERSION: &str = "1";
+/// Items whose labels one parallel task parses when a catalog opens.
+const LABELS_PER_TASK: usize = 16_384;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +39,8 @@ CREATE TABLE IF NOT EXISTS items(
     fingerprint BLOB                -- perceptual hash and colour histogram (dups); NULL in indexes from before it
 );
 CREATE INDEX IF NOT EXISTS items_hash ON items(hash);
+-- Every column a catalog opens with, so opening reads this index and not the rows' embeddings
+CREATE INDEX IF NOT EXISTS items_listing ON items(id, path, size, mtime_ns, width, height, hash, labels);
 CREATE TABLE IF NOT EXISTS thumbs(item_id INTEGER PRIMARY KEY, jpeg BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failures(path BLOB PRIMARY KEY, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS map_points(item_id INTEGER PRIMARY KEY, x REAL NOT NULL, y REAL NOT NULL);
@@ -134,6 +139,7 @@ impl IndexDb {
             });
         }
         let conn = Connection::open(path).map_err(db_err(path))?;
+        // Reads through a memory map: a large catalog opens without a copy of every page.
         conn.execute_batch("PRAGMA busy_timeout=5000;")
             .map_err(db_err(path))?;
         let db = IndexDb {
@@ -193,6 +199,7 @@ impl IndexDb {
     pub fn clear_items(&self) -> Result<()> {
         self.conn
             .execute_batch("DELETE FROM items; DELETE FROM thumbs;")
+            .and_then(|()| bump_items_version(&self.conn))
             .map_err(db_err(&self.path))
     }
 
@@ -247,8 +254,49 @@ impl IndexDb {
             tx: &tx,
             path: &path,
         })?;
+        bump_items_version(&tx).map_err(db_err(&path))?;
         tx.commit().map_err(db_err(&path))?;
         Ok(out)
+    }
+
+    /// A number that changes with every write to the items: what the compact vectors file
+    /// beside the index was made from.
+    pub fn items_version(&self) -> Result<u64> {
+        Ok(self
+            .meta("items_version")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Every item's embedding in id order, `block` rows at a time (`rows x dims` f32), so a huge
+    /// catalog can be turned into compact vectors without holding it all as f32.
+    pub fn embedding_blocks(
+        &self,
+        dims: usize,
+        block: usize,
+        mut f: impl FnMut(&[f32]),
+    ) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT embedding FROM items ORDER BY id")
+            .map_err(db_err(&self.path))?;
+        let mut rows = stmt.query([]).map_err(db_err(&self.path))?;
+        let mut buf = Vec::with_capacity(block * dims);
+        while let Some(r) = rows.next().map_err(db_err(&self.path))? {
+            let blob = r
+                .get_ref(0)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(db_err(&self.path))?;
+            push_embedding(&self.path, blob, dims, &mut buf)?;
+            if buf.len() == block * dims {
+                f(&buf);
+                buf.clear();
+            }
+        }
+        if !buf.is_empty() {
+            f(&buf);
+        }
+        Ok(())
     }
 
     pub fn thumbnail(&self, id: i64) -> Result<Option<Vec<u8>>> {
@@ -308,6 +356,22 @@ impl IndexDb {
         tx.commit().map_err(db_err(&path))
     }
 
+    /// The stored map coordinates, in item id order.
+    fn map_points(&self) -> Result<Vec<(i64, [f32; 2])>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT item_id, x, y FROM map_points ORDER BY item_id")
+            .map_err(db_err(&self.path))?;
+        stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                [r.get::<_, f64>(1)? as f32, r.get::<_, f64>(2)? as f32],
+            ))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(db_err(&self.path))
+    }
+
     /// The model, pooling and resize policy recorded in the index.
     pub fn load_catalog_meta(&self) -> Result<(String, Pooling, ResizePolicy)> {
         let model = self
@@ -326,8 +390,9 @@ impl IndexDb {
         }
     }
 
-    /// Load every item and its embedding for search.
-    pub fn load_catalog(&self) -> Result<Catalog> {
+    /// Load every item, with its embedding for search when `embeddings` (else the catalog's
+    /// vectors are left empty, for [`super::vectors`] to fill).
+    pub fn load_catalog(&self, embeddings: bool) -> Result<Catalog> {
         let need = |k: &str| -> Result<String> {
             self.meta(k)?.ok_or_else(|| {
                 bad(
@@ -350,63 +415,81 @@ impl IndexDb {
             .and_then(|p| ResizePolicy::from_name(&p))
             .ok_or_else(|| bad(&self.path, "no resize policy recorded".into()))?;
         let label_field = self.meta("label_field")?.unwrap_or_else(|| "folder".into());
+        let points = self.map_points()?;
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, path, size, mtime_ns, width, height, labels, embedding, x, y, hash
-                 FROM items LEFT JOIN map_points ON map_points.item_id = items.id ORDER BY id",
-            )
+            .prepare(&format!(
+                "SELECT id, path, size, mtime_ns, width, height, labels, {}, hash FROM items ORDER BY id",
+                if embeddings { "embedding" } else { "NULL" }
+            ))
             .map_err(db_err(&self.path))?;
         let mut rows = stmt.query([]).map_err(db_err(&self.path))?;
         let mut items = Vec::new();
-        let mut embeddings = Vec::new();
+        let mut embeddings_out = Vec::new();
         let mut map = Vec::new();
         let mut map_complete = true;
-        while let Some(r) = rows.next().map_err(db_err(&self.path))? {
-            let get = |e| db_err(&self.path)(e);
-            let blob = r
-                .get_ref(7)
-                .map_err(get)?
-                .as_blob()
-                .map_err(|e| get(e.into()))?;
-            if blob.len() != dims * 4 {
-                return Err(bad(
-                    &self.path,
-                    format!(
-                        "an embedding has {} bytes, expected {}",
-                        blob.len(),
-                        dims * 4
+        let mut next_point = points.iter().peekable();
+        // Labels are parsed by the thread pool a share at a time while SQLite reads on, each share
+        // with its own interner; only the shares in flight hold their JSON.
+        let (parsed_tx, parsed) = std::sync::mpsc::channel();
+        let mut pending = Vec::with_capacity(LABELS_PER_TASK);
+        let mut shares = 0;
+        rayon::in_place_scope(|scope| -> Result<()> {
+            let hand_over = |json: Vec<String>, share: usize| {
+                let tx = parsed_tx.clone();
+                scope.spawn(move |_| {
+                    let mut interner = super::LabelInterner::default();
+                    let labels: Vec<super::Labels> =
+                        json.iter().map(|j| interner.from_json(j)).collect();
+                    let _ = tx.send((share, labels));
+                });
+            };
+            while let Some(r) = rows.next().map_err(db_err(&self.path))? {
+                let get = |e| db_err(&self.path)(e);
+                if embeddings {
+                    let blob = r
+                        .get_ref(7)
+                        .and_then(|v| v.as_blob().map_err(Into::into))
+                        .map_err(get)?;
+                    push_embedding(&self.path, blob, dims, &mut embeddings_out)?;
+                }
+                let id: i64 = r.get(0).map_err(get)?;
+                // Both lists are in id order: walk them together.
+                while next_point.next_if(|(pid, _)| *pid < id).is_some() {}
+                match next_point.next_if(|(pid, _)| *pid == id) {
+                    Some((_, p)) => map.push(*p),
+                    None => map_complete = false,
+                }
+                items.push(Item {
+                    id,
+                    path: path_from_bytes(
+                        r.get_ref(1)
+                            .and_then(|v| v.as_blob().map_err(Into::into))
+                            .map_err(get)?,
                     ),
-                ));
+                    size: r.get::<_, i64>(2).map_err(get)? as u64,
+                    mtime_ns: r.get(3).map_err(get)?,
+                    width: r.get(4).map_err(get)?,
+                    height: r.get(5).map_err(get)?,
+                    hash: r.get(8).map_err(get)?,
+                    labels: Default::default(),
+                });
+                pending.push(r.get::<_, String>(6).map_err(get)?);
+                if pending.len() == LABELS_PER_TASK {
+                    hand_over(std::mem::take(&mut pending), shares);
+                    shares += 1;
+                }
             }
-            embeddings.extend(
-                blob.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
-            let labels: String = r.get(6).map_err(get)?;
-            match (
-                r.get::<_, Option<f64>>(8).map_err(get)?,
-                r.get::<_, Option<f64>>(9).map_err(get)?,
-            ) {
-                (Some(x), Some(y)) => map.push([x as f32, y as f32]),
-                _ => map_complete = false,
+            if !pending.is_empty() {
+                hand_over(std::mem::take(&mut pending), shares);
             }
-            items.push(Item {
-                id: r.get(0).map_err(get)?,
-                path: path_from_bytes(
-                    r.get_ref(1)
-                        .map_err(get)?
-                        .as_blob()
-                        .map_err(|e| get(e.into()))?,
-                ),
-                size: r.get::<_, i64>(2).map_err(get)? as u64,
-                mtime_ns: r.get(3).map_err(get)?,
-                width: r.get(4).map_err(get)?,
-                height: r.get(5).map_err(get)?,
-                hash: r.get(10).map_err(get)?,
-                labels: serde_json::from_str::<BTreeMap<String, String>>(&labels)
-                    .unwrap_or_default(),
-            });
+            Ok(())
+        })?;
+        drop(parsed_tx);
+        for (share, labels) in parsed {
+            for (item, labels) in items[share * LABELS_PER_TASK..].iter_mut().zip(labels) {
+                item.labels = labels;
+            }
         }
         if !map_complete {
             map.clear();
@@ -425,11 +508,43 @@ impl IndexDb {
             resize,
             label_field,
             items,
-            embeddings,
+            embeddings: Vectors::Full {
+                dims,
+                data: embeddings_out,
+            },
             head: None,
-            style: Vec::new(),
+            style: None,
         })
     }
+}
+
+/// Add one stored embedding blob to `out`, refusing one of the wrong length.
+fn push_embedding(path: &Path, blob: &[u8], dims: usize, out: &mut Vec<f32>) -> Result<()> {
+    if blob.len() != dims * 4 {
+        return Err(bad(
+            path,
+            format!(
+                "an embedding has {} bytes, expected {}; index the folder again",
+                blob.len(),
+                dims * 4
+            ),
+        ));
+    }
+    out.extend(
+        blob.chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+    );
+    Ok(())
+}
+
+/// Count one more write to the items (see [`IndexDb::items_version`]).
+fn bump_items_version(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES('items_version', '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )
+    .map(drop)
 }
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {

@@ -26,7 +26,7 @@ fn agreement(float: &Catalog, int8: &Catalog) -> (f64, f64, usize) {
         .enumerate()
         .filter_map(|(i, it)| {
             let j = *rows.get(it.path.as_path())?;
-            Some(lookalike::search::dot(float.vector(j), int8.vector(i)) as f64)
+            Some(lookalike::search::dot(&float.vector(j), &int8.vector(i)) as f64)
         })
         .collect();
     let mean = cos.iter().sum::<f64>() / cos.len().max(1) as f64;

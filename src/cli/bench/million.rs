@@ -3,12 +3,13 @@
 //! is a random point between two real embeddings plus a little noise, so the spectrum and the
 //! neighbourhoods are those of real photos, not of random directions.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
 
-use lookalike::catalog::Catalog;
+use lookalike::catalog::{Catalog, IndexDb, MAP_FIT_ROWS, NewItem, sidecar_path};
+use lookalike::embed::Embedder;
 use lookalike::search::compact::{Int8Rows, TwoStage, recall};
 use lookalike::search::{Hit, top_k};
 
@@ -19,8 +20,9 @@ const PCA_SAMPLE: usize = 5_000;
 /// Candidates re-ranked, tried in turn: recall against latency.
 const CANDIDATES: [usize; 3] = [1000, 2000, 4000];
 
-/// Row `i` of the synthetic catalog, from the real embeddings `base` (`m x dims`).
-fn synthetic(base: &[f32], dims: usize, i: u64, out: &mut [f32]) {
+/// Row `i` of the synthetic catalog, from the real embeddings `base` (`m x dims`); returns the
+/// real item it lies nearer to.
+fn synthetic(base: &[f32], dims: usize, i: u64, out: &mut [f32]) -> usize {
     let mut rng = fastrand::Rng::with_seed(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5);
     let m = base.len() / dims;
     let (a, b) = (rng.usize(..m), rng.usize(..m));
@@ -31,6 +33,7 @@ fn synthetic(base: &[f32], dims: usize, i: u64, out: &mut [f32]) {
         out[j] = (1.0 - t) * va[j] + t * vb[j] + noise;
     }
     lookalike::embed::l2_normalize(out);
+    a
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -59,9 +62,9 @@ fn mean_recall(exact: &[Vec<Hit>], approx: &[Vec<Hit>]) -> f64 {
         / exact.len() as f64
 }
 
-pub fn run(real: &Catalog, n: usize, work: &Path) -> Result<()> {
+pub fn run(real: &Catalog, n: usize, work: &Path, embedder: &Embedder) -> Result<()> {
     let dims = real.dims;
-    let base = &real.embeddings;
+    let base = &*real.embeddings.to_f32();
 
     // int8 against f32 on the real catalog: does quantising the rows change the look-alikes?
     let rows = Int8Rows::quantise(base, dims);
@@ -71,8 +74,8 @@ pub fn run(real: &Catalog, n: usize, work: &Path) -> Result<()> {
     let r: f64 = picks
         .iter()
         .map(|&i| {
-            let f = top_k(base, dims, real.vector(i), 10, |_| true);
-            recall(&f, &rows.top_k(real.vector(i), 10))
+            let f = top_k(base, dims, &real.vector(i), 10, |_| true);
+            recall(&f, &rows.top_k(&real.vector(i), 10))
         })
         .sum::<f64>()
         / picks.len() as f64;
@@ -83,7 +86,9 @@ pub fn run(real: &Catalog, n: usize, work: &Path) -> Result<()> {
 
     let before = super::rss_mib();
     let t = Instant::now();
-    let rows = Int8Rows::quantise_with(n, dims, |i, out| synthetic(base, dims, i as u64, out));
+    let rows = Int8Rows::quantise_with(n, dims, |i, out| {
+        synthetic(base, dims, i as u64, out);
+    });
     println!(
         "{n} synthetic items (between pairs of real embeddings): made and quantised in {:.1} s, {:.0} MB ({:.0} MB as f32)",
         t.elapsed().as_secs_f64(),
@@ -161,6 +166,127 @@ pub fn run(real: &Catalog, n: usize, work: &Path) -> Result<()> {
         "map of {n} items: PCA axes from 20,000 rows {fit:.1} s + projection of all {:.1} s",
         t.elapsed().as_secs_f64()
     );
+    drop((two, points));
     let _ = std::fs::remove_file(&file);
+    println!();
+    whole_index(real, base, n, work, embedder)
+}
+
+/// The same million as a real index (SQLite, plus its compact vectors file) opened and queried
+/// through the catalog, as `lookalike query` and the window do: the real catalog's items and
+/// thumbnails, filled up with synthetic items.
+fn whole_index(
+    real: &Catalog,
+    base: &[f32],
+    n: usize,
+    work: &Path,
+    embedder: &Embedder,
+) -> Result<()> {
+    let db = work.join(format!("bench-{n}.sqlite"));
+    let made = IndexDb::open_existing(&db).and_then(|d| d.count()).ok() == Some(n);
+    if made {
+        println!("reusing the {n}-item index {}", db.display());
+    } else {
+        let t = Instant::now();
+        fill_index(real, base, n, &db)?;
+        println!(
+            "a {n}-item index: the {} real items and {} synthetic ones written to SQLite in {:.0} s ({:.1} GB)",
+            real.len(),
+            n - real.len(),
+            t.elapsed().as_secs_f64(),
+            std::fs::metadata(&db)?.len() as f64 / 1e9
+        );
+    }
+    let t = Instant::now();
+    let mut cat = Catalog::open(&db)?;
+    if !made {
+        println!(
+            "first open: every f32 embedding read from SQLite, quantised, the two-stage index built and saved ({:.0} MB): {:.1} s (indexing does this at its end)",
+            std::fs::metadata(sidecar_path(&db))?.len() as f64 / 1e6,
+            t.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        cat.compute_map()?;
+        println!(
+            "map of {n} items: plane fitted on {MAP_FIT_ROWS} of them, all projected and stored: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    drop(cat);
+    let before = super::rss_mib();
+    let t = Instant::now();
+    let cat = Catalog::open(&db)?;
+    let open_ms = t.elapsed().as_secs_f64() * 1e3;
+    let rss = super::rss_mib();
+    anyhow::ensure!(
+        cat.embeddings.is_compact(),
+        "a {n}-item catalog should open compact"
+    );
+    println!(
+        "index open at {n} items (items from SQLite, vectors from the compact file, page cache warm): {open_ms:.0} ms; resident memory +{:.0} MiB for the open catalog ({rss:.0} MiB for the whole benchmark process)",
+        rss - before
+    );
+    let queries: Vec<PathBuf> = (0..25)
+        .map(|i| real.abs_path(i * real.len() / 25))
+        .collect();
+    let l = super::query_latency(embedder, &cat, &queries)?;
+    println!(
+        "query at {n} items (photo embedded, then two-stage search): {:.1} ms median ({:.1} embed + {:.1} search), p95 {:.1} ms",
+        l.total_p50, l.embed_ms, l.search_ms, l.total_p95
+    );
+    let first_is_self = queries
+        .iter()
+        .filter(|q| {
+            embedder.embed_file(q).ok().is_some_and(|(v, _)| {
+                let hits = cat.embeddings.top_k(&v, 1, |_| true);
+                hits.first().map(|h| cat.abs_path(h.index)) == Some(q.to_path_buf())
+            })
+        })
+        .count();
+    println!(
+        "  each query photo found itself first among the {n}: {first_is_self} of {}",
+        queries.len()
+    );
+    Ok(())
+}
+
+/// Write a `n`-item index at `db`: a copy of the real catalog's, then synthetic items, each with
+/// the labels of the real item it lies nearer to.
+fn fill_index(real: &Catalog, base: &[f32], n: usize, db: &Path) -> Result<()> {
+    for f in [db.to_path_buf(), sidecar_path(db)] {
+        let _ = std::fs::remove_file(f);
+    }
+    rusqlite::Connection::open(&real.index_path)?
+        .execute("VACUUM INTO ?1", [db.to_string_lossy()])?;
+    let mut idx = IndexDb::open_existing(db)?;
+    let labels: Vec<String> = real
+        .items
+        .iter()
+        .map(|it| serde_json::to_string(&it.labels).unwrap_or_else(|_| "{}".into()))
+        .collect();
+    let dims = real.dims;
+    const BATCH: usize = 50_000;
+    for start in (real.len()..n).step_by(BATCH) {
+        idx.transaction(|w| {
+            let mut v = vec![0.0f32; dims];
+            for i in start..(start + BATCH).min(n) {
+                let parent = synthetic(base, dims, i as u64, &mut v);
+                let rel = PathBuf::from(format!("synthetic/{i:07}.jpg"));
+                w.upsert(&NewItem {
+                    rel: &rel,
+                    size: 0,
+                    mtime_ns: 0,
+                    hash: &(i as u64).to_le_bytes(),
+                    width: 0,
+                    height: 0,
+                    labels: &labels[parent],
+                    embedding: &v,
+                    fingerprint: Default::default(),
+                    thumb: &[],
+                })?;
+            }
+            Ok(())
+        })?;
+    }
     Ok(())
 }

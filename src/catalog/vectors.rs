@@ -1,0 +1,247 @@
+//! The catalog's embeddings in memory. Ordinary catalogs keep them as f32 rows and search them
+//! exactly. Very large ones (a million photos would need 5 GB of f32) keep int8 rows with a
+//! two-stage index instead, read from a file beside the index so that opening is one sequential
+//! read rather than a million SQLite rows.
+//!
+//! The file (`<index>.vectors`) is a cache: it names the version of the index's items it was made
+//! from, and is rebuilt from the f32 embeddings in SQLite whenever that differs or it is damaged.
+
+use std::borrow::Cow;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::db::IndexDb;
+use crate::error::{Result, io_err};
+use crate::search::compact::{Int8Rows, TwoStage, read_u64};
+use crate::search::{Hit, top_k};
+
+/// Catalogs with at least this many items are kept compact when nothing else is asked for: below
+/// it, f32 rows take under 1.3 GB (at 1280 dims) and exact search stays under 50 ms.
+pub const COMPACT_FROM: usize = 250_000;
+/// Dimensions of the two-stage index's pre-filter.
+const REDUCED_DIMS: usize = 128;
+/// Rows its principal axes are fitted on.
+const AXES_SAMPLE: usize = 5_000;
+/// Pre-filter candidates re-ranked with the full int8 rows (recall@10 0.997 at a million items).
+const CANDIDATES: usize = 2_000;
+/// Rows read from SQLite and quantised at a time while building the compact rows.
+const BLOCK: usize = 8_192;
+const MAGIC: &[u8; 8] = b"LKVECT01";
+
+/// How to keep a catalog's embeddings in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// f32 below [`COMPACT_FROM`] items, compact from there.
+    Auto,
+    /// f32 rows, exact search.
+    Full,
+    /// int8 rows and the two-stage index.
+    Compact,
+}
+
+impl Storage {
+    /// `$LOOKALIKE_VECTORS`: `f32`, `int8`, or anything else for automatic.
+    pub fn from_env() -> Self {
+        match std::env::var("LOOKALIKE_VECTORS").as_deref() {
+            Ok("f32") => Storage::Full,
+            Ok("int8") => Storage::Compact,
+            _ => Storage::Auto,
+        }
+    }
+
+    pub(crate) fn is_compact(self, items: usize) -> bool {
+        match self {
+            Storage::Auto => items >= COMPACT_FROM,
+            Storage::Full => false,
+            Storage::Compact => true,
+        }
+    }
+}
+
+/// `n x dims` unit vectors, searchable.
+pub enum Vectors {
+    /// Row-major f32.
+    Full { dims: usize, data: Vec<f32> },
+    /// int8 rows, searched exactly in int8 arithmetic.
+    Int8(Int8Rows),
+    /// int8 rows behind a low-dimensional pre-filter.
+    Compact(TwoStage),
+}
+
+impl Vectors {
+    pub fn dims(&self) -> usize {
+        match self {
+            Vectors::Full { dims, .. } => *dims,
+            Vectors::Int8(rows) => rows.dims(),
+            Vectors::Compact(two) => two.full.dims(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Vectors::Full { dims, data } => data.len() / (*dims).max(1),
+            Vectors::Int8(rows) => rows.len(),
+            Vectors::Compact(two) => two.full.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the rows are int8 (approximate scores, a quarter of the memory).
+    pub fn is_compact(&self) -> bool {
+        !matches!(self, Vectors::Full { .. })
+    }
+
+    /// Memory held by the vectors, in bytes.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Vectors::Full { data, .. } => data.len() * 4,
+            Vectors::Int8(rows) => rows.bytes(),
+            Vectors::Compact(two) => two.file_bytes() as usize,
+        }
+    }
+
+    /// Row `i` as f32 (dequantised when compact).
+    pub fn row(&self, i: usize) -> Cow<'_, [f32]> {
+        match self {
+            Vectors::Full { dims, data } => Cow::Borrowed(&data[i * dims..(i + 1) * dims]),
+            _ => {
+                let mut out = vec![0.0; self.dims()];
+                self.row_into(i, &mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Row `i` as f32, into `out`.
+    pub fn row_into(&self, i: usize, out: &mut [f32]) {
+        match self {
+            Vectors::Full { dims, data } => out.copy_from_slice(&data[i * dims..(i + 1) * dims]),
+            Vectors::Int8(rows) => rows.dequantise(i, out),
+            Vectors::Compact(two) => two.full.dequantise(i, out),
+        }
+    }
+
+    /// Every row as one row-major f32 matrix (built when compact: `len x dims x 4` bytes).
+    pub fn to_f32(&self) -> Cow<'_, [f32]> {
+        match self {
+            Vectors::Full { data, .. } => Cow::Borrowed(data),
+            _ => {
+                let dims = self.dims();
+                let mut out = vec![0.0f32; self.len() * dims];
+                out.par_chunks_mut(dims)
+                    .enumerate()
+                    .for_each(|(i, row)| self.row_into(i, row));
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Apply `f` to the rows a block at a time (`rows x dims` f32), in order: whole-catalog
+    /// computations without a whole f32 copy of a compact catalog.
+    pub fn for_each_block(&self, mut f: impl FnMut(&[f32])) {
+        if let Vectors::Full { data, dims } = self {
+            return data.chunks(BLOCK * dims).for_each(f);
+        }
+        let dims = self.dims();
+        let mut block = vec![0.0f32; BLOCK * dims];
+        for start in (0..self.len()).step_by(BLOCK) {
+            let m = BLOCK.min(self.len() - start);
+            block[..m * dims]
+                .par_chunks_mut(dims)
+                .enumerate()
+                .for_each(|(j, row)| self.row_into(start + j, row));
+            f(&block[..m * dims]);
+        }
+    }
+
+    /// The `k` rows most similar to `query`, best first, among those `keep` lets through.
+    pub fn top_k(&self, query: &[f32], k: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<Hit> {
+        match self {
+            Vectors::Full { dims, data } => top_k(data, *dims, query, k, keep),
+            Vectors::Int8(rows) => {
+                let q = rows.query(query);
+                crate::search::top_k_scored(rows.len(), k, |i| keep(i).then(|| rows.score(i, &q)))
+            }
+            Vectors::Compact(two) => two.top_k_filtered(query, k, keep),
+        }
+    }
+}
+
+/// The file beside `index` that holds its compact vectors.
+pub fn sidecar_path(index: &Path) -> PathBuf {
+    let mut name = index.as_os_str().to_owned();
+    name.push(".vectors");
+    PathBuf::from(name)
+}
+
+/// The compact vectors of the items `ids` (in this order) of `db`, at items version `version`,
+/// built from the f32 embeddings and saved beside the index for the next open.
+pub(crate) fn build_compact(
+    db: &IndexDb,
+    ids: &[i64],
+    dims: usize,
+    version: u64,
+) -> Result<TwoStage> {
+    let file = sidecar_path(&db.path);
+    let mut rows = Int8Rows::empty(dims);
+    db.embedding_blocks(dims, BLOCK, |block| rows.extend_from(block))?;
+    // No larger than the shortlist: every row is re-ranked anyway, so no pre-filter.
+    let reduced = if rows.len() > CANDIDATES {
+        REDUCED_DIMS.min(dims)
+    } else {
+        0
+    };
+    let two = TwoStage::build(rows, reduced, AXES_SAMPLE, CANDIDATES);
+    // A folder we cannot write to still gets a working catalog, only a slower next open.
+    if let Err(e) = write_sidecar(&file, version, ids, &two) {
+        eprintln!("lookalike: could not save {}: {e}", file.display());
+    }
+    Ok(two)
+}
+
+/// The item ids and compact vectors saved in `file`, if it was made at items version `version`
+/// and is whole.
+pub(crate) fn read_sidecar(file: &Path, version: u64) -> Option<(Vec<i64>, TwoStage)> {
+    let f = std::fs::File::open(file).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut r = BufReader::with_capacity(1 << 20, f);
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic).ok()?;
+    if &magic != MAGIC || read_u64(&mut r).ok()? != version {
+        return None;
+    }
+    let n = read_u64(&mut r).ok()? as usize;
+    let head = 8u64.checked_mul(n as u64)?.checked_add(24)?;
+    if head > len {
+        return None;
+    }
+    let mut ids = vec![0i64; n];
+    r.read_exact(bytemuck::cast_slice_mut(&mut ids)).ok()?;
+    let two = TwoStage::read_from(&mut r, len - head).ok()?;
+    (two.full.len() == n && head + two.file_bytes() == len).then_some((ids, two))
+}
+
+fn write_sidecar(file: &Path, version: u64, ids: &[i64], two: &TwoStage) -> Result<()> {
+    let mut tmp = file.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = PathBuf::from(tmp);
+    let write = || -> std::io::Result<()> {
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        w.write_all(MAGIC)?;
+        w.write_all(&version.to_le_bytes())?;
+        w.write_all(&(ids.len() as u64).to_le_bytes())?;
+        w.write_all(bytemuck::cast_slice(ids))?;
+        two.write_to(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, file)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_err(file)(e)
+    })
+}

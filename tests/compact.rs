@@ -1,0 +1,98 @@
+//! Large catalogs keep their vectors compact (int8 rows behind a two-stage search, in a file beside
+//! the index). Forced here on a small real catalog: the look-alikes must be those of the f32
+//! catalog, the file must be reused while the index is unchanged and rebuilt when it changes or
+//! is damaged, and `lookalike query` must work on it.
+
+mod common;
+
+use std::path::Path;
+
+use lookalike::catalog::{Catalog, Storage, sidecar_path};
+use lookalike::search::compact::recall;
+
+fn modified(p: &Path) -> std::time::SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+#[test]
+fn a_compact_catalog_finds_the_same_look_alikes_and_keeps_its_vectors_file_in_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let photos = common::demo_photos(301);
+    common::copy_photos(&photos[..300], &root);
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    let file = sidecar_path(&db);
+
+    let full = Catalog::open_with(&db, Storage::Full).unwrap();
+    assert!(!file.exists(), "an f32 catalog writes no vectors file");
+    let compact = Catalog::open_with(&db, Storage::Compact).unwrap();
+    assert!(compact.embeddings.is_compact() && file.exists());
+    let queries: Vec<usize> = (0..300).step_by(10).collect();
+    let mut mean = 0.0;
+    for &q in &queries {
+        let v = full.vector(q);
+        let exact = full.embeddings.top_k(&v, 10, |_| true);
+        let approx = compact.embeddings.top_k(&v, 10, |_| true);
+        assert_eq!(approx[0].index, q, "item {q} finds itself first");
+        assert!((approx[0].score - 1.0).abs() < 0.01);
+        mean += recall(&exact, &approx) / queries.len() as f64;
+    }
+    assert!(mean >= 0.9, "recall@10 against f32 {mean:.3}");
+    assert!(compact.map.len() == 300, "the map is there");
+
+    // Opened again with the index unchanged: the file is read, not rewritten.
+    let stamp = modified(&file);
+    let again = Catalog::open_with(&db, Storage::Compact).unwrap();
+    assert_eq!(modified(&file), stamp);
+    let v = full.vector(7);
+    assert_eq!(
+        again.embeddings.top_k(&v, 10, |_| true),
+        compact.embeddings.top_k(&v, 10, |_| true)
+    );
+
+    // A photo added and the folder indexed again (the indexer keeps the file in step): the new
+    // photo is searchable, from the catalog and from `lookalike query`.
+    std::fs::copy(&photos[300], root.join("new.jpg")).unwrap();
+    let report = common::json_output(
+        common::lookalike(tmp.path())
+            .env("LOOKALIKE_VECTORS", "int8")
+            .args(["index", "--json"])
+            .arg(&root)
+            .arg("--index")
+            .arg(&db),
+    );
+    assert_eq!(report["items"], 301);
+    let grown = Catalog::open_with(&db, Storage::Compact).unwrap();
+    assert_eq!(grown.len(), 301);
+    let new = grown.find_path(&root.join("new.jpg")).unwrap();
+    let (v, _) = common::embedder().embed_file(&photos[300]).unwrap();
+    assert_eq!(grown.embeddings.top_k(&v, 1, |_| true)[0].index, new);
+    let outside = tmp.path().join("download.jpg");
+    std::fs::copy(&photos[300], &outside).unwrap();
+    let r = common::json_output(
+        common::lookalike(tmp.path())
+            .env("LOOKALIKE_VECTORS", "int8")
+            .arg("query")
+            .arg(&outside)
+            .args(["-k", "3", "--json", "--index"])
+            .arg(&db),
+    );
+    assert_eq!(r["vectors"], "int8");
+    assert!(
+        r["results"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("new.jpg")
+    );
+    assert!(r["results"][0]["score"].as_f64().unwrap() > 0.99);
+
+    // A damaged file is not an error: the vectors are rebuilt from the index and saved whole.
+    let len = std::fs::metadata(&file).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let mended = Catalog::open_with(&db, Storage::Compact).unwrap();
+    assert_eq!(mended.embeddings.top_k(&v, 1, |_| true)[0].index, new);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), len);
+}
