@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use lookalike::catalog::{Catalog, Storage, sidecar_path};
+use lookalike::catalog::{Catalog, LookupOptions, Storage, sidecar_path};
 use lookalike::search::compact::recall;
 
 fn modified(p: &Path) -> std::time::SystemTime {
@@ -95,4 +95,54 @@ fn a_compact_catalog_finds_the_same_look_alikes_and_keeps_its_vectors_file_in_st
     let mended = Catalog::open_with(&db, Storage::Compact).unwrap();
     assert_eq!(mended.embeddings.top_k(&v, 1, |_| true)[0].index, new);
     assert_eq!(std::fs::metadata(&file).unwrap().len(), len);
+}
+
+#[test]
+fn a_compact_catalog_with_a_learned_head_ranks_by_style_and_keeps_the_predicted_category() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let photos = common::demo_photos(300);
+    common::copy_photos(&photos, &root);
+    common::write_demo_labels(&photos, &root);
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    let mut full = Catalog::open_with(&db, Storage::Full).unwrap();
+    let columns = vec!["articleType".to_string()];
+    let (head, _) = lookalike::learn::train_head(
+        &full,
+        &columns,
+        &Default::default(),
+        None,
+        &Default::default(),
+        |_| {},
+    )
+    .unwrap();
+    let mut compact = Catalog::open_with(&db, Storage::Compact).unwrap();
+    compact.set_head(head.clone());
+    full.set_head(head);
+    assert!(compact.style.as_ref().unwrap().is_compact());
+
+    let style = LookupOptions {
+        k: 10,
+        style_aware: true,
+        same_category: true,
+    };
+    let mut mean = 0.0;
+    let queries: Vec<usize> = (0..300).step_by(15).collect();
+    for &q in &queries {
+        let v = full.vector(q);
+        let want = full.look_alikes(&v, &style, |i| i != q);
+        let got = compact.look_alikes(&v, &style, |i| i != q);
+        assert_eq!(got.predictions[0].label, want.predictions[0].label);
+        let predicted = got.predictions[0].label.as_str();
+        assert!(
+            got.hits
+                .iter()
+                .all(|h| compact.items[h.index].labels.get("articleType") == Some(predicted)),
+            "only the predicted category"
+        );
+        assert!(got.hits.iter().all(|h| h.index != q));
+        mean += recall(&want.hits, &got.hits) / queries.len() as f64;
+    }
+    assert!(mean >= 0.85, "style-aware recall@10 against f32 {mean:.3}");
 }
