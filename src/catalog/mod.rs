@@ -81,6 +81,12 @@ impl Catalog {
     /// Load an index, its vectors kept as `storage` says.
     pub fn open_with(index_path: &Path, storage: Storage) -> Result<Self> {
         let db = IndexDb::open_existing(index_path)?;
+        // One snapshot for every read, so an indexing run writing meanwhile cannot make the
+        // items, their version and their vectors disagree.
+        db.read_snapshot(|db| Self::load(db, index_path, storage))
+    }
+
+    fn load(db: &IndexDb, index_path: &Path, storage: Storage) -> Result<Self> {
         let mut catalog = if storage.is_compact(db.count()?) {
             // The items from SQLite and the vectors from their file, read side by side.
             let version = db.items_version()?;
@@ -95,7 +101,7 @@ impl Catalog {
                 Some((stored_ids, two)) if stored_ids == ids && two.full.dims() == catalog.dims => {
                     two
                 }
-                _ => vectors::build_compact(&db, &ids, catalog.dims, version)?,
+                _ => vectors::build_compact(db, &ids, catalog.dims, version)?,
             };
             catalog.embeddings = Vectors::Compact(vectors);
             catalog

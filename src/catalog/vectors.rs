@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::db::IndexDb;
-use crate::error::{Result, io_err};
+use crate::error::{Error, Result, io_err};
 use crate::search::compact::{Int8Rows, TwoStage, read_u64};
 use crate::search::{Hit, top_k};
 
@@ -190,6 +190,16 @@ pub(crate) fn build_compact(
     let file = sidecar_path(&db.path);
     let mut rows = Int8Rows::empty(dims);
     db.embedding_blocks(dims, BLOCK, |block| rows.extend_from(block))?;
+    if rows.len() != ids.len() {
+        return Err(Error::BadIndex {
+            path: db.path.clone(),
+            message: format!(
+                "{} embeddings for {} items; index the folder again",
+                rows.len(),
+                ids.len()
+            ),
+        });
+    }
     // No larger than the shortlist: every row is re-ranked anyway, so no pre-filter.
     let reduced = if rows.len() > CANDIDATES {
         REDUCED_DIMS.min(dims)

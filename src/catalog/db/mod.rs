@@ -259,6 +259,17 @@ impl IndexDb {
         Ok(out)
     }
 
+    /// Run `f` inside one read transaction: every read in it sees the index as it was at the first.
+    pub fn read_snapshot<T>(&self, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("BEGIN")
+            .map_err(db_err(&self.path))?;
+        let out = f(self);
+        // Only reads happened: ending the transaction cannot lose anything.
+        let _ = self.conn.execute_batch("COMMIT");
+        out
+    }
+
     /// A number that changes with every write to the items: what the compact vectors file
     /// beside the index was made from.
     pub fn items_version(&self) -> Result<u64> {
