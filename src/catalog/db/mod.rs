@@ -23,6 +23,8 @@ use crate::model::{Pooling, ResizePolicy};
 const SCHEMA_VERSION: &str = "1";
 /// Items whose labels one parallel task parses when a catalog opens.
 const LABELS_PER_TASK: usize = 16_384;
+/// Shares of labels handed to the thread pool and not yet parsed, at most.
+const LABEL_SHARES_IN_FLIGHT: usize = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -441,19 +443,27 @@ impl IndexDb {
         let mut map_complete = true;
         let mut next_point = points.iter().peekable();
         // Labels are parsed by the thread pool a share at a time while SQLite reads on, each share
-        // with its own interner; only the shares in flight hold their JSON.
+        // with its own interner. At most `LABEL_SHARES_IN_FLIGHT` wait for the pool; past that the
+        // reading thread parses the next share itself, so unparsed JSON never piles up.
         let (parsed_tx, parsed) = std::sync::mpsc::channel();
+        let mut done = Vec::new();
         let mut pending = Vec::with_capacity(LABELS_PER_TASK);
         let mut shares = 0;
+        fn parse(json: &[String]) -> Vec<super::Labels> {
+            let mut interner = super::LabelInterner::default();
+            json.iter().map(|j| interner.from_json(j)).collect()
+        }
         rayon::in_place_scope(|scope| -> Result<()> {
-            let hand_over = |json: Vec<String>, share: usize| {
-                let tx = parsed_tx.clone();
-                scope.spawn(move |_| {
-                    let mut interner = super::LabelInterner::default();
-                    let labels: Vec<super::Labels> =
-                        json.iter().map(|j| interner.from_json(j)).collect();
-                    let _ = tx.send((share, labels));
-                });
+            let mut hand_over = |json: Vec<String>, share: usize| {
+                done.extend(parsed.try_iter());
+                if share - done.len() >= LABEL_SHARES_IN_FLIGHT {
+                    done.push((share, parse(&json)));
+                } else {
+                    let tx = parsed_tx.clone();
+                    scope.spawn(move |_| {
+                        let _ = tx.send((share, parse(&json)));
+                    });
+                }
             };
             while let Some(r) = rows.next().map_err(db_err(&self.path))? {
                 let get = |e| db_err(&self.path)(e);
@@ -497,7 +507,7 @@ impl IndexDb {
             Ok(())
         })?;
         drop(parsed_tx);
-        for (share, labels) in parsed {
+        for (share, labels) in done.into_iter().chain(parsed) {
             for (item, labels) in items[share * LABELS_PER_TASK..].iter_mut().zip(labels) {
                 item.labels = labels;
             }
