@@ -8,6 +8,7 @@ mod commands;
 mod dups_view;
 mod input;
 mod jobs;
+mod map_pixels;
 mod map_view;
 mod messages;
 mod panels;

@@ -19,9 +19,9 @@ pub use lookup::{Lookup, LookupOptions};
 pub use scan::{ScannedFile, is_photo_name, scan_folder};
 pub use vectors::{COMPACT_FROM, Storage, Vectors, sidecar_path};
 
-use crate::dups::Fingerprint;
 use rayon::prelude::*;
 
+use crate::dups::Fingerprint;
 use crate::error::Result;
 use crate::learn::{Head, embedding_key};
 use crate::map::MapProjection;

@@ -163,10 +163,7 @@ impl Vectors {
     pub fn top_k(&self, query: &[f32], k: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<Hit> {
         match self {
             Vectors::Full { dims, data } => top_k(data, *dims, query, k, keep),
-            Vectors::Int8(rows) => {
-                let q = rows.query(query);
-                crate::search::top_k_scored(rows.len(), k, |i| keep(i).then(|| rows.score(i, &q)))
-            }
+            Vectors::Int8(rows) => rows.top_k_filtered(query, k, keep),
             Vectors::Compact(two) => two.top_k_filtered(query, k, keep),
         }
     }

@@ -10,6 +10,11 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+mod kernels;
+
+pub use kernels::dot_i8;
+use kernels::{DotI8, dot_i8_impl};
+
 use super::{Hit, top_k_scored};
 
 /// Rows of int8 values, each with the scale that maps them back: `x ~ q * scale`.
@@ -36,113 +41,12 @@ fn quantise_into(v: &[f32], out: &mut [i8]) -> f32 {
     scale
 }
 
-/// Integer dot product with the best instructions this CPU has, picked once at run time: AVX-512
-/// VNNI (four byte products summed per lane in one instruction), else the same portable loop
-/// compiled for AVX-512, AVX2 or SSE2.
-pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    (dot_i8_impl())(a, b)
-}
-
-type DotI8 = fn(&[i8], &[i8]) -> i32;
-
-fn dot_i8_impl() -> DotI8 {
-    static BEST: std::sync::OnceLock<DotI8> = std::sync::OnceLock::new();
-    *BEST.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx512vnni")
-                && std::is_x86_feature_detected!("avx512bw")
-            {
-                // SAFETY: the CPU has AVX-512 F, BW and VNNI (checked just above).
-                return |a, b| unsafe { dot_i8_vnni(a, b) };
-            }
-            if std::is_x86_feature_detected!("avx512bw") {
-                // SAFETY: the CPU has AVX-512 F and BW (checked just above).
-                return |a, b| unsafe { dot_i8_avx512(a, b) };
-            }
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2 (checked just above).
-                return |a, b| unsafe { dot_i8_avx2(a, b) };
-            }
-        }
-        dot_i8_portable
-    })
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-fn dot_i8_avx512(a: &[i8], b: &[i8]) -> i32 {
-    dot_i8_portable(a, b)
-}
-
-/// VNNI multiplies unsigned by signed bytes, so `a` is shifted into unsigned range (`a + 128`,
-/// a flip of the sign bit) and `128 * sum(b)`, summed by the same instruction, taken off again.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn dot_i8_vnni(a: &[i8], b: &[i8]) -> i32 {
-    use std::arch::x86_64::*;
-    let n = a.len().min(b.len());
-    let whole = n - n % 64;
-    let flip = _mm512_set1_epi8(i8::MIN);
-    let ones = _mm512_set1_epi8(1);
-    let (mut acc, mut sum_b) = (_mm512_setzero_si512(), _mm512_setzero_si512());
-    for start in (0..whole).step_by(64) {
-        // SAFETY: `start + 64 <= whole <= n`, the length of both slices; loads may be unaligned.
-        let (x, y) = unsafe {
-            (
-                _mm512_loadu_si512(a.as_ptr().add(start).cast()),
-                _mm512_loadu_si512(b.as_ptr().add(start).cast()),
-            )
-        };
-        acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(x, flip), y);
-        sum_b = _mm512_dpbusd_epi32(sum_b, ones, y);
-    }
-    let tail: i32 = a[whole..n]
-        .iter()
-        .zip(&b[whole..n])
-        .map(|(&x, &y)| x as i32 * y as i32)
-        .sum();
-    _mm512_reduce_add_epi32(acc) - 128 * _mm512_reduce_add_epi32(sum_b) + tail
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
-    dot_i8_portable(a, b)
-}
-
-/// Written so the compiler emits packed multiply-adds of 16-bit pairs into 32-bit lanes.
-#[inline(always)]
-fn dot_i8_portable(a: &[i8], b: &[i8]) -> i32 {
-    let mut acc = [0i32; 32];
-    let (ca, cb) = (a.chunks_exact(64), b.chunks_exact(64));
-    let tail: i32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(&x, &y)| x as i32 * y as i32)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..32 {
-            let p0 = x[2 * i] as i16 * y[2 * i] as i16;
-            let p1 = x[2 * i + 1] as i16 * y[2 * i + 1] as i16;
-            acc[i] += p0 as i32 + p1 as i32;
-        }
-    }
-    acc.iter().sum::<i32>() + tail
-}
-
 impl Int8Rows {
     /// Quantise `n x dims` row-major f32 vectors.
     pub fn quantise(rows: &[f32], dims: usize) -> Self {
-        let n = rows.len() / dims;
-        let mut data = vec![0i8; n * dims];
-        let mut scales = vec![0.0f32; n];
-        data.par_chunks_mut(dims)
-            .zip(scales.par_iter_mut())
-            .zip(rows.par_chunks(dims))
-            .for_each(|((q, s), r)| *s = quantise_into(r, q));
-        Int8Rows { dims, data, scales }
+        let mut out = Int8Rows::empty(dims);
+        out.extend_from(rows);
+        out
     }
 
     /// Quantise rows produced one at a time (`row(i, out)` fills row `i`), without holding them as f32.
@@ -209,8 +113,18 @@ impl Int8Rows {
 
     /// Exact search over all rows (in int8 arithmetic): the `k` best, best first.
     pub fn top_k(&self, query: &[f32], k: usize) -> Vec<Hit> {
+        self.top_k_filtered(query, k, |_| true)
+    }
+
+    /// [`Int8Rows::top_k`] among the rows `keep` lets through.
+    pub fn top_k_filtered(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: impl Fn(usize) -> bool + Sync,
+    ) -> Vec<Hit> {
         let q = self.query(query);
-        top_k_scored(self.len(), k, |i| Some(self.score(i, &q)))
+        top_k_scored(self.len(), k, |i| keep(i).then(|| self.score(i, &q)))
     }
 
     /// Append `rows` (`m x dims` row-major f32) quantised: build a large set a block at a time.
@@ -411,12 +325,10 @@ impl TwoStage {
         if k == 0 {
             return Vec::new();
         }
-        let q = self.full.query(query);
         if self.axes.is_empty() {
-            return top_k_scored(self.full.len(), k, |i| {
-                keep(i).then(|| self.full.score(i, &q))
-            });
+            return self.full.top_k_filtered(query, k, keep);
         }
+        let q = self.full.query(query);
         let p = self.project(query);
         let pq = self.reduced.query(&p);
         // Every row's pre-filter score, then the best `candidates` picked in linear time (a heap
@@ -609,29 +521,6 @@ mod tests {
         let exact = Int8Rows::quantise(&rows, dims).top_k(query, 10);
         assert_eq!(back.top_k(query, 10), exact);
         assert_eq!(plain.top_k(query, 10), exact);
-    }
-
-    #[test]
-    fn integer_dot_products_are_exact_at_any_length() {
-        for len in [0, 1, 63, 64, 100, 1280] {
-            let a: Vec<i8> = (0..len).map(|i| ((i * 37) % 255) as i8).collect();
-            let b: Vec<i8> = (0..len).map(|i| (127 - (i * 11) % 255) as i8).collect();
-            let naive: i32 = a.iter().zip(&b).map(|(&x, &y)| x as i32 * y as i32).sum();
-            assert_eq!(dot_i8(&a, &b), naive, "length {len}");
-            assert_eq!(dot_i8_portable(&a, &b), naive, "length {len}");
-            #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx512vnni") {
-                // SAFETY: the CPU has VNNI (checked just above); it implies AVX-512 F and BW here.
-                assert_eq!(unsafe { dot_i8_vnni(&a, &b) }, naive, "length {len}");
-                let extremes = vec![i8::MIN; len as usize];
-                let naive = len * 128 * 128;
-                assert_eq!(
-                    unsafe { dot_i8_vnni(&extremes, &extremes) },
-                    naive,
-                    "length {len}"
-                );
-            }
-        }
     }
 
     #[test]
