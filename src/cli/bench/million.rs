@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use lookalike::catalog::{Catalog, IndexDb, MAP_FIT_ROWS, NewItem, sidecar_path};
+use lookalike::catalog::{COMPACT_FROM, Catalog, IndexDb, MAP_FIT_ROWS, NewItem, sidecar_path};
 use lookalike::embed::Embedder;
 use lookalike::search::compact::{Int8Rows, TwoStage, recall};
 use lookalike::search::{Hit, top_k};
@@ -169,6 +169,12 @@ pub fn run(real: &Catalog, n: usize, work: &Path, embedder: &Embedder) -> Result
     drop((two, points));
     let _ = std::fs::remove_file(&file);
     println!();
+    if n < COMPACT_FROM.max(real.len()) {
+        println!(
+            "(a real index of {n} items would not be compact: use --million {COMPACT_FROM} or more)"
+        );
+        return Ok(());
+    }
     whole_index(real, base, n, work, embedder)
 }
 
