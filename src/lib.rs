@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod catalog;
+pub mod cpu;
 pub mod dups;
 pub mod embed;
 pub mod error;

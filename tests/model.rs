@@ -159,6 +159,68 @@ fn the_int8_model_agrees_with_the_float_model() {
     );
 }
 
+/// An index made with the int8 model answers the same on every x86-64 CPU. The same photos indexed
+/// on an emulated CPU with AVX2 only (QEMU's Haswell: no AVX-512, no VNNI, where ONNX Runtime's
+/// u8 x s8 products go through saturating 16-bit sums) get the embeddings they get here.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_int8_model_gives_the_same_embeddings_on_a_cpu_without_vnni() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("catalog");
+    common::copy_photos(
+        &common::demo_photos(2000)
+            .into_iter()
+            .step_by(250)
+            .collect::<Vec<_>>(),
+        &root,
+    );
+    let here = dir.path().join("here.sqlite");
+    common::cli_index_with(
+        dir.path(),
+        &root,
+        &here,
+        &["--model", "efficientnet-lite0-int8"],
+    );
+
+    let emulated = dir.path().join("avx2.sqlite");
+    let out = std::process::Command::new(common::x86_emulator())
+        .args(["-cpu", "Haswell", env!("CARGO_BIN_EXE_lookalike")])
+        .args([
+            "index",
+            "--quiet",
+            "--model",
+            "efficientnet-lite0-int8",
+            "--index",
+        ])
+        .arg(&emulated)
+        .arg(&root)
+        .env("LOOKALIKE_DATA_DIR", dir.path())
+        .output()
+        .expect("the emulator runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (a, b) = (
+        lookalike::catalog::Catalog::open(&here).unwrap(),
+        lookalike::catalog::Catalog::open(&emulated).unwrap(),
+    );
+    assert_eq!((a.len(), b.len()), (8, 8));
+    for i in 0..a.len() {
+        let j = (0..b.len())
+            .find(|&j| b.items[j].path == a.items[i].path)
+            .unwrap();
+        let cos = lookalike::search::dot(&a.vector(i), &b.vector(j));
+        assert!(
+            cos > 0.999,
+            "{}: cosine {cos} between the int8 embeddings here and on an AVX2-only CPU",
+            a.items[i].path.display()
+        );
+    }
+}
+
 #[test]
 fn a_catalog_indexed_with_the_int8_model_finds_a_copy_first() {
     let dir = tempfile::tempdir().unwrap();

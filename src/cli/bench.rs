@@ -186,6 +186,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         model.label(),
         a.batch
     );
+    println!("cpu: {}", lookalike::cpu::describe());
     println!("catalog: {} ({} photos)\n", catalog.display(), photos.len());
 
     let embedder = Embedder::start(model.clone(), options)?;

@@ -127,3 +127,20 @@ pub fn json_output(cmd: &mut std::process::Command) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("JSON output")
 }
+
+/// QEMU's user-mode x86-64 emulator, to run a command on an emulated CPU without AVX-512 or VNNI:
+/// `$LOOKALIKE_QEMU`, the one `./run setup` unpacks into .cache/qemu, or qemu-x86_64(-static) on PATH.
+pub fn x86_emulator() -> PathBuf {
+    let candidates = std::env::var_os("LOOKALIKE_QEMU")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([project().join(".cache/qemu/qemu-x86_64-static")])
+        .chain(std::env::var_os("PATH").into_iter().flat_map(|p| {
+            std::env::split_paths(&p)
+                .flat_map(|d| [d.join("qemu-x86_64-static"), d.join("qemu-x86_64")])
+                .collect::<Vec<_>>()
+        }));
+    candidates.into_iter().find(|p| p.is_file()).expect(
+        "QEMU's x86-64 emulator not found: run ./run setup (or apt-get install qemu-user-static)",
+    )
+}

@@ -60,6 +60,7 @@ pub fn run(
         }
     };
     let embedder = Embedder::start(model, options)?;
+    println!("int8 figures on: {}", lookalike::cpu::describe());
     let forward = super::forward_rate(&embedder, photos, batch, photos.len() / batch)?;
     println!(
         "int8 model forward pass:                 {forward:8.1} images/s   = {:.2} x the float model",
