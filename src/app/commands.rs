@@ -239,6 +239,14 @@ impl LookalikeApp {
         let Some(files) = self.dups.confirm_trash.take() else {
             return;
         };
+        // Checked again on the disk: the folder may have changed while the dialog was open.
+        if let Some(catalog) = &self.catalog {
+            let marked: Vec<usize> = self.dups.marked.iter().copied().collect();
+            if let Err(e) = crate::dups::trash_plan(catalog, &self.dups.groups, &marked) {
+                self.error = Some(format!("Not moved to the trash: {e}"));
+                return;
+            }
+        }
         match trash::delete_all(&files) {
             Ok(()) => {
                 self.last_index_note = Some(format!("{} files moved to the trash", files.len()));

@@ -50,6 +50,8 @@ pub struct Progress {
 pub struct IndexReport {
     /// Photos found in the folder.
     pub scanned: usize,
+    /// Other names (symbolic or hard links) of photos already found: one physical file is one item.
+    pub aliases: usize,
     /// Photos whose size and modification time had not changed.
     pub unchanged: usize,
     /// Photos run through the model.
@@ -126,6 +128,7 @@ pub fn index_folder(
     let hashes = db.known_hashes()?;
     let mut report = IndexReport {
         scanned: files.len(),
+        aliases: files.iter().map(|f| f.aliases.len()).sum(),
         ..Default::default()
     };
 

@@ -1,5 +1,8 @@
-//! Finding the photos of a catalog folder: recursive, skipping hidden entries, safe against symlink cycles.
+//! Finding the photos of a catalog folder: recursive, skipping hidden entries, safe against symlink
+//! cycles. One physical file is one item: a second name of a file already found (a symbolic link,
+//! a folder reached through a link, a hard link) is an alias of it, never a copy of its own.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -18,6 +21,25 @@ pub struct ScannedFile {
     pub rel: PathBuf,
     pub size: u64,
     pub mtime_ns: i64,
+    /// Other names of the same physical file under the catalog folder (links), relative to it.
+    pub aliases: Vec<PathBuf>,
+}
+
+/// What makes two names one file: the device and inode it lives on.
+#[cfg(unix)]
+fn file_identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// Whether `path` (absolute) is reached without following any symbolic link.
+fn is_real_path(path: &Path) -> bool {
+    path.canonicalize().is_ok_and(|c| c == path)
 }
 
 /// Whether a file name has a photo extension.
@@ -29,8 +51,12 @@ pub fn is_photo_name(path: &Path) -> bool {
 
 /// Every photo under `root`, sorted by relative path. Entries that cannot be listed (a symlink
 /// cycle, a folder without permission) are returned as `(path, reason)` and skipped.
+///
+/// Names of one physical file are merged into one [`ScannedFile`]: the name reached without links
+/// when there is one (else the shortest), the others in its `aliases`. `root` should be canonical.
 pub fn scan_folder(root: &Path) -> (Vec<ScannedFile>, Vec<(PathBuf, String)>) {
-    let mut files = Vec::new();
+    let mut files: Vec<ScannedFile> = Vec::new();
+    let mut by_identity: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
     let mut problems = Vec::new();
     let walker = WalkDir::new(root)
         .follow_links(true)
@@ -74,13 +100,43 @@ pub fn scan_folder(root: &Path) -> (Vec<ScannedFile>, Vec<(PathBuf, String)>) {
             .strip_prefix(root)
             .unwrap_or(entry.path())
             .to_path_buf();
+        if let Some(id) = file_identity(&meta) {
+            by_identity.entry(id).or_default().push(files.len());
+        }
         files.push(ScannedFile {
             abs: entry.path().to_path_buf(),
             rel,
             size: meta.len(),
             mtime_ns,
+            aliases: Vec::new(),
         });
     }
+    let mut alias = vec![false; files.len()];
+    for names in by_identity.into_values().filter(|n| n.len() > 1) {
+        let keep = names
+            .iter()
+            .copied()
+            .min_by_key(|&i| {
+                let f = &files[i];
+                (
+                    !is_real_path(&f.abs),
+                    f.rel.as_os_str().len(),
+                    f.rel.clone(),
+                )
+            })
+            .unwrap_or(names[0]);
+        for &i in names.iter().filter(|&&i| i != keep) {
+            alias[i] = true;
+            let rel = files[i].rel.clone();
+            files[keep].aliases.push(rel);
+        }
+        files[keep].aliases.sort();
+    }
+    let mut files: Vec<ScannedFile> = files
+        .into_iter()
+        .zip(alias)
+        .filter_map(|(f, is_alias)| (!is_alias).then_some(f))
+        .collect();
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     (files, problems)
 }

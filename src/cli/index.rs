@@ -110,6 +110,7 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
             "index": index.to_string_lossy(), "model": embedder.manifest().name, "items": report.items,
             "scanned": report.scanned, "embedded": report.embedded, "reused": report.reused,
             "unchanged": report.unchanged, "removed": report.removed, "failed": report.failures.len(),
+            "aliases": report.aliases,
             "seconds": report.seconds, "failures": failures,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -129,6 +130,12 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
                 report.failures.len(),
                 report.seconds
             );
+            if report.aliases > 0 {
+                println!(
+                    "{} links to photos already in the catalog were not indexed again (one file, one item)",
+                    report.aliases
+                );
+            }
         }
     }
     Ok(if report.failures.is_empty() {

@@ -202,21 +202,86 @@ pub fn find_duplicates(catalog: &Catalog, rule: &Rule) -> crate::Result<Vec<Grou
 
 /// Why some marked files may not go to the trash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("every copy of a group is marked ({}): keep at least one", .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
-pub struct LastCopy(pub Vec<PathBuf>);
+pub enum TrashRefused {
+    /// Every copy of a group is marked.
+    #[error("every copy of a group is marked ({}): keep at least one", join_paths(.0))]
+    LastCopy(Vec<PathBuf>),
+    /// What stays of a group is missing now, or is the marked file itself under another name.
+    #[error(
+        "{} would remove the last real copy of its group: what stays ({}) is gone or is the same file under another name (a link); keep one of them",
+        .marked.display(), join_paths(.kept)
+    )]
+    NoRealCopyKept { marked: PathBuf, kept: Vec<PathBuf> },
+}
 
-/// The files to move to the trash for the `marked` items, refused when that would remove every
-/// copy of a group.
+fn join_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The physical file behind a path (links followed): device and inode; `None` when it is gone.
+#[cfg(unix)]
+fn physical_file(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file().then(|| (meta.dev(), meta.ino()))
+}
+
+/// The physical file behind a path (links followed): its canonical path; `None` when it is gone.
+#[cfg(not(unix))]
+fn physical_file(path: &std::path::Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok().filter(|p| p.is_file())
+}
+
+/// The files to move to the trash for the `marked` items. Refused when, in any group, no real file
+/// would stay: every item marked, or what stays missing now or the same physical file as a marked
+/// one (checked on the disk now, links followed, not from the index).
 pub fn trash_plan(
     catalog: &Catalog,
     groups: &[Group],
     marked: &[usize],
-) -> Result<Vec<PathBuf>, LastCopy> {
+) -> Result<Vec<PathBuf>, TrashRefused> {
+    // Trashing a path that is itself a link removes the link only; any other path (even through a
+    // linked folder) takes its physical file.
+    let marked_files: Vec<_> = marked
+        .iter()
+        .map(|&i| {
+            let path = catalog.abs_path(i);
+            let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+            (i, if is_link { None } else { physical_file(&path) })
+        })
+        .collect();
     for g in groups {
-        if g.items.iter().all(|i| marked.contains(i)) {
-            return Err(LastCopy(
+        let Some((first, _)) = marked_files.iter().find(|(i, _)| g.items.contains(i)) else {
+            continue;
+        };
+        let kept: Vec<usize> = g
+            .items
+            .iter()
+            .copied()
+            .filter(|i| !marked.contains(i))
+            .collect();
+        if kept.is_empty() {
+            return Err(TrashRefused::LastCopy(
                 g.items.iter().map(|&i| catalog.abs_path(i)).collect(),
             ));
+        }
+        let gone: Vec<_> = marked_files
+            .iter()
+            .filter(|(i, _)| g.items.contains(i))
+            .filter_map(|(_, id)| id.as_ref())
+            .collect();
+        let a_real_copy_stays = kept
+            .iter()
+            .any(|&i| physical_file(&catalog.abs_path(i)).is_some_and(|id| !gone.contains(&&id)));
+        if !a_real_copy_stays {
+            return Err(TrashRefused::NoRealCopyKept {
+                marked: catalog.abs_path(*first),
+                kept: kept.iter().map(|&i| catalog.abs_path(i)).collect(),
+            });
         }
     }
     Ok(marked.iter().map(|&i| catalog.abs_path(i)).collect())
