@@ -146,3 +146,59 @@ fn a_compact_catalog_with_a_learned_head_ranks_by_style_and_keeps_the_predicted_
     }
     assert!(mean >= 0.85, "style-aware recall@10 against f32 {mean:.3}");
 }
+
+/// A vectors file is only ever used for the index it was made from, whole: one left over from an
+/// index deleted and made again at the same path (same item count, same items version) is rebuilt,
+/// and so is one with a flipped byte, and the look-alikes are those of the photos indexed now.
+#[test]
+fn a_vectors_file_from_another_index_or_with_a_flipped_byte_is_never_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = common::demo_photos(80);
+    let db = tmp.path().join("i.sqlite");
+    let file = sidecar_path(&db);
+    let index = |photos: &[std::path::PathBuf]| {
+        let root = tmp.path().join("catalog");
+        let _ = std::fs::remove_dir_all(&root);
+        common::copy_photos(photos, &root);
+        common::cli_index(tmp.path(), &root, &db);
+    };
+    let finds_itself = |cat: &Catalog| {
+        let full = Catalog::open_with(&db, Storage::Full).unwrap();
+        for q in (0..full.len()).step_by(7) {
+            let hit = cat.embeddings.top_k(&full.vector(q), 1, |_| true)[0];
+            assert!(
+                hit.index == q && hit.score > 0.99,
+                "item {q} ({}) found {} at {}",
+                full.items[q].path.display(),
+                full.items[hit.index].path.display(),
+                hit.score
+            );
+        }
+    };
+
+    index(&photos[..40]);
+    let first = Catalog::open_with(&db, Storage::Compact).unwrap();
+    finds_itself(&first);
+    let old = std::fs::read(&file).unwrap();
+
+    // One byte flipped in the middle of the rows.
+    let mut flipped = old.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    std::fs::write(&file, &flipped).unwrap();
+    finds_itself(&Catalog::open_with(&db, Storage::Compact).unwrap());
+    assert_eq!(std::fs::read(&file).unwrap(), old, "rebuilt whole");
+
+    // The index deleted and made again from other photos, the old file left beside it.
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    index(&photos[40..]);
+    std::fs::write(&file, &old).unwrap();
+    finds_itself(&Catalog::open_with(&db, Storage::Compact).unwrap());
+    assert_ne!(
+        std::fs::read(&file).unwrap(),
+        old,
+        "the stale file was replaced"
+    );
+}

@@ -90,9 +90,12 @@ impl Catalog {
         let mut catalog = if storage.is_compact(db.count()?) {
             // The items from SQLite and the vectors from their file, read side by side.
             let version = db.items_version()?;
+            let made = db
+                .index_id()?
+                .map(|index_id| vectors::Made { index_id, version });
             let file = sidecar_path(index_path);
             let (catalog, stored) = std::thread::scope(|s| {
-                let stored = s.spawn(|| vectors::read_sidecar(&file, version));
+                let stored = s.spawn(|| made.and_then(|m| vectors::read_sidecar(&file, m)));
                 (db.load_catalog(false), stored.join().ok().flatten())
             });
             let mut catalog = catalog?;
@@ -101,7 +104,7 @@ impl Catalog {
                 Some((stored_ids, two)) if stored_ids == ids && two.full.dims() == catalog.dims => {
                     two
                 }
-                _ => vectors::build_compact(db, &ids, catalog.dims, version)?,
+                _ => vectors::build_compact(db, &ids, catalog.dims, made)?,
             };
             catalog.embeddings = Vectors::Compact(vectors);
             catalog

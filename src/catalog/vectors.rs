@@ -3,8 +3,9 @@
 //! two-stage index instead, read from a file beside the index so that opening is one sequential
 //! read rather than a million SQLite rows.
 //!
-//! The file (`<index>.vectors`) is a cache: it names the version of the index's items it was made
-//! from, and is rebuilt from the f32 embeddings in SQLite whenever that differs or it is damaged.
+//! The file (`<index>.vectors`) is a cache: it names the index it was made from (its random id) and
+//! the version of its items, ends with a CRC-32 of everything before, and is rebuilt from the f32
+//! embeddings in SQLite whenever either differs or it is damaged.
 
 use std::borrow::Cow;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -28,7 +29,48 @@ const AXES_SAMPLE: usize = 5_000;
 const CANDIDATES: usize = 2_000;
 /// Rows read from SQLite and quantised at a time while building the compact rows.
 const BLOCK: usize = 8_192;
-const MAGIC: &[u8; 8] = b"LKVECT01";
+const MAGIC: &[u8; 8] = b"LKVECT02";
+
+/// What a vectors file was made from: the index's random id and its items version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Made {
+    pub index_id: u128,
+    pub version: u64,
+}
+
+/// A reader or writer that keeps a CRC-32 of the bytes through it.
+struct Checked<T> {
+    inner: T,
+    crc: crc32fast::Hasher,
+}
+
+impl<T> Checked<T> {
+    fn new(inner: T) -> Self {
+        Checked {
+            inner,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Checked<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// How to keep a catalog's embeddings in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,13 +218,13 @@ pub fn sidecar_path(index: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The compact vectors of the items `ids` (in this order) of `db`, at items version `version`,
-/// built from the f32 embeddings and saved beside the index for the next open.
+/// The compact vectors of the items `ids` (in this order) of `db`, as `made` (none for an older
+/// index opened read-only), built from the f32 embeddings and saved beside the index for the next open.
 pub(crate) fn build_compact(
     db: &IndexDb,
     ids: &[i64],
     dims: usize,
-    version: u64,
+    made: Option<Made>,
 ) -> Result<TwoStage> {
     let file = sidecar_path(&db.path);
     let mut rows = Int8Rows::empty(dims);
@@ -205,46 +247,66 @@ pub(crate) fn build_compact(
     };
     let two = TwoStage::build(rows, reduced, AXES_SAMPLE, CANDIDATES);
     // A folder we cannot write to still gets a working catalog, only a slower next open.
-    if let Err(e) = write_sidecar(&file, version, ids, &two) {
+    if let Some(made) = made
+        && let Err(e) = write_sidecar(&file, made, ids, &two)
+    {
         eprintln!("lookalike: could not save {}: {e}", file.display());
     }
     Ok(two)
 }
 
-/// The item ids and compact vectors saved in `file`, if it was made at items version `version`
-/// and is whole.
-pub(crate) fn read_sidecar(file: &Path, version: u64) -> Option<(Vec<i64>, TwoStage)> {
+/// The item ids and compact vectors saved in `file`, if it was made as `made` and is whole (its
+/// length and checksum agree).
+pub(crate) fn read_sidecar(file: &Path, made: Made) -> Option<(Vec<i64>, TwoStage)> {
     let f = std::fs::File::open(file).ok()?;
-    let len = f.metadata().ok()?.len();
-    let mut r = BufReader::with_capacity(1 << 20, f);
+    let len = f.metadata().ok()?.len().checked_sub(4)?;
+    let mut r = Checked::new(BufReader::with_capacity(1 << 20, f));
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic).ok()?;
-    if &magic != MAGIC || read_u64(&mut r).ok()? != version {
+    let mut id = [0u8; 16];
+    r.read_exact(&mut id).ok()?;
+    if &magic != MAGIC
+        || u128::from_le_bytes(id) != made.index_id
+        || read_u64(&mut r).ok()? != made.version
+    {
         return None;
     }
     let n = read_u64(&mut r).ok()? as usize;
-    let head = 8u64.checked_mul(n as u64)?.checked_add(24)?;
+    let head = 8u64.checked_mul(n as u64)?.checked_add(40)?;
     if head > len {
         return None;
     }
     let mut ids = vec![0i64; n];
     r.read_exact(bytemuck::cast_slice_mut(&mut ids)).ok()?;
     let two = TwoStage::read_from(&mut r, len - head).ok()?;
-    (two.full.len() == n && head + two.file_bytes() == len).then_some((ids, two))
+    let computed = r.crc.clone().finalize();
+    let mut stored = [0u8; 4];
+    r.inner.read_exact(&mut stored).ok()?;
+    (two.full.len() == n
+        && head + two.file_bytes() == len
+        && u32::from_le_bytes(stored) == computed)
+        .then_some((ids, two))
 }
 
-fn write_sidecar(file: &Path, version: u64, ids: &[i64], two: &TwoStage) -> Result<()> {
+fn write_sidecar(file: &Path, made: Made, ids: &[i64], two: &TwoStage) -> Result<()> {
     let mut tmp = file.as_os_str().to_owned();
     tmp.push(".part");
     let tmp = PathBuf::from(tmp);
     let write = || -> std::io::Result<()> {
-        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        let mut w = Checked::new(BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(&tmp)?,
+        ));
         w.write_all(MAGIC)?;
-        w.write_all(&version.to_le_bytes())?;
+        w.write_all(&made.index_id.to_le_bytes())?;
+        w.write_all(&made.version.to_le_bytes())?;
         w.write_all(&(ids.len() as u64).to_le_bytes())?;
         w.write_all(bytemuck::cast_slice(ids))?;
         two.write_to(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        let crc = w.crc.finalize();
+        let mut out = w.inner;
+        out.write_all(&crc.to_le_bytes())?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, file)
     };
     write().map_err(|e| {

@@ -123,7 +123,32 @@ impl IndexDb {
                 ));
             }
         }
+        db.ensure_index_id()?;
         Ok(db)
+    }
+
+    /// A random id made when the index is created (or first opened by a version that has ids):
+    /// a file made from another index, even one re-made at the same path with the same items
+    /// version, never passes for this one's.
+    fn ensure_index_id(&self) -> Result<()> {
+        if self.meta("index_id")?.is_none() {
+            let id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+            self.conn
+                .execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES('index_id', ?1)",
+                    [id],
+                )
+                .map_err(db_err(&self.path))?;
+        }
+        Ok(())
+    }
+
+    /// The index's random id (see [`IndexDb::ensure_index_id`]); `None` for an older index opened
+    /// read-only, whose vectors file is then rebuilt on every open.
+    pub fn index_id(&self) -> Result<Option<u128>> {
+        Ok(self
+            .meta("index_id")?
+            .and_then(|v| u128::from_str_radix(&v, 16).ok()))
     }
 
     /// Open an index that must already exist.
@@ -156,6 +181,7 @@ impl IndexDb {
         // Indexes from before a table was added get it now (every statement is IF NOT EXISTS).
         db.conn.execute_batch(SCHEMA).map_err(db_err(path))?;
         db.add_missing_columns()?;
+        db.ensure_index_id()?;
         Ok(db)
     }
 
