@@ -99,6 +99,8 @@ pub enum Error {
         root.display()
     )]
     NothingToLearn { root: PathBuf },
+    #[error(transparent)]
+    Region(#[from] crate::query::RegionError),
     #[error("cancelled")]
     Cancelled,
 }

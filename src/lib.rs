@@ -16,6 +16,7 @@ pub mod learn;
 pub mod map;
 pub mod model;
 pub mod paths;
+pub mod query;
 pub mod search;
 
 pub use error::{Error, Result};

@@ -21,6 +21,8 @@ pub enum Command {
     QuerySelectedResult(usize),
     Select(Option<usize>),
     Requery,
+    /// Search the query's photo in this box (None: the whole photo and its automatic regions).
+    SearchRegion(Option<crate::query::Rect>),
     Clear,
     CancelIndexing,
     Open(PathBuf),
@@ -66,9 +68,18 @@ impl LookalikeApp {
                 if let Some((v, own)) = self
                     .query
                     .as_ref()
-                    .and_then(|q| q.vector.clone().map(|v| (v, q.own_item)))
+                    .and_then(|q| q.regions.clone().map(|v| (v, q.own_item)))
                 {
                     self.run_query(QueryInput::Again(v, own));
+                }
+            }
+            Command::SearchRegion(region) => {
+                if let Some((photo, own)) = self
+                    .query
+                    .as_ref()
+                    .and_then(|q| q.photo.clone().map(|p| (p, q.own_item)))
+                {
+                    self.run_query(QueryInput::Region { photo, region, own });
                 }
             }
             Command::Clear => {
@@ -135,35 +146,46 @@ impl LookalikeApp {
                         .map(|it| format!("{} ({})", c.label(*i), it.path.display()))
                 })
                 .unwrap_or_default(),
-            QueryInput::Again(..) => self
+            QueryInput::Again(..) | QueryInput::Region { .. } => self
                 .query
                 .as_ref()
                 .map(|q| q.title.clone())
                 .unwrap_or_default(),
         };
-        let keep_preview = matches!(input, QueryInput::Again(..));
+        let keep_preview = matches!(input, QueryInput::Again(..) | QueryInput::Region { .. });
         let preview = match (&input, &self.catalog) {
-            (QueryInput::Again(..), _) => self.query.as_ref().and_then(|q| q.preview.clone()),
+            (QueryInput::Again(..) | QueryInput::Region { .. }, _) => {
+                self.query.as_ref().and_then(|q| q.preview.clone())
+            }
             (QueryInput::Item(i), Some(c)) => c
                 .items
                 .get(*i)
                 .and_then(|it| self.thumbs.get(&c.index_path, it.id).cloned()),
             _ => None,
         };
-        let (old_embed, old_vector) = match (&self.query, keep_preview) {
-            (Some(q), true) => (q.embed_ms, q.vector.clone()),
-            _ => (0.0, None),
+        let kept = self.query.take().filter(|_| keep_preview);
+        let given = match &input {
+            QueryInput::Region { region, .. } => *region,
+            _ => kept.as_ref().and_then(|q| q.given),
         };
         self.next_query += 1;
         let id = self.next_query;
         self.query = Some(Query {
             title,
             preview,
-            vector: old_vector,
-            own_item: None,
+            photo: kept.as_ref().and_then(|q| q.photo.clone()),
+            regions: kept.as_ref().and_then(|q| q.regions.clone()),
+            lead: kept.as_ref().map_or(0, |q| q.lead),
+            given,
+            suggestions: kept
+                .as_ref()
+                .map(|q| q.suggestions.clone())
+                .unwrap_or_default(),
+            editing: None,
+            own_item: kept.as_ref().and_then(|q| q.own_item),
             waiting_for: Some(id),
             predictions: Vec::new(),
-            embed_ms: old_embed,
+            embed_ms: kept.as_ref().map_or(0.0, |q| q.embed_ms),
             search_ms: 0.0,
         });
         let (Engine::Ready(embedder), Some(catalog)) = (&self.engine, &self.catalog) else {

@@ -67,6 +67,13 @@ impl LookalikeApp {
                 ui.ctx().memory_mut(|m| m.surrender_focus(self.filter_id));
             } else if self.selected.is_some() {
                 commands.push(Command::Select(None));
+            } else if let Some(q) = &mut self.query
+                && (q.editing.is_some() || q.given.is_some())
+            {
+                // Esc in the box editor drops the box, not the query.
+                if q.editing.take().is_none() {
+                    commands.push(Command::SearchRegion(None));
+                }
             } else {
                 commands.push(Command::Clear);
             }

@@ -9,10 +9,16 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::ColorImage;
 
 use crate::catalog::{Catalog, IndexOptions, IndexReport, LookupOptions, Progress, index_folder};
-use crate::embed::{Embedder, EngineOptions, decode_photo_for};
-use crate::learn::{Prediction, TrainOptions, TrainProgress, train_head};
+use crate::embed::{Embedder, EngineOptions, Photo};
+use crate::learn::{TrainOptions, TrainProgress, train_head};
 use crate::model::ModelManifest;
-use crate::search::Hit;
+use crate::query::{
+    Answer, EmbeddedRegion, Rect, RegionArg, RegionMode, decode_query_photo, embed_regions,
+    search_regions,
+};
+
+/// Longest side of the query photo shown in the window.
+pub const PREVIEW_SIDE: u32 = 480;
 
 /// What a query is made from.
 #[derive(Debug, Clone)]
@@ -23,19 +29,29 @@ pub enum QueryInput {
     Pixels(Arc<image::RgbImage>),
     /// A catalog item (its index): excluded from its own look-alikes.
     Item(usize),
-    /// The current query again (K or the filter changed).
-    Again(Arc<Vec<f32>>, Option<usize>),
+    /// The current query's photo again, searched in another region (`None`: back to the whole photo
+    /// and, for a scene, its automatic regions).
+    Region {
+        photo: Arc<Photo>,
+        region: Option<Rect>,
+        own: Option<usize>,
+    },
+    /// The current query's regions again (K or the filter changed).
+    Again(Arc<Vec<EmbeddedRegion>>, Option<usize>),
 }
 
 /// A finished query.
 pub struct QueryOutcome {
-    pub vector: Arc<Vec<f32>>,
-    pub hits: Vec<Hit>,
+    /// The photo, upright (None for a catalog item whose file cannot be read).
+    pub photo: Option<Arc<Photo>>,
+    /// The regions searched, the leading one at `answer.lead`.
+    pub regions: Arc<Vec<EmbeddedRegion>>,
+    /// The region the user gave, if any.
+    pub given: Option<Rect>,
+    pub answer: Answer,
     pub preview: Option<ColorImage>,
     pub own_item: Option<usize>,
-    /// The labels the catalog's learned head predicts for the query (empty without a head).
-    pub predictions: Vec<Prediction>,
-    /// None when nothing was embedded (a catalog item, or the same query again).
+    /// None when nothing was embedded (the same query again).
     pub embed_ms: Option<f64>,
     pub search_ms: f64,
 }
@@ -263,51 +279,81 @@ fn run_query(
     filter: &str,
 ) -> Result<QueryOutcome, String> {
     let t0 = Instant::now();
-    let (vector, preview, own_item) = match input {
+    let preview_of = |photo: &Photo| Some(super::thumbs::color_image(&photo.rgb, PREVIEW_SIDE));
+    let embed = |photo: &Photo, mode: RegionMode| {
+        embed_regions(embedder, photo, mode).map_err(|e| format!("{e:#}"))
+    };
+    let (photo, regions, given, preview, own_item) = match input {
         QueryInput::File(path) => {
             let bytes = std::fs::read(&path)
                 .map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
-            let photo = decode_photo_for(&bytes, embedder.manifest())
+            let photo = decode_query_photo(&bytes, embedder.manifest())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            let (v, _) = embedder.embed_photo(&photo).map_err(|e| e.to_string())?;
+            let regions = embed(&photo, RegionMode::Auto)?;
+            let preview = preview_of(&photo);
             (
-                Arc::new(v),
-                Some(super::thumbs::color_image(&photo.rgb, 320)),
+                Some(Arc::new(photo)),
+                regions,
+                None,
+                preview,
                 catalog.find_path(&path),
             )
         }
         QueryInput::Pixels(rgb) => {
-            let photo = crate::embed::Photo::from_rgb((*rgb).clone());
-            let (v, _) = embedder.embed_photo(&photo).map_err(|e| e.to_string())?;
-            (
-                Arc::new(v),
-                Some(super::thumbs::color_image(&rgb, 320)),
-                None,
-            )
+            let photo = Photo::from_rgb((*rgb).clone());
+            let regions = embed(&photo, RegionMode::Auto)?;
+            let preview = preview_of(&photo);
+            (Some(Arc::new(photo)), regions, None, preview, None)
         }
         QueryInput::Item(i) if i < catalog.len() => {
-            (Arc::new(catalog.vector(i).to_vec()), None, Some(i))
+            // The item's own vector, as indexed; its photo (when the file is here) for regions.
+            let photo = std::fs::read(catalog.abs_path(i))
+                .ok()
+                .and_then(|bytes| decode_query_photo(&bytes, embedder.manifest()).ok());
+            let whole = photo
+                .as_ref()
+                .map_or(Rect::whole(1, 1), |p| Rect::whole(p.width, p.height));
+            let regions = vec![EmbeddedRegion {
+                rect: whole,
+                vector: catalog.vector(i).to_vec(),
+                automatic: false,
+            }];
+            let preview = photo.as_ref().and_then(preview_of);
+            (photo.map(Arc::new), regions, None, preview, Some(i))
         }
         QueryInput::Item(_) => return Err("that item is no longer in the catalog".into()),
-        QueryInput::Again(v, own) => (v, None, own),
+        QueryInput::Region { photo, region, own } => {
+            let mode = match region {
+                Some(r) => RegionMode::Given(RegionArg::pixels(r)),
+                None => RegionMode::Auto,
+            };
+            let regions = embed(&photo, mode)?;
+            let given = region.and_then(|_| regions.first().map(|r| r.rect));
+            (Some(photo), regions, given, None, own)
+        }
+        QueryInput::Again(regions, own) => {
+            let regions = regions.as_ref().clone();
+            (None, regions, None, None, own)
+        }
     };
-    let embed_ms = preview.is_some().then(|| t0.elapsed().as_secs_f64() * 1e3);
-    if vector.len() != catalog.dims {
+    let embed_ms = photo.is_some().then(|| t0.elapsed().as_secs_f64() * 1e3);
+    if let Some(r) = regions.iter().find(|r| r.vector.len() != catalog.dims) {
         return Err(format!(
             "the query has {} dims but the catalog {}: reopen the catalog",
-            vector.len(),
+            r.vector.len(),
             catalog.dims
         ));
     }
     let t1 = Instant::now();
     let filter = filter.to_lowercase();
-    let lookup = catalog.look_alikes(&vector, opts, |i| {
+    let answer = search_regions(catalog, &regions, opts, |i| {
         Some(i) != own_item && label_matches(catalog, i, &filter)
     });
     Ok(QueryOutcome {
-        vector,
-        hits: lookup.hits,
-        predictions: lookup.predictions,
+        photo,
+        regions: Arc::new(regions),
+        given,
+        answer,
         preview,
         own_item,
         embed_ms,

@@ -151,7 +151,7 @@ impl LookalikeApp {
         let requery = self
             .query
             .as_ref()
-            .and_then(|q| q.vector.clone().map(|v| (v, q.own_item)));
+            .and_then(|q| q.regions.clone().map(|v| (v, q.own_item)));
         // Duplicates are measured again on the new catalog, when the view is open.
         self.dups.reset();
         self.catalog = Some(cat);
@@ -178,14 +178,20 @@ impl LookalikeApp {
                 if let Some(img) = out.preview {
                     q.preview = Some(ctx.load_texture("query-photo", img, TextureOptions::LINEAR));
                 }
-                q.vector = Some(out.vector);
+                if out.photo.is_some() {
+                    q.photo = out.photo;
+                    q.given = out.given;
+                }
+                q.regions = Some(out.regions);
+                q.lead = out.answer.lead;
+                q.suggestions = out.answer.suggestions;
                 q.own_item = out.own_item;
-                q.predictions = out.predictions;
+                q.predictions = out.answer.predictions;
                 if let Some(ms) = out.embed_ms {
                     q.embed_ms = ms;
                 }
                 q.search_ms = out.search_ms;
-                self.results = out.hits;
+                self.results = out.answer.hits.iter().map(|h| h.hit).collect();
                 self.selected = None;
             }
             Err(e) => {

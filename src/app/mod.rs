@@ -12,6 +12,7 @@ mod map_pixels;
 mod map_view;
 mod messages;
 mod panels;
+mod query_photo;
 mod results;
 mod settings;
 mod thumbs;
@@ -65,7 +66,17 @@ struct Query {
     /// What the user asked with, in words ("shirt.jpg", "pasted image", an item's label).
     title: String,
     preview: Option<TextureHandle>,
-    vector: Option<Arc<Vec<f32>>>,
+    /// The photo, upright: what regions are cut from.
+    photo: Option<Arc<crate::embed::Photo>>,
+    /// The regions searched; the results come from `lead` (and regions of its kind).
+    regions: Option<Arc<Vec<crate::query::EmbeddedRegion>>>,
+    lead: usize,
+    /// The box the user drew (or picked from the suggestions); None: automatic.
+    given: Option<crate::query::Rect>,
+    /// Kinds of item found in other regions of the photo.
+    suggestions: Vec<crate::query::Suggestion>,
+    /// The box being drawn on the photo.
+    editing: Option<query_photo::BoxEdit>,
     own_item: Option<usize>,
     /// Labels the catalog's head predicts for the query.
     predictions: Vec<crate::learn::Prediction>,

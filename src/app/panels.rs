@@ -192,7 +192,7 @@ impl LookalikeApp {
             );
             return;
         }
-        match &self.query {
+        match &mut self.query {
             None => {
                 ui.label("Drop a photo here, press Ctrl+O to pick one, or Ctrl+V to paste an image copied from a shop's web page.");
                 ui.label("Double-click a look-alike or a map point to search from it.");
@@ -205,11 +205,26 @@ impl LookalikeApp {
                         format!("Query: {}", q.title),
                     )
                 });
-                if let Some(t) = &q.preview {
-                    ui.add(
-                        egui::Image::from_texture(t)
-                            .max_size(egui::vec2(ui.available_width(), 320.0)),
-                    );
+                super::query_photo::show(
+                    ui,
+                    q,
+                    self.catalog.as_deref(),
+                    &mut self.thumbs,
+                    commands,
+                );
+                if q.given.is_some() {
+                    ui.horizontal(|ui| {
+                        ui.weak("Searching the box.");
+                        if ui
+                            .button("Whole photo (Esc)")
+                            .on_hover_text("Search the whole photo again (and, for a scene, its automatic regions)")
+                            .clicked()
+                        {
+                            commands.push(Command::SearchRegion(None));
+                        }
+                    });
+                } else if q.photo.is_some() && q.preview.is_some() {
+                    ui.weak("Drag a box on the photo to search one garment.");
                 }
                 if q.waiting_for.is_some() {
                     ui.horizontal(|ui| {
@@ -391,9 +406,9 @@ impl LookalikeApp {
         let query_point = self
             .query
             .as_ref()
-            .and_then(|q| q.vector.as_ref())
+            .and_then(|q| q.regions.as_ref().and_then(|r| r.get(q.lead)))
             .zip(catalog.projection.as_ref())
-            .map(|(v, p)| p.project(v));
+            .map(|(r, p)| p.project(&r.vector));
         let selected = self
             .selected
             .and_then(|r| self.results.get(r))

@@ -63,4 +63,48 @@ impl Catalog {
         };
         Lookup { hits, predictions }
     }
+
+    /// [`Catalog::look_alikes`] for several queries (the regions of one photo), reading the
+    /// catalog's vectors once for all of them where the search allows.
+    pub fn look_alikes_many(
+        &self,
+        queries: &[&[f32]],
+        opts: &LookupOptions,
+        keep: impl Fn(usize) -> bool + Sync,
+    ) -> Vec<Lookup> {
+        match &self.head {
+            // Each query keeps to its own predicted category: one search each.
+            Some(_) if opts.same_category => queries
+                .iter()
+                .map(|q| self.look_alikes(q, opts, &keep))
+                .collect(),
+            Some(head) => {
+                let hits = match &self.style {
+                    Some(style) if opts.style_aware => {
+                        let projected: Vec<Vec<f32>> =
+                            queries.iter().map(|q| head.style(q)).collect();
+                        let refs: Vec<&[f32]> = projected.iter().map(Vec::as_slice).collect();
+                        style.top_k_many(&refs, opts.k, keep)
+                    }
+                    _ => self.embeddings.top_k_many(queries, opts.k, keep),
+                };
+                hits.into_iter()
+                    .zip(queries)
+                    .map(|(hits, q)| Lookup {
+                        hits,
+                        predictions: head.predict(q),
+                    })
+                    .collect()
+            }
+            None => self
+                .embeddings
+                .top_k_many(queries, opts.k, keep)
+                .into_iter()
+                .map(|hits| Lookup {
+                    hits,
+                    predictions: Vec::new(),
+                })
+                .collect(),
+        }
+    }
 }

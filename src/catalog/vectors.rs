@@ -209,6 +209,21 @@ impl Vectors {
             Vectors::Compact(two) => two.top_k_filtered(query, k, keep),
         }
     }
+
+    /// [`Vectors::top_k`] for several queries; f32 rows are read once for all of them.
+    pub fn top_k_many(
+        &self,
+        queries: &[&[f32]],
+        k: usize,
+        keep: impl Fn(usize) -> bool + Sync,
+    ) -> Vec<Vec<Hit>> {
+        match self {
+            Vectors::Full { dims, data } => {
+                crate::search::top_k_many(data, *dims, queries, k, keep)
+            }
+            _ => queries.iter().map(|q| self.top_k(q, k, &keep)).collect(),
+        }
+    }
 }
 
 /// The file beside `index` that holds its compact vectors.

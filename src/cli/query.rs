@@ -7,9 +7,19 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use lookalike::catalog::{Catalog, Lookup, LookupOptions};
+use lookalike::catalog::{Catalog, LookupOptions};
 use lookalike::embed::{Embedder, EngineOptions};
 use lookalike::model::{default_model, find_model, imagenet_classes, top_classes};
+use lookalike::query::{RegionArg, RegionMode, decode_query_photo, embed_regions, search_regions};
+
+/// Whether to look for the garment in regions of a scene.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Regions {
+    /// The whole photo and, for a scene (not a studio shot), candidate regions.
+    Auto,
+    /// The whole photo only.
+    Off,
+}
 
 #[derive(Args)]
 pub struct QueryArgs {
@@ -33,6 +43,13 @@ pub struct QueryArgs {
     /// ONNX Runtime threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Search only this region of the photo: X,Y,W,H in pixels, or in fractions of the width and
+    /// height when all four are at most 1.
+    #[arg(long, value_name = "X,Y,W,H", allow_hyphen_values = true)]
+    pub region: Option<RegionArg>,
+    /// Candidate regions of a scene (auto), or the whole photo only (off).
+    #[arg(long, value_enum, default_value_t = Regions::Auto)]
+    pub regions: Regions,
 }
 
 pub fn run(a: QueryArgs) -> Result<ExitCode> {
@@ -46,41 +63,71 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         },
     )?;
 
-    let t0 = Instant::now();
-    let (query, _) = embedder.embed_file(&a.photo)?;
-    let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
-    // A photo of the catalog itself is not its own look-alike.
-    let own = catalog.find_path(&a.photo);
-    let t1 = Instant::now();
     if (a.style || a.same_category) && catalog.head.is_none() {
         anyhow::bail!(
             "--style and --same-category need a head learned from the catalog's labels: run `lookalike train-head --index {}` first",
             index.display()
         );
     }
+    let t0 = Instant::now();
+    let bytes = std::fs::read(&a.photo)
+        .with_context(|| format!("{}: cannot read the photo", a.photo.display()))?;
+    let photo = decode_query_photo(&bytes, embedder.manifest())
+        .with_context(|| format!("{}: cannot use it as a photo", a.photo.display()))?;
+    let mode = match (a.region, a.regions) {
+        (Some(r), _) => RegionMode::Given(r),
+        (None, Regions::Auto) => RegionMode::Auto,
+        (None, Regions::Off) => RegionMode::Whole,
+    };
+    let regions = embed_regions(&embedder, &photo, mode)
+        .with_context(|| format!("{}: cannot search it", a.photo.display()))?;
+    let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
+    // A photo of the catalog itself is not its own look-alike.
+    let own = catalog.find_path(&a.photo);
+    let t1 = Instant::now();
     let opts = LookupOptions {
         k: a.k,
         style_aware: a.style,
         same_category: a.same_category,
     };
-    let Lookup { hits, predictions } = catalog.look_alikes(&query, &opts, |i| Some(i) != own);
+    let answer = search_regions(&catalog, &regions, &opts, |i| Some(i) != own);
     let search_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let (hits, predictions) = (&answer.hits, &answer.predictions);
+    let automatic = regions.iter().filter(|r| r.automatic).count();
 
     let model = embedder.manifest().label();
     if a.json {
+        let rect = |i: usize| {
+            let r = regions[i].rect;
+            serde_json::json!({"x": r.x, "y": r.y, "w": r.w, "h": r.h, "automatic": regions[i].automatic})
+        };
         let results: Vec<_> = hits
             .iter()
             .enumerate()
             .map(|(r, h)| {
                 serde_json::json!({
-                    "rank": r + 1, "score": h.score, "path": catalog.abs_path(h.index).to_string_lossy(),
-                    "label": catalog.label(h.index), "labels": catalog.items[h.index].labels,
+                    "rank": r + 1, "score": h.hit.score, "path": catalog.abs_path(h.hit.index).to_string_lossy(),
+                    "label": catalog.label(h.hit.index), "labels": catalog.items[h.hit.index].labels,
+                    "region": h.region,
+                })
+            })
+            .collect();
+        let suggestions: Vec<_> = answer
+            .suggestions
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "kind": s.kind, "region": s.region, "score": s.best.score,
+                    "best": catalog.abs_path(s.best.index).to_string_lossy(),
                 })
             })
             .collect();
         let out = serde_json::json!({
             "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims, "items": catalog.len(),
             "vectors": if catalog.embeddings.is_compact() { "int8" } else { "f32" },
+            "width": photo.width, "height": photo.height,
+            "regions": (0..regions.len()).map(rect).collect::<Vec<_>>(), "lead_region": answer.lead,
+            "suggestions": suggestions,
             "embed_ms": embed_ms, "search_ms": search_ms, "predicted": predictions, "results": results,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -96,6 +143,33 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             ""
         }
     );
+    let lead = regions[answer.lead].rect;
+    if automatic > 0 {
+        println!(
+            "A scene: searched the whole photo and {automatic} regions; results from the region {:.0},{:.0},{:.0},{:.0}",
+            lead.x, lead.y, lead.w, lead.h
+        );
+        let others: Vec<String> = answer
+            .suggestions
+            .iter()
+            .filter(|s| s.region != answer.lead)
+            .map(|s| {
+                let r = regions[s.region].rect;
+                format!(
+                    "{} (--region {:.0},{:.0},{:.0},{:.0})",
+                    s.kind, r.x, r.y, r.w, r.h
+                )
+            })
+            .collect();
+        if !others.is_empty() {
+            println!("Also in the photo: {}", others.join(", "));
+        }
+    } else if a.region.is_some() {
+        println!(
+            "Searched the region {:.0},{:.0},{:.0},{:.0} of {} x {} pixels",
+            lead.x, lead.y, lead.w, lead.h, photo.width, photo.height
+        );
+    }
     if !predictions.is_empty() {
         let words: Vec<String> = predictions
             .iter()
@@ -111,9 +185,9 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         println!(
             "{:>4}  {:>6.3}  {:<20}  {}",
             r + 1,
-            h.score,
-            catalog.label(h.index),
-            catalog.abs_path(h.index).display()
+            h.hit.score,
+            catalog.label(h.hit.index),
+            catalog.abs_path(h.hit.index).display()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -19,6 +19,7 @@ const MAX_ALLOC: u64 = 1 << 30;
 pub const THUMB_SIDE: u32 = 128;
 
 /// A decoded photo, upright and in RGB on white.
+#[derive(Debug, Clone)]
 pub struct Photo {
     /// The pixels; smaller than the photo when it was decoded at reduced size.
     pub rgb: RgbImage,

@@ -119,6 +119,64 @@ pub fn top_k_scored(n: usize, k: usize, score: impl Fn(usize) -> Option<f32> + S
     hits
 }
 
+/// For each of `queries`, the `k` rows of `matrix` most similar to it, best first, among the rows
+/// `allow` accepts: one pass over the rows for all the queries (a query with regions searches many
+/// vectors at once, and the rows' memory is the cost).
+pub fn top_k_many(
+    matrix: &[f32],
+    dims: usize,
+    queries: &[&[f32]],
+    k: usize,
+    allow: impl Fn(usize) -> bool + Sync,
+) -> Vec<Vec<Hit>> {
+    assert!(
+        queries.iter().all(|q| q.len() == dims),
+        "query length must equal the catalog's dims"
+    );
+    if k == 0 || dims == 0 || queries.is_empty() {
+        return vec![Vec::new(); queries.len()];
+    }
+    let n = matrix.len() / dims;
+    let per_task = (0..n.div_ceil(ROWS_PER_TASK))
+        .into_par_iter()
+        .map(|task| {
+            let mut heaps: Vec<BinaryHeap<Weakest>> = (0..queries.len())
+                .map(|_| BinaryHeap::with_capacity(k + 1))
+                .collect();
+            for index in task * ROWS_PER_TASK..((task + 1) * ROWS_PER_TASK).min(n) {
+                if !allow(index) {
+                    continue;
+                }
+                let row = &matrix[index * dims..(index + 1) * dims];
+                for (heap, q) in heaps.iter_mut().zip(queries) {
+                    keep(
+                        heap,
+                        Hit {
+                            index,
+                            score: dot(row, q),
+                        },
+                        k,
+                    );
+                }
+            }
+            heaps
+        })
+        .collect::<Vec<_>>();
+    (0..queries.len())
+        .map(|q| {
+            let mut all = BinaryHeap::with_capacity(k + 1);
+            for heaps in &per_task {
+                for hit in heaps[q].iter() {
+                    keep(&mut all, hit.0, k);
+                }
+            }
+            let mut hits: Vec<Hit> = all.into_vec().into_iter().map(|w| w.0).collect();
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+            hits
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +197,21 @@ mod tests {
         assert!(hits[0].score >= hits[1].score && hits[1].score >= hits[2].score);
         let without_self = top_k(&m, 3, &q, 1, |i| i != 5000);
         assert_ne!(without_self[0].index, 5000);
+    }
+
+    #[test]
+    fn many_queries_in_one_pass_answer_as_one_at_a_time() {
+        let dims = 16;
+        let mut rng = fastrand::Rng::with_seed(7);
+        let m: Vec<f32> = (0..5000 * dims).map(|_| rng.f32() - 0.5).collect();
+        let qs: Vec<Vec<f32>> = (0..5)
+            .map(|_| (0..dims).map(|_| rng.f32() - 0.5).collect())
+            .collect();
+        let refs: Vec<&[f32]> = qs.iter().map(Vec::as_slice).collect();
+        let many = top_k_many(&m, dims, &refs, 7, |i| i % 3 != 0);
+        for (q, hits) in qs.iter().zip(&many) {
+            assert_eq!(hits, &top_k(&m, dims, q, 7, |i| i % 3 != 0));
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Shared test fixtures: the real model, real photos, and catalogs written into temp folders.
 #![allow(dead_code)]
 
+pub mod scenes;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
