@@ -393,3 +393,117 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
     );
     assert!(folder.join("again.jpg").exists() && folder.join(&first).exists());
 }
+
+/// Drag with the primary button from `from` to `to` over a few frames, as a mouse would.
+fn drag(h: &mut Harness<'static, LookalikeApp>, from: egui::Pos2, to: egui::Pos2) {
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.input_mut().events.push(egui::Event::PointerMoved(from));
+    h.step();
+    h.input_mut().events.push(button(from, true));
+    h.step();
+    for t in [0.25, 0.5, 0.75, 1.0] {
+        h.input_mut()
+            .events
+            .push(egui::Event::PointerMoved(from + (to - from) * t));
+        h.step();
+    }
+    h.input_mut().events.push(button(to, false));
+    h.step();
+}
+
+/// A street photo with a T-shirt on the left and a shoe on the right: the window offers both kinds
+/// as regions, a box dragged around one garment gives its look-alikes, Esc drops the box but keeps
+/// the query, and clicking a suggested region searches it.
+#[test]
+fn a_box_dragged_on_a_street_photo_searches_that_garment() {
+    let f = fixture();
+    let mut h = open(&f);
+    let cat = h.state().catalog().unwrap();
+    let of_kind = |k: &str| {
+        (0..cat.len())
+            .find(|&i| cat.label(i) == k)
+            .map(|i| cat.abs_path(i))
+            .unwrap()
+    };
+    let (tee, shoe) = (of_kind("Tshirts"), of_kind("Casual Shoes"));
+    let mut scene = image::open(common::scenes::scene_photo("grass.png"))
+        .unwrap()
+        .to_rgb8();
+    let (w, hgt) = scene.dimensions();
+    let side = (w / 2).min(hgt / 2);
+    let mut boxes = Vec::new();
+    for (item, x) in [(&tee, 0), (&shoe, w / 2)] {
+        let cut = common::scenes::cut_out(item).unwrap();
+        scene = common::scenes::compose_at(&cut, &scene, x, hgt / 4, side);
+        let (cw, ch) = cut.rgb.dimensions();
+        let s = side as f32 / cw.max(ch) as f32;
+        boxes.push([x as f32, (hgt / 4) as f32, cw as f32 * s, ch as f32 * s]);
+    }
+    let street = f.index_dir.join("street.png");
+    std::fs::create_dir_all(&f.index_dir).unwrap();
+    scene.save(&street).unwrap();
+    drop_file(&mut h, &street);
+    let kinds = h.state().suggested_kinds();
+    assert!(
+        kinds.contains(&"Tshirts".to_string()) && kinds.contains(&"Casual Shoes".to_string()),
+        "{kinds:?}"
+    );
+    let first = h.state().results()[0].0;
+
+    // A box around the shoe, dragged on the photo: the shoe's original comes first.
+    let photo = h
+        .get_by_label("Query photo: drag a box around the garment to search it")
+        .rect();
+    let at = |x: f32, y: f32| {
+        photo.min
+            + egui::vec2(
+                x / w as f32 * photo.width(),
+                y / hgt as f32 * photo.height(),
+            )
+    };
+    // Around the garment whose kind the automatic results do not show.
+    let cat = h.state().catalog().unwrap();
+    let (target, kind, [x, y, bw, bh]) = if cat.label(first) == "Tshirts" {
+        (shoe.clone(), "Casual Shoes", boxes[1])
+    } else {
+        (tee.clone(), "Tshirts", boxes[0])
+    };
+    drag(&mut h, at(x, y), at(x + bw, y + bh));
+    settle(&mut h);
+    assert!(
+        h.state().query_box().is_some(),
+        "the box is the query's region"
+    );
+    let cat = h.state().catalog().unwrap();
+    let best = h.state().results()[0].0;
+    assert_eq!(
+        cat.abs_path(best),
+        target,
+        "the boxed garment is found first"
+    );
+    assert_eq!(cat.label(best), kind);
+
+    // Esc drops the box, not the query.
+    h.key_press(egui::Key::Escape);
+    settle(&mut h);
+    assert!(h.state().query_box().is_none());
+    h.get_by_label("Query: street.png");
+    assert_eq!(
+        h.state().results()[0].0,
+        first,
+        "back to the automatic regions"
+    );
+
+    // A suggested region, clicked, is searched alone.
+    h.get_by_label(&format!("Search the {kind} in the photo"))
+        .click();
+    settle(&mut h);
+    assert!(h.state().query_box().is_some());
+    let cat = h.state().catalog().unwrap();
+    assert_eq!(cat.label(h.state().results()[0].0), kind);
+}

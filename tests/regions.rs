@@ -164,7 +164,10 @@ fn a_given_region_searches_what_a_cropped_file_would() {
     };
     let boxed = query(&["--region", &format!("{x},{y},{w},{h}")], &scene_file);
     // (The cropped file searched whole: its cut edges are the scene's, not a studio's white.)
-    assert_eq!(paths(&boxed)[..3], paths(&query(&["--regions", "off"], &crop_file))[..3]);
+    assert_eq!(
+        paths(&boxed)[..3],
+        paths(&query(&["--regions", "off"], &crop_file))[..3]
+    );
     assert_eq!(boxed["regions"].as_array().unwrap().len(), 1);
     assert_eq!(boxed["regions"][0]["w"].as_f64().unwrap(), w as f64);
     // Fractions of the photo work the same.

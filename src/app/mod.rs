@@ -268,6 +268,20 @@ impl LookalikeApp {
         self.results.iter().map(|h| (h.index, h.score)).collect()
     }
 
+    /// The box of the query photo searched by the user's choice (None: the whole photo and its
+    /// automatic regions), in the photo's pixels.
+    pub fn query_box(&self) -> Option<crate::query::Rect> {
+        self.query.as_ref().and_then(|q| q.given)
+    }
+
+    /// The kinds of item offered as regions of the query photo.
+    pub fn suggested_kinds(&self) -> Vec<String> {
+        self.query
+            .as_ref()
+            .map(|q| q.suggestions.iter().map(|s| s.kind.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Where catalog item `i` is drawn on the map (for tests).
     pub fn map_position(&self, i: usize) -> Option<egui::Pos2> {
         self.map.screen_pos(self.catalog.as_deref()?, i)

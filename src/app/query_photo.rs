@@ -176,6 +176,12 @@ fn edit_box(q: &mut Query, response: &egui::Response, map: &Mapping, commands: &
     };
     let at = map.to_photo(pointer);
     if response.drag_started() {
+        // Where the button went down: a drag starts only once the pointer has moved a little.
+        let pointer = response
+            .ctx
+            .input(|i| i.pointer.press_origin())
+            .unwrap_or(pointer);
+        let at = map.to_photo(pointer);
         let current = shown_box(q);
         let how = match current.map(|b| (b, map.to_screen(&b))) {
             Some((b, r)) => {
