@@ -405,9 +405,11 @@ impl eframe::App for LookalikeApp {
         }
         match self.view {
             View::LookAlikes => {
+                // Wide enough to draw a box on the query photo, more so on large screens.
+                let query_width = (ui.available_width() * 0.24).clamp(260.0, 440.0);
                 egui::Panel::left("query")
                     .resizable(true)
-                    .default_size(260.0)
+                    .default_size(query_width)
                     .show(ui, |ui| self.query_panel(ui, &mut commands));
                 let map_width = (ui.available_width() * 0.42).max(320.0);
                 egui::Panel::right("map")

@@ -139,17 +139,12 @@ pub fn show(
     }
     if let Some(b) = shown_box(q) {
         let r = map.to_screen(&b);
-        painter.rect_stroke(
-            r,
-            0.0,
-            Stroke::new(3.0, Color32::BLACK),
-            StrokeKind::Outside,
-        );
+        painter.rect_stroke(r, 0.0, Stroke::new(3.0, Color32::BLACK), StrokeKind::Inside);
         painter.rect_stroke(
             r,
             0.0,
             Stroke::new(2.0, Color32::from_rgb(255, 200, 0)),
-            StrokeKind::Outside,
+            StrokeKind::Inside,
         );
         if q.given.is_some() || q.editing.is_some() {
             for c in [
@@ -292,7 +287,7 @@ fn suggestions(
             map.to_screen(&rect),
             0.0,
             Stroke::new(2.0, Color32::WHITE),
-            StrokeKind::Outside,
+            StrokeKind::Inside,
         );
     }
     ui.label("In this photo:");
