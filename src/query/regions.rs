@@ -193,8 +193,10 @@ fn positions(total: f32, len: f32, most: usize) -> Vec<f32> {
     (0..n).map(|i| last * i as f32 / (n - 1) as f32).collect()
 }
 
-/// Whether a photo looks like a studio shot: its border is one plain colour (white, or a plain
-/// backdrop), as catalog photos are. Such photos are searched whole; scenes get candidate regions.
+/// Whether a photo looks like a studio shot: most of its border is one plain, light colour (white
+/// or a light backdrop), as catalog photos are (99% of the demo catalog's; a model's head or feet
+/// may touch the edge). Such photos are searched whole; scenes, even before a plain dark or grey
+/// wall, get candidate regions.
 pub fn is_studio_shot(rgb: &RgbImage) -> bool {
     let (w, h) = rgb.dimensions();
     if w < 8 || h < 8 {
@@ -220,7 +222,7 @@ pub fn is_studio_shot(rgb: &RgbImage) -> bool {
         .iter()
         .filter(|p| (0..3).all(|c| (p[c] as i32 - m[c] as i32).abs() <= 24))
         .count();
-    plain as f32 >= 0.8 * border.len() as f32
+    plain as f32 >= 0.8 * border.len() as f32 && m.iter().all(|&c| c >= 200)
 }
 
 #[cfg(test)]
@@ -295,5 +297,8 @@ mod tests {
             ])
         });
         assert!(!is_studio_shot(&scene));
+        // A plain dark wall is a scene, not a studio backdrop.
+        let wall = RgbImage::from_pixel(200, 300, image::Rgb([90, 60, 50]));
+        assert!(!is_studio_shot(&wall));
     }
 }
