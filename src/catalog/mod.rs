@@ -16,7 +16,7 @@ pub use db::{IndexDb, NewItem, StoredHead};
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use lookup::{Lookup, LookupOptions};
-pub use scan::{ScannedFile, is_photo_name, scan_folder};
+pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
 pub use vectors::{COMPACT_FROM, Storage, Vectors, sidecar_path};
 
 use rayon::prelude::*;

@@ -37,6 +37,20 @@ fn file_identity(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
     None
 }
 
+/// The physical file behind a path, links followed: its device and inode; `None` when it is gone
+/// or not a file. Two paths with the same answer are one file.
+#[cfg(unix)]
+pub fn physical_file(path: &Path) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file().then(|| file_identity(&meta)).flatten()
+}
+
+/// The physical file behind a path, links followed: its canonical path; `None` when it is gone.
+#[cfg(not(unix))]
+pub fn physical_file(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok().filter(|p| p.is_file())
+}
+
 /// Whether `path` (absolute) is reached without following any symbolic link.
 fn is_real_path(path: &Path) -> bool {
     path.canonicalize().is_ok_and(|c| c == path)

@@ -19,7 +19,7 @@ use serde::Serialize;
 pub use candidates::{Candidate, CandidateOptions, candidates};
 pub use fingerprint::{Fingerprint, HASH_BITS, fingerprint};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, physical_file};
 
 /// When a candidate pair counts as a duplicate: byte-identical; or perceptual hashes nearly equal;
 /// or the embedding alike and the colours alike; or the embedding nearly equal.
@@ -220,20 +220,6 @@ fn join_paths(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The physical file behind a path (links followed): device and inode; `None` when it is gone.
-#[cfg(unix)]
-fn physical_file(path: &std::path::Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    meta.is_file().then(|| (meta.dev(), meta.ino()))
-}
-
-/// The physical file behind a path (links followed): its canonical path; `None` when it is gone.
-#[cfg(not(unix))]
-fn physical_file(path: &std::path::Path) -> Option<PathBuf> {
-    std::fs::canonicalize(path).ok().filter(|p| p.is_file())
 }
 
 /// The files to move to the trash for the `marked` items. Refused when, in any group, no real file

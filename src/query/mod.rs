@@ -168,26 +168,24 @@ pub fn search_regions(
     }
     let queries: Vec<&[f32]> = regions.iter().map(|r| r.vector.as_slice()).collect();
     let lookups = catalog.look_alikes_many(&queries, opts, keep);
-    let kind_of = |r: usize| -> Option<String> {
-        let lookup = &lookups[r];
-        match lookup.predictions.first() {
+    // The kind of item each region matches: the head's prediction, else its best match's label.
+    let kinds: Vec<Option<String>> = lookups
+        .iter()
+        .map(|l| match l.predictions.first() {
             Some(p) => Some(p.label.clone()),
-            None => lookup
-                .hits
-                .first()
-                .map(|h| catalog.label(h.index).to_string()),
-        }
-    };
+            None => l.hits.first().map(|h| catalog.label(h.index).to_string()),
+        })
+        .collect();
     // The leading region: the one with the best top score.
     let top = |r: usize| lookups[r].hits.first().map_or(f32::MIN, |h| h.score);
     let lead = (0..regions.len())
         .max_by(|&a, &b| top(a).total_cmp(&top(b)).then(b.cmp(&a)))
         .unwrap_or(0);
     let automatic = regions.iter().any(|r| r.automatic);
-    let lead_kind = kind_of(lead);
+    let lead_kind = &kinds[lead];
     // With automatic regions, only those of the lead's kind are fused into the results.
     let fused_regions: Vec<usize> = (0..regions.len())
-        .filter(|&r| !automatic || kind_of(r) == lead_kind)
+        .filter(|&r| !automatic || &kinds[r] == lead_kind)
         .collect();
     let mut best: HashMap<usize, RegionHit> = HashMap::new();
     for &r in &fused_regions {
@@ -217,7 +215,7 @@ pub fn search_regions(
             .collect();
         order.sort_by(|&a, &b| top(b).total_cmp(&top(a)).then(a.cmp(&b)));
         for r in order {
-            let (Some(kind), Some(&best)) = (kind_of(r), lookups[r].hits.first()) else {
+            let (Some(kind), Some(&best)) = (kinds[r].clone(), lookups[r].hits.first()) else {
                 continue;
             };
             if best.score < floor || suggestions.iter().any(|s| s.kind == kind) {
