@@ -18,6 +18,29 @@ pub enum PhotoError {
     )]
     TooLarge { width: u32, height: u32, limit: u32 },
     #[error(
+        "the image is {width}x{height} pixels: decoding it needs {needed_mb} MB, more than the {budget_mb} MB lookalike allows for photos (set LOOKALIKE_DECODE_BUDGET_MB to allow more)"
+    )]
+    TooBigToDecode {
+        width: u32,
+        height: u32,
+        needed_mb: u64,
+        budget_mb: u64,
+    },
+    #[error(
+        "decoding it would need more memory than lookalike allows ({0}): a corrupt or malicious file?"
+    )]
+    DecoderLimit(String),
+    #[error(
+        "the file is {} MB, larger than the {} MB lookalike reads as a photo", bytes >> 20, limit >> 20
+    )]
+    FileTooLarge { bytes: u64, limit: u64 },
+    #[error("the image says it is {width}x{height} pixels: it has no picture (a damaged file?)")]
+    NoPixels { width: u32, height: u32 },
+    #[error("the image decoder failed on it (a damaged or hostile file?)")]
+    DecoderFailed,
+    #[error("it is {kind}, not a photo file")]
+    NotAFile { kind: &'static str },
+    #[error(
         "the image is truncated (the file ends before the picture does): re-download or re-export it"
     )]
     Truncated,
@@ -82,12 +105,33 @@ pub enum Error {
     },
     #[error("{} is not a lookalike index (or was made by an incompatible version): {message}", path.display())]
     BadIndex { path: PathBuf, message: String },
+    #[error(
+        "the index {} is damaged; `lookalike index FOLDER --index {} --rebuild` makes it again from the photos",
+        path.display(), path.display()
+    )]
+    DamagedIndex {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "cannot change the index {}: its folder is read-only; copy it to a writable folder, or index into another file with --index",
+        path.display()
+    )]
+    IndexReadOnly { path: PathBuf },
+    #[error(
+        "{} is being changed by another lookalike ({holder}): wait until it has finished, or stop it",
+        path.display()
+    )]
+    IndexBusy { path: PathBuf, holder: String },
     #[error("labels file {}: {source}", path.display())]
     Labels {
         path: PathBuf,
         #[source]
         source: csv::Error,
     },
+    #[error("no label column '{asked}'; the catalog has: {available}")]
+    UnknownLabelField { asked: String, available: String },
     #[error("catalog folder {} does not exist or is not a folder", path.display())]
     NoCatalog { path: PathBuf },
     #[error(

@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::ColorImage;
 
 use crate::catalog::{Catalog, IndexOptions, IndexReport, LookupOptions, Progress, index_folder};
-use crate::embed::{Embedder, EngineOptions, Photo};
+use crate::embed::{Embedder, EngineOptions, Photo, read_photo_file};
 use crate::learn::{TrainOptions, TrainProgress, train_head};
 use crate::model::ModelManifest;
 use crate::query::{
@@ -285,8 +285,7 @@ fn run_query(
     };
     let (photo, regions, given, preview, own_item) = match input {
         QueryInput::File(path) => {
-            let bytes = std::fs::read(&path)
-                .map_err(|e| format!("{}: cannot read the file: {e}", path.display()))?;
+            let bytes = read_photo_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             let photo = decode_query_photo(&bytes, embedder.manifest())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             let regions = embed(&photo, RegionMode::Auto)?;
@@ -307,7 +306,7 @@ fn run_query(
         }
         QueryInput::Item(i) if i < catalog.len() => {
             // The item's own vector, as indexed; its photo (when the file is here) for regions.
-            let photo = std::fs::read(catalog.abs_path(i))
+            let photo = read_photo_file(&catalog.abs_path(i))
                 .ok()
                 .and_then(|bytes| decode_query_photo(&bytes, embedder.manifest()).ok());
             let whole = photo

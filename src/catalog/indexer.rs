@@ -14,6 +14,7 @@ use super::db::{IndexDb, NewItem};
 use super::labels::load_labels;
 use super::scan::{ScannedFile, scan_folder};
 use crate::dups::{Fingerprint, fingerprint};
+use crate::embed::{is_unit_vector, read_photo_file};
 use crate::embed::preprocess::{decode_photo_for, model_input, thumbnail_jpeg};
 use crate::embed::{Embedder, Embeddings};
 use crate::error::{Error, PhotoError, Result};
@@ -62,6 +63,8 @@ pub struct IndexReport {
     pub removed: usize,
     /// Files that could not be indexed, with the reason.
     pub failures: Vec<(PathBuf, String)>,
+    /// Problems that cost no photo (rows of labels.csv skipped, ...).
+    pub warnings: Vec<String>,
     pub cancelled: bool,
     pub seconds: f64,
     /// Items in the index after the run.
@@ -112,10 +115,23 @@ pub fn index_folder(
     }
     let root = root.canonicalize().map_err(crate::error::io_err(root))?;
     let model = embedder.manifest();
+    let _writing = super::db::lock_for_writing(index_path)?;
     let mut db = IndexDb::open_or_create(index_path)?;
     prepare_meta(&db, &root, model)?;
 
     let labels = load_labels(&root)?;
+    if let Some(asked) = &options.label_field
+        && asked != "folder"
+        && !labels.columns.contains(asked)
+    {
+        return Err(Error::UnknownLabelField {
+            asked: asked.clone(),
+            available: std::iter::once("folder")
+                .chain(labels.columns.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
     let label_field = match (&options.label_field, db.meta("label_field")?) {
         (Some(asked), _) => asked.clone(),
         (None, Some(kept)) => kept,
@@ -124,11 +140,18 @@ pub fn index_folder(
     db.set_meta("label_field", &label_field)?;
 
     let (files, problems) = scan_folder(&root);
-    let known = db.known_files()?;
-    let hashes = db.known_hashes()?;
+    let mut known = db.known_files()?;
+    let mut hashes = db.known_hashes()?;
+    // A damaged stored embedding is embedded again, and never copied to an identical file.
+    let damaged: HashSet<i64> = db.damaged_embeddings(model.dims)?.into_iter().collect();
+    if !damaged.is_empty() {
+        known.values_mut().filter(|k| damaged.contains(&k.id)).for_each(|k| k.complete = false);
+        hashes.retain(|_, id| !damaged.contains(id));
+    }
     let mut report = IndexReport {
         scanned: files.len(),
         aliases: files.iter().map(|f| f.aliases.len()).sum(),
+        warnings: labels.warnings.clone(),
         ..Default::default()
     };
 
@@ -279,9 +302,9 @@ fn prepare(file: &ScannedFile, hashes: &HashMap<Vec<u8>, i64>, model: &ModelMani
         file: file.clone(),
         reason: e.to_string(),
     };
-    let bytes = match std::fs::read(&file.abs) {
+    let bytes = match read_photo_file(&file.abs) {
         Ok(b) => b,
-        Err(e) => return fail(PhotoError::Unreadable(e)),
+        Err(e) => return fail(e),
     };
     let hash = blake3::hash(&bytes);
     if let Some(&source) = hashes.get(hash.as_bytes().as_slice()) {
@@ -316,9 +339,22 @@ fn write_batch(
         Some(rx) => rx.recv().map_err(|_| Error::EngineStopped)??.vectors,
         None => Vec::new(),
     };
-    let mut vectors = vectors.into_iter();
+    let mut vectors = vectors.into_iter().peekable();
+    // Embeddings are checked before they are stored: a broken model output is a failure.
+    let chunk: Vec<(Prepared, Option<Vec<f32>>)> = chunk
+        .into_iter()
+        .map(|p| match p {
+            Prepared::Embed { file, .. } if matches!(vectors.peek(), Some(v) if !is_unit_vector(v)) => {
+                vectors.next();
+                let reason = "the model gave an invalid embedding (not finite): it was not indexed";
+                (Prepared::Failed { file, reason: reason.into() }, None)
+            }
+            p @ Prepared::Embed { .. } => (p, vectors.next()),
+            other => (other, None),
+        })
+        .collect();
     db.transaction(|w| {
-        for p in &chunk {
+        for (p, embedding) in &chunk {
             match p {
                 Prepared::Embed {
                     file,
@@ -329,7 +365,7 @@ fn write_batch(
                     fingerprint,
                     ..
                 } => {
-                    let embedding = vectors.next().ok_or(Error::EngineStopped)?;
+                    let embedding = embedding.as_ref().ok_or(Error::EngineStopped)?;
                     w.upsert(&NewItem {
                         rel: &file.rel,
                         size: file.size,
@@ -338,7 +374,7 @@ fn write_batch(
                         width: *width,
                         height: *height,
                         labels: labels.get(&file.rel).map(String::as_str).unwrap_or("{}"),
-                        embedding: &embedding,
+                        embedding,
                         fingerprint: **fingerprint,
                         thumb,
                     })?;
@@ -352,7 +388,7 @@ fn write_batch(
         }
         Ok(())
     })?;
-    for p in chunk {
+    for (p, _) in chunk {
         state.done += 1;
         match p {
             Prepared::Embed { .. } => report.embedded += 1,

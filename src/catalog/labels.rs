@@ -1,6 +1,7 @@
 //! Labels of catalog items: the parent folder's name, and the columns of a `labels.csv` beside the catalog.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -17,9 +18,16 @@ pub struct LabelSource {
     /// Non-key columns of labels.csv, in file order.
     pub columns: Vec<String>,
     rows: HashMap<String, BTreeMap<String, String>>,
+    /// What was wrong with the file (rows skipped, no columns found), for the user.
+    pub warnings: Vec<String>,
 }
 
-/// Read `labels.csv` in `root` if there is one.
+/// Problems reported one by one before the rest are counted.
+const WARNINGS_SHOWN: usize = 5;
+
+/// Read `labels.csv` in `root` if there is one. Commas, semicolons or tabs separate its columns
+/// (the most frequent in the header line wins); a row that is not UTF-8 text or cannot be parsed
+/// is skipped with a warning, and the other rows are read.
 pub fn load_labels(root: &Path) -> Result<LabelSource> {
     let path = root.join("labels.csv");
     if !path.is_file() {
@@ -29,23 +37,51 @@ pub fn load_labels(root: &Path) -> Result<LabelSource> {
         path: path.clone(),
         source,
     };
+    let first_line = {
+        use std::io::BufRead;
+        let mut line = Vec::new();
+        let file = std::fs::File::open(&path).map_err(crate::error::io_err(&path))?;
+        std::io::BufReader::new(file)
+            .take(1 << 16)
+            .read_until(b'\n', &mut line)
+            .map_err(crate::error::io_err(&path))?;
+        line
+    };
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| (first_line.iter().filter(|b| *b == d).count(), *d == b','))
+        .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
+        .delimiter(delimiter)
         .from_path(&path)
         .map_err(err)?;
     let headers: Vec<String> = reader
-        .headers()
+        .byte_headers()
         .map_err(err)?
         .iter()
-        .map(str::to_string)
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
         .collect();
     let key_col = headers
         .iter()
         .position(|h| KEY_COLUMNS.contains(&h.to_ascii_lowercase().as_str()))
         .unwrap_or(0);
     let mut rows = HashMap::new();
-    for record in reader.records() {
-        let record = record.map_err(err)?;
+    let mut skipped = Vec::new();
+    for (n, record) in reader.byte_records().enumerate() {
+        // Row numbers as a spreadsheet shows them: the header is row 1.
+        let row = n + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                skipped.push(format!("row {row}: {e}"));
+                continue;
+            }
+        };
+        let Ok(record) = csv::StringRecord::from_byte_record(record) else {
+            skipped.push(format!("row {row}: not UTF-8 text"));
+            continue;
+        };
         let Some(key) = record.get(key_col) else {
             continue;
         };
@@ -62,13 +98,36 @@ pub fn load_labels(root: &Path) -> Result<LabelSource> {
             .collect();
         rows.insert(key.to_string(), fields);
     }
+    let mut warnings = Vec::new();
+    if !skipped.is_empty() {
+        let more = skipped.len().saturating_sub(WARNINGS_SHOWN);
+        let mut shown = skipped[..skipped.len().min(WARNINGS_SHOWN)].join("; ");
+        if more > 0 {
+            shown += &format!("; and {more} more");
+        }
+        warnings.push(format!(
+            "{}: {} row(s) skipped ({shown}); the other rows were read",
+            path.display(),
+            skipped.len()
+        ));
+    }
+    if headers.len() < 2 {
+        warnings.push(format!(
+            "{}: no label columns found (the header line has one column); separate columns with commas, e.g. `id,articleType,baseColour`",
+            path.display()
+        ));
+    }
     let columns = headers
         .into_iter()
         .enumerate()
         .filter(|(i, _)| *i != key_col)
         .map(|(_, h)| h)
         .collect();
-    Ok(LabelSource { columns, rows })
+    Ok(LabelSource {
+        columns,
+        rows,
+        warnings,
+    })
 }
 
 impl LabelSource {

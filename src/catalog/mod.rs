@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub(crate) use db::f32_bytes;
-pub use db::{IndexDb, NewItem, StoredHead};
+pub use db::{
+    IndexDb, NewItem, StoredHead, WriteLock, lock_for_writing, lock_path, remove_index,
+};
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use lookup::{Lookup, LookupOptions};
@@ -69,6 +71,9 @@ pub struct Catalog {
     pub head: Option<Arc<Head>>,
     /// `items.len() x head.proj_dims()` unit vectors in the head's style space; None without a head.
     pub style: Option<Vectors>,
+    /// Items whose stored embedding is damaged (not finite or not of unit length): kept as zeros,
+    /// which match nothing, until the next `index` embeds them again.
+    pub damaged: Vec<usize>,
 }
 
 impl Catalog {
@@ -170,7 +175,10 @@ impl Catalog {
             .zip(&self.map)
             .map(|(it, p)| (it.id, *p))
             .collect();
-        IndexDb::open_existing(&self.index_path)?.save_map(&projection, &points)?;
+        // The map is a cache: when another process is writing the index, it is made again next time.
+        if let Some(_writing) = db::try_lock_for_writing(&self.index_path) {
+            IndexDb::open_existing(&self.index_path)?.save_map(&projection, &points)?;
+        }
         self.projection = Some(projection);
         Ok(())
     }

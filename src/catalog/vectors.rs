@@ -263,6 +263,7 @@ pub(crate) fn build_compact(
     let two = TwoStage::build(rows, reduced, AXES_SAMPLE, CANDIDATES);
     // A folder we cannot write to still gets a working catalog, only a slower next open.
     if let Some(made) = made
+        && let Some(_writing) = super::db::try_lock_for_writing(&db.path)
         && let Err(e) = write_sidecar(&file, made, ids, &two)
     {
         eprintln!("lookalike: could not save {}: {e}", file.display());

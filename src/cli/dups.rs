@@ -17,7 +17,7 @@ pub struct DupsArgs {
     pub index: Option<PathBuf>,
     /// Embedding cosine from which two items are duplicates on that signal alone (perceptual
     /// hashes add matches below it).
-    #[arg(long, default_value_t = Rule::default().threshold)]
+    #[arg(long, default_value_t = Rule::default().threshold, value_parser = super::ranges::similarity)]
     pub threshold: f32,
     /// Write the groups as CSV (one row per item) to this file.
     #[arg(long, conflicts_with = "json")]
@@ -29,7 +29,7 @@ pub struct DupsArgs {
 pub fn run(a: DupsArgs, quiet: bool) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
     let catalog =
-        Catalog::open(&index).with_context(|| format!("opening the index {}", index.display()))?;
+        super::open_catalog(&index)?;
     let missing = catalog
         .fingerprints()?
         .iter()
@@ -103,7 +103,7 @@ pub fn run(a: DupsArgs, quiet: bool) -> Result<ExitCode> {
                 it.height,
                 it.size,
                 best,
-                catalog.abs_path(i).display()
+                super::shown(&catalog.abs_path(i))
             );
         }
     }

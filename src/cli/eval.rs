@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use lookalike::catalog::Catalog;
@@ -20,10 +20,10 @@ pub struct EvalArgs {
     #[arg(long = "label")]
     pub labels: Vec<String>,
     /// Rank cut-off.
-    #[arg(short, default_value_t = 10)]
+    #[arg(short, default_value_t = 10, value_parser = super::ranges::count(1, 1000))]
     pub k: usize,
     /// Also evaluate PCA-whitened embeddings with this many components, fitted on the catalog itself.
-    #[arg(long)]
+    #[arg(long, value_parser = super::ranges::count(1, 4096))]
     pub whiten: Option<usize>,
     #[arg(long)]
     pub json: bool,
@@ -54,7 +54,7 @@ fn default_columns(cat: &Catalog) -> Vec<String> {
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
     let cat =
-        Catalog::open(&index).with_context(|| format!("opening the index {}", index.display()))?;
+        super::open_catalog(&index)?;
     let columns = if a.labels.is_empty() {
         default_columns(&cat)
     } else {

@@ -22,19 +22,19 @@ pub struct IndexArgs {
     #[arg(long)]
     pub index: Option<PathBuf>,
     /// Model to embed with (see `lookalike models`).
-    #[arg(long)]
+    #[arg(long, value_parser = super::ranges::model)]
     pub model: Option<String>,
-    /// Pooling of the feature map: avg, max or gem (default: the model manifest's).
-    #[arg(long)]
+    /// Pooling of the feature map (default: the model manifest's).
+    #[arg(long, value_parser = ["avg", "max", "gem"])]
     pub pooling: Option<String>,
-    /// Fitting photos into the model's square: letterbox or center-crop (default: the manifest's).
-    #[arg(long)]
+    /// Fitting photos into the model's square (default: the manifest's).
+    #[arg(long, value_parser = ["letterbox", "center-crop"])]
     pub resize: Option<String>,
     /// Photos per model run.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = super::ranges::count(1, 1024))]
     pub batch: usize,
     /// ONNX Runtime threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::ranges::count(0, 1024))]
     pub threads: usize,
     /// Label field shown beside results (a labels.csv column, or `folder`).
     #[arg(long)]
@@ -42,6 +42,9 @@ pub struct IndexArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Make the index again from nothing (for a damaged index): every photo is embedded again.
+    #[arg(long)]
+    pub rebuild: bool,
 }
 
 pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
@@ -49,6 +52,11 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
         .index
         .clone()
         .unwrap_or_else(|| paths::default_index_for(&a.folder));
+    // Held through the run: nobody writes between the removal and the new index.
+    let _writing = lookalike::catalog::lock_for_writing(&index)?;
+    if a.rebuild {
+        lookalike::catalog::remove_index(&index)?;
+    }
     let mut manifest = model_for_index(&index, a.model.as_deref())?;
     if let Some(p) = &a.pooling {
         let p = Pooling::from_name(p)
@@ -110,13 +118,16 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
             "index": index.to_string_lossy(), "model": embedder.manifest().name, "items": report.items,
             "scanned": report.scanned, "embedded": report.embedded, "reused": report.reused,
             "unchanged": report.unchanged, "removed": report.removed, "failed": report.failures.len(),
-            "aliases": report.aliases,
+            "aliases": report.aliases, "warnings": report.warnings,
             "seconds": report.seconds, "failures": failures,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for (path, reason) in &report.failures {
-            eprintln!("  skipped {}: {reason}", path.display());
+            eprintln!("  skipped {}: {reason}", super::shown(path));
+        }
+        for warning in &report.warnings {
+            eprintln!("lookalike: warning: {warning}");
         }
         if !quiet {
             let rate = report.embedded as f64 / report.seconds.max(1e-9);

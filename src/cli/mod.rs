@@ -159,3 +159,77 @@ fn remember_index(index: &std::path::Path) {
     let _ = marker.parent().map(std::fs::create_dir_all);
     let _ = std::fs::write(&marker, abs.to_string_lossy().as_bytes());
 }
+
+/// Open the catalog of `index`, saying when some of its embeddings are damaged.
+fn open_catalog(index: &std::path::Path) -> Result<lookalike::catalog::Catalog> {
+    let catalog = lookalike::catalog::Catalog::open(index)
+        .with_context(|| format!("opening the index {}", index.display()))?;
+    if !catalog.damaged.is_empty() {
+        eprintln!(
+            "lookalike: {} item(s) of {} have a damaged embedding and are left out of searches; `lookalike index {}` embeds them again",
+            catalog.damaged.len(),
+            index.display(),
+            catalog.root.display()
+        );
+    }
+    Ok(catalog)
+}
+
+/// Parsers that keep arguments within what makes sense, so clap refuses the rest with exit code 2.
+mod ranges {
+    use clap::builder::RangedU64ValueParser;
+
+    /// A count from `lo` to `hi`.
+    pub fn count(lo: u64, hi: u64) -> RangedU64ValueParser<usize> {
+        RangedU64ValueParser::<usize>::new().range(lo..=hi)
+    }
+
+    /// Cross-validation folds: 0 (none) or 2 to 50.
+    pub fn folds(s: &str) -> Result<usize, String> {
+        match s.trim().parse::<usize>() {
+            Ok(n) if n == 0 || (2..=50).contains(&n) => Ok(n),
+            _ => Err(format!("'{s}' folds: use 0 (no cross-validation) or 2 to 50")),
+        }
+    }
+
+    /// A similarity from 0 to 1.
+    pub fn similarity(s: &str) -> Result<f32, String> {
+        let v: f32 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!("{s} is not a similarity between 0 and 1"))
+        }
+    }
+
+    /// A model name `lookalike models` lists (any name when no model is installed yet: the
+    /// command then says how to set up).
+    pub fn model(s: &str) -> Result<String, String> {
+        match lookalike::model::available_models() {
+            Ok(all) if !all.iter().any(|m| m.name == s) => Err(format!(
+                "unknown model; available: {}",
+                all.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+            )),
+            _ => Ok(s.to_string()),
+        }
+    }
+}
+
+/// A path for a line of text output: control characters (a newline in a file name) escaped, so
+/// one name cannot break a table into several lines.
+fn shown(path: &std::path::Path) -> String {
+    let s = path.display().to_string();
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
+    } else {
+        s
+    }
+}

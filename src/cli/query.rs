@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use lookalike::catalog::{Catalog, LookupOptions};
-use lookalike::embed::{Embedder, EngineOptions};
+use lookalike::catalog::LookupOptions;
+use lookalike::embed::{Embedder, EngineOptions, read_photo_file};
 use lookalike::model::{default_model, find_model, imagenet_classes, top_classes};
 use lookalike::query::{RegionArg, RegionMode, decode_query_photo, embed_regions, search_regions};
 
@@ -29,7 +29,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub index: Option<PathBuf>,
     /// How many look-alikes to show.
-    #[arg(short, default_value_t = 12)]
+    #[arg(short, default_value_t = 12, value_parser = super::ranges::count(1, 10_000))]
     pub k: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -41,7 +41,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub same_category: bool,
     /// ONNX Runtime threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::ranges::count(0, 1024))]
     pub threads: usize,
     /// Search only this region of the photo: X,Y,W,H in pixels, or in fractions of the width and
     /// height when all four are at most 1.
@@ -55,7 +55,7 @@ pub struct QueryArgs {
 pub fn run(a: QueryArgs) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
     let catalog =
-        Catalog::open(&index).with_context(|| format!("opening the index {}", index.display()))?;
+        super::open_catalog(&index)?;
     let embedder = Embedder::start(
         catalog.query_model()?,
         EngineOptions {
@@ -70,8 +70,8 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         );
     }
     let t0 = Instant::now();
-    let bytes = std::fs::read(&a.photo)
-        .with_context(|| format!("{}: cannot read the photo", a.photo.display()))?;
+    let bytes = read_photo_file(&a.photo)
+        .with_context(|| format!("{}: cannot use it as a photo", a.photo.display()))?;
     let photo = decode_query_photo(&bytes, embedder.manifest())
         .with_context(|| format!("{}: cannot use it as a photo", a.photo.display()))?;
     let mode = match (a.region, a.regions) {
@@ -187,7 +187,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             r + 1,
             h.hit.score,
             catalog.label(h.hit.index),
-            catalog.abs_path(h.hit.index).display()
+            super::shown(&catalog.abs_path(h.hit.index))
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -198,10 +198,10 @@ pub struct ClassifyArgs {
     /// The photo.
     pub photo: PathBuf,
     /// Model to use (see `lookalike models`).
-    #[arg(long)]
+    #[arg(long, value_parser = super::ranges::model)]
     pub model: Option<String>,
     /// How many classes to show.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = super::ranges::count(1, 1000))]
     pub top: usize,
     #[arg(long)]
     pub json: bool,

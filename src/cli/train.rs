@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use lookalike::catalog::Catalog;
 use lookalike::learn::{TrainOptions, TrainProgress, train_head};
 
 #[derive(Args)]
@@ -20,12 +19,13 @@ pub struct TrainArgs {
     #[arg(long = "label")]
     pub labels: Vec<String>,
     /// Cross-validation folds for the figures (0: skip, train only).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = super::ranges::folds)]
     pub folds: usize,
-    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    /// Passes over the catalog.
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = super::ranges::count(1, 1000))]
     pub epochs: usize,
     /// Dimensions of the learned style space.
-    #[arg(long, default_value_t = TrainOptions::default().proj_dims)]
+    #[arg(long, default_value_t = TrainOptions::default().proj_dims, value_parser = super::ranges::count(2, 1024))]
     pub dims: usize,
     #[arg(long)]
     pub json: bool,
@@ -34,10 +34,10 @@ pub struct TrainArgs {
 pub fn run(a: TrainArgs, quiet: bool) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
     let catalog =
-        Catalog::open(&index).with_context(|| format!("opening the index {}", index.display()))?;
+        super::open_catalog(&index)?;
     let opts = TrainOptions {
-        epochs: a.epochs.max(1),
-        proj_dims: a.dims.max(2),
+        epochs: a.epochs,
+        proj_dims: a.dims,
         ..Default::default()
     };
     let steps = (opts.epochs * (a.folds + 1)) as u64;

@@ -37,6 +37,13 @@ pub fn pool_feature_map(
 }
 
 /// Scale a vector to unit length (left as is when it is all zeros).
+/// Whether `v` is what the index stores and searches: finite, of unit length. A damaged value
+/// (one infinity would put an item first for every query) fails this.
+pub fn is_unit_vector(v: &[f32]) -> bool {
+    let norm2: f32 = v.iter().map(|x| x * x).sum();
+    norm2.is_finite() && (norm2 - 1.0).abs() < 1e-3
+}
+
 pub fn l2_normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {

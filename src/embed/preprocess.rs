@@ -3,11 +3,13 @@
 
 use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 
 use fast_image_resize::images::Image as FirImage;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits, RgbImage};
 
+use super::budget::{self, read_photo_file};
 use crate::error::PhotoError;
 use crate::model::{ModelManifest, ResizePolicy};
 
@@ -26,13 +28,20 @@ pub struct Photo {
     /// The photo's own size (upright), whatever size it was decoded at.
     pub width: u32,
     pub height: u32,
+    /// The share of the decoding budget its pixels hold, while any copy of it lives.
+    _budget: Option<Arc<budget::Lease>>,
 }
 
 impl Photo {
     /// A photo decoded at full size.
     pub fn from_rgb(rgb: RgbImage) -> Self {
         let (width, height) = rgb.dimensions();
-        Photo { rgb, width, height }
+        Photo {
+            rgb,
+            width,
+            height,
+            _budget: None,
+        }
     }
     pub fn width(&self) -> u32 {
         self.width
@@ -44,14 +53,14 @@ impl Photo {
 
 /// Read and decode a photo file at full size.
 pub fn load_photo(path: &Path) -> Result<Photo, PhotoError> {
-    let bytes = std::fs::read(path).map_err(PhotoError::Unreadable)?;
+    let bytes = read_photo_file(path)?;
     decode_photo(&bytes)
 }
 
 /// Read and decode a photo file at the smallest size that still serves the model (see
 /// [`decode_photo_for`]).
 pub fn load_photo_for(path: &Path, m: &ModelManifest) -> Result<Photo, PhotoError> {
-    let bytes = std::fs::read(path).map_err(PhotoError::Unreadable)?;
+    let bytes = read_photo_file(path)?;
     decode_photo_for(&bytes, m)
 }
 
@@ -78,6 +87,12 @@ fn covers_input(w: u32, h: u32, m: &ModelManifest) -> bool {
 }
 
 fn decode(bytes: &[u8], model: Option<&ModelManifest>) -> Result<Photo, PhotoError> {
+    // A decoder bug met by a hostile file costs that file, never the whole run.
+    std::panic::catch_unwind(|| decode_unguarded(bytes, model))
+        .unwrap_or(Err(PhotoError::DecoderFailed))
+}
+
+fn decode_unguarded(bytes: &[u8], model: Option<&ModelManifest>) -> Result<Photo, PhotoError> {
     if bytes.is_empty() {
         return Err(PhotoError::Empty);
     }
@@ -97,6 +112,9 @@ fn decode(bytes: &[u8], model: Option<&ModelManifest>) -> Result<Photo, PhotoErr
     }
     probe.no_limits();
     let (width, height) = probe.into_dimensions().map_err(classify)?;
+    if width == 0 || height == 0 {
+        return Err(PhotoError::NoPixels { width, height });
+    }
     if width > MAX_SIDE || height > MAX_SIDE {
         return Err(PhotoError::TooLarge {
             width,
@@ -126,21 +144,44 @@ fn decode(bytes: &[u8], model: Option<&ModelManifest>) -> Result<Photo, PhotoErr
         _ => (w, h),
     };
     let (width, height) = upright(width, height);
+    // What this decode holds at its peak: the file, the decoded pixels, and one converted or
+    // rotated copy of them. Decodes wait for each other to stay within the budget.
+    let pixels = match reduced {
+        Some(n) => {
+            let side = |s: u32| (s as u64 * n as u64).div_ceil(8);
+            side(width) * side(height) * 3
+        }
+        None => decoder.total_bytes(),
+    };
+    let needed = (bytes.len() as u64).saturating_add(pixels.saturating_mul(2));
+    let mut lease = budget::reserve(needed).ok_or(PhotoError::TooBigToDecode {
+        width,
+        height,
+        needed_mb: needed >> 20,
+        budget_mb: budget::budget_bytes() >> 20,
+    })?;
     if let Some(small) = reduced.and_then(|n| super::jpeg::decode_scaled(bytes, n)) {
         let mut img = DynamicImage::ImageRgb8(small);
         img.apply_orientation(orientation);
+        let rgb = img.into_rgb8();
+        lease.shrink_to(rgb.len() as u64);
         return Ok(Photo {
-            rgb: img.into_rgb8(),
+            rgb,
             width,
             height,
+            _budget: Some(Arc::new(lease)),
         });
     }
     let mut img = DynamicImage::from_decoder(decoder).map_err(classify)?;
     img.apply_orientation(orientation);
+    let rgb = flatten_on_white(img);
+    // Until the photo is dropped, its pixels stay counted.
+    lease.shrink_to(rgb.len() as u64);
     Ok(Photo {
-        rgb: flatten_on_white(img),
+        rgb,
         width,
         height,
+        _budget: Some(Arc::new(lease)),
     })
 }
 
@@ -156,11 +197,7 @@ fn classify(e: ImageError) -> PhotoError {
             PhotoError::Corrupt(ImageError::IoError(io))
         }
         ImageError::IoError(io) => PhotoError::Unreadable(io),
-        ImageError::Limits(_) => PhotoError::TooLarge {
-            width: 0,
-            height: 0,
-            limit: MAX_SIDE,
-        },
+        ImageError::Limits(e) => PhotoError::DecoderLimit(e.to_string()),
         ImageError::Unsupported(_) => PhotoError::Unsupported(e),
         other => PhotoError::Corrupt(other),
     }

@@ -78,6 +78,8 @@ pub fn train_head(
     cancel: &AtomicBool,
     mut progress: impl FnMut(TrainProgress),
 ) -> Result<(Head, TrainReport)> {
+    // Fail at once, not after minutes of training, when another process is writing the index.
+    let _writing = crate::catalog::lock_for_writing(&catalog.index_path)?;
     let columns = if columns.is_empty() {
         learnable_columns(catalog)
     } else {

@@ -131,3 +131,32 @@ pub fn png_header_claiming(w: u32, h: u32) -> Vec<u8> {
 pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write test file");
 }
+
+/// A real, valid RGBA PNG of `w x h` pixels all of one grey `level`: a few hundred kilobytes that
+/// decode to `w * h * 4` bytes (a decompression bomb). Written row by row, never held whole.
+pub fn png_bomb(path: &Path, w: u32, h: u32, level: u8) {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut row = vec![level; 1 + w as usize * 4];
+    row[0] = 0; // filter: none
+    for _ in 0..h {
+        z.write_all(&row).expect("compress");
+    }
+    let idat = z.finish().expect("compress");
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend(data);
+        out.extend(&body);
+        out.extend(crc32fast::hash(&body).to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 6, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    write(path, &out);
+}

@@ -68,6 +68,7 @@ impl IndexDb {
         let mut embeddings_out = Vec::new();
         let mut map = Vec::new();
         let mut map_complete = true;
+        let mut damaged = Vec::new();
         let mut next_point = points.iter().peekable();
         // Labels are parsed by the thread pool a share at a time while SQLite reads on, each share
         // with its own interner. At most `LABEL_SHARES_IN_FLIGHT` wait for the pool; past that the
@@ -99,7 +100,9 @@ impl IndexDb {
                         .get_ref(7)
                         .and_then(|v| v.as_blob().map_err(Into::into))
                         .map_err(get)?;
-                    push_embedding(&self.path, blob, dims, &mut embeddings_out)?;
+                    if !push_embedding(&self.path, blob, dims, &mut embeddings_out)? {
+                        damaged.push(items.len());
+                    }
                 }
                 let id: i64 = r.get(0).map_err(get)?;
                 // Both lists are in id order: walk them together.
@@ -162,17 +165,19 @@ impl IndexDb {
             },
             head: None,
             style: None,
+            damaged,
         })
     }
 }
 
-/// Add one stored embedding blob to `out`, refusing one of the wrong length.
+/// Add one stored embedding blob to `out`, refusing one of the wrong length. A damaged one (not
+/// finite, not of unit length) is added as zeros, which match nothing, and `false` returned.
 pub(super) fn push_embedding(
     path: &Path,
     blob: &[u8],
     dims: usize,
     out: &mut Vec<f32>,
-) -> Result<()> {
+) -> Result<bool> {
     if blob.len() != dims * 4 {
         return Err(bad(
             path,
@@ -183,9 +188,14 @@ pub(super) fn push_embedding(
             ),
         ));
     }
+    let start = out.len();
     out.extend(
         blob.chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
     );
-    Ok(())
+    let sound = crate::embed::is_unit_vector(&out[start..]);
+    if !sound {
+        out[start..].fill(0.0);
+    }
+    Ok(sound)
 }

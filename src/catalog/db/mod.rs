@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 mod fingerprints;
 mod head;
 mod load;
+mod lock;
 mod writer;
 
 pub use head::StoredHead;
+pub use lock::{WriteLock, lock_for_writing, lock_path, try_lock_for_writing};
 pub use writer::Writer;
 
 use load::push_embedding;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::dups::Fingerprint;
 use crate::error::{Error, Result};
@@ -101,7 +103,7 @@ impl IndexDb {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(crate::error::io_err(dir))?;
         }
-        let conn = Connection::open(path).map_err(db_err(path))?;
+        let conn = Connection::open(path).map_err(|e| diagnose(path, e))?;
         let db = IndexDb {
             path: path.to_path_buf(),
             conn,
@@ -110,8 +112,10 @@ impl IndexDb {
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
             )
-            .map_err(db_err(path))?;
-        db.conn.execute_batch(SCHEMA).map_err(db_err(path))?;
+            .map_err(|e| diagnose(path, e))?;
+        db.conn
+            .execute_batch(SCHEMA)
+            .map_err(|e| diagnose(path, e))?;
         db.add_missing_columns()?;
         match db.meta("schema")? {
             None => db.set_meta("schema", SCHEMA_VERSION)?,
@@ -162,21 +166,38 @@ impl IndexDb {
                 ),
             });
         }
-        let conn = Connection::open(path).map_err(db_err(path))?;
-        // Reads through a memory map: a large catalog opens without a copy of every page.
+        // On a read-only disk (or without write permission) the index is read as it is: SQLite
+        // cannot make its shared-memory file there, so it is opened immutable.
+        let read_only = !writable(path);
+        let conn = if read_only {
+            Connection::open_with_flags(
+                immutable_uri(path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+            )
+        } else {
+            Connection::open(path)
+        }
+        .map_err(|e| diagnose(path, e))?;
         conn.execute_batch("PRAGMA busy_timeout=5000;")
-            .map_err(db_err(path))?;
+            .map_err(|e| diagnose(path, e))?;
         let db = IndexDb {
             path: path.to_path_buf(),
             conn,
         };
-        if db
-            .meta("schema")
-            .map_err(|_| bad(path, "no meta table".into()))?
-            .as_deref()
-            != Some(SCHEMA_VERSION)
-        {
-            return Err(bad(path, "missing or unknown schema version".into()));
+        match db.meta("schema") {
+            Ok(Some(v)) if v == SCHEMA_VERSION => {}
+            Ok(Some(v)) => {
+                return Err(bad(
+                    path,
+                    format!("schema version {v}, this program reads {SCHEMA_VERSION}"),
+                ));
+            }
+            Ok(None) => return Err(bad(path, "no schema version recorded".into())),
+            Err(Error::Db { source, .. }) => return Err(diagnose(path, source)),
+            Err(e) => return Err(e),
+        }
+        if read_only {
+            return Ok(db);
         }
         // Indexes from before a table was added get it now (every statement is IF NOT EXISTS).
         db.conn.execute_batch(SCHEMA).map_err(db_err(path))?;
@@ -335,6 +356,27 @@ impl IndexDb {
         Ok(())
     }
 
+    /// The items whose stored embedding is damaged (not finite, not of unit length, or of the
+    /// wrong size), for the indexer to embed again.
+    pub fn damaged_embeddings(&self, dims: usize) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, embedding FROM items")
+            .map_err(db_err(&self.path))?;
+        let mut rows = stmt.query([]).map_err(db_err(&self.path))?;
+        let mut damaged = Vec::new();
+        let mut buf = Vec::with_capacity(dims);
+        while let Some(r) = rows.next().map_err(db_err(&self.path))? {
+            let blob = r.get_ref(1).ok().and_then(|v| v.as_blob().ok());
+            buf.clear();
+            let sound = blob.is_some_and(|b| push_embedding(&self.path, b, dims, &mut buf).unwrap_or(false));
+            if !sound {
+                damaged.push(r.get(0).map_err(db_err(&self.path))?);
+            }
+        }
+        Ok(damaged)
+    }
+
     pub fn thumbnail(&self, id: i64) -> Result<Option<Vec<u8>>> {
         self.conn
             .query_row("SELECT jpeg FROM thumbs WHERE item_id = ?1", [id], |r| {
@@ -426,6 +468,89 @@ fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Remove the index at `path` and the files beside it (write-ahead log, vectors file), to make it
+/// again; refuses a file that is not an SQLite database, so a mistyped path never loses a photo.
+pub fn remove_index(path: &Path) -> Result<()> {
+    let _writing = lock_for_writing(path)?;
+    let mut magic = [0u8; 16];
+    let readable = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok();
+    match std::fs::metadata(path) {
+        Err(_) => return Ok(()),
+        Ok(m) if m.len() == 0 => {}
+        Ok(_) if readable && &magic == b"SQLite format 3\0" => {}
+        Ok(_) => {
+            return Err(bad(
+                path,
+                "it is not an SQLite database, so it was not removed".into(),
+            ));
+        }
+    }
+    for suffix in ["", "-wal", "-shm", ".vectors", ".vectors.part"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(crate::error::io_err(PathBuf::from(name))(e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with an index SQLite could not read: not an SQLite file at all, or a damaged one.
+fn diagnose(path: &Path, source: rusqlite::Error) -> Error {
+    let mut magic = [0u8; 16];
+    let is_sqlite = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"SQLite format 3\0";
+    let empty = std::fs::metadata(path).is_ok_and(|m| m.len() == 0);
+    if !is_sqlite && !empty && path.is_file() {
+        return bad(path, "it is not an SQLite database".into());
+    }
+    match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            Error::DamagedIndex {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+        _ => db_err(path)(source),
+    }
+}
+
+/// Whether this process may write the index file and make files beside it.
+fn writable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    [path, dir].iter().all(|p| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            // SAFETY: a valid NUL-terminated path.
+            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
+    })
+}
+
+/// An SQLite URI that opens `path` read-only and immutable.
+fn immutable_uri(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for b in abs.as_os_str().as_bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(*b as char)
+            }
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri + "?immutable=1"
 }
 
 fn bad(path: &Path, message: String) -> Error {
