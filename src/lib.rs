@@ -3,8 +3,10 @@
 //! The library is the whole engine: decoding and preprocessing photos ([`embed::preprocess`]),
 //! running an ImageNet CNN through ONNX Runtime on a thread of its own ([`embed::Embedder`]),
 //! the catalog index in SQLite ([`catalog`]) and exact cosine search ([`search`]).
-//! It never touches a window: the command line and the GUI both call it.
+//! The core never touches a window: the command line and the window (`app`, behind the `gui`
+//! feature) both call it.
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod catalog;
 pub mod cpu;

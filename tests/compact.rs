@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use lookalike::catalog::{Catalog, LookupOptions, Storage, sidecar_path};
-use lookalike::search::compact::recall;
+use common::recall;
 
 fn modified(p: &Path) -> std::time::SystemTime {
     std::fs::metadata(p).unwrap().modified().unwrap()

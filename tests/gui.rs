@@ -339,7 +339,7 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
     let rgb = lookalike::embed::load_photo(&photos[3]).unwrap().rgb;
     std::fs::write(
         folder.join("mirrored.jpg"),
-        lookalike::dups::transform::Transform::Mirror.apply(&rgb),
+        common::transform::Transform::Mirror.apply(&rgb),
     )
     .unwrap();
     let mut h = harness(AppConfig {

@@ -1,7 +1,5 @@
 //! Command-line interface: argument parsing and the subcommands. Every subcommand only calls the library.
 
-mod bench;
-mod bench_dups;
 mod dups;
 mod eval;
 mod index;
@@ -51,8 +49,6 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Find groups of duplicate items: byte-identical, re-encoded, resized, cropped, mirrored, recoloured.
     Dups(dups::DupsArgs),
-    /// Measure the duplicate finder on transformed copies of real photos (precision, recall, F1, time).
-    BenchDups(bench_dups::BenchDupsArgs),
     /// Learn a small head from the catalog's labels: predicted labels, style-aware search.
     TrainHead(train::TrainArgs),
     /// Show what ImageNet classes the model sees in a photo (checks that the weights are real).
@@ -70,8 +66,6 @@ enum Command {
     },
     /// List the models lookalike can use.
     Models,
-    /// Measure indexing throughput, model speed and query latency.
-    Bench(bench::BenchArgs),
 }
 
 pub fn run() -> Result<ExitCode> {
@@ -83,35 +77,53 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Eval(a)) => eval::run(a),
         Some(Command::TrainHead(a)) => train::run(a, cli.quiet),
         Some(Command::Dups(a)) => dups::run(a, cli.quiet),
-        Some(Command::BenchDups(a)) => bench_dups::run(a),
         Some(Command::Models) => models(),
         Some(Command::Gui {
             folder,
             index,
             pan_frames,
-        }) => {
-            let config = lookalike::app::AppConfig {
-                folder,
-                index_file: index,
-                pan_frames,
-                persist: pan_frames.is_none(),
-                ..Default::default()
-            };
-            open_window(config)
-        }
-        Some(Command::Bench(a)) => bench::run(a),
-        None => open_window(lookalike::app::AppConfig {
-            folder: cli.folder,
-            persist: true,
-            ..Default::default()
-        }),
+        }) => window::open(folder, index, pan_frames),
+        None => window::open(cli.folder, None, None),
     }
 }
 
-fn open_window(config: lookalike::app::AppConfig) -> Result<ExitCode> {
-    lookalike::app::run(config, lookalike::app::renderer_from_env())
-        .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
-    Ok(ExitCode::SUCCESS)
+#[cfg(feature = "gui")]
+mod window {
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+
+    use anyhow::Result;
+
+    pub fn open(
+        folder: Option<PathBuf>,
+        index_file: Option<PathBuf>,
+        pan_frames: Option<u64>,
+    ) -> Result<ExitCode> {
+        let config = lookalike::app::AppConfig {
+            folder,
+            index_file,
+            pan_frames,
+            persist: pan_frames.is_none(),
+            ..Default::default()
+        };
+        lookalike::app::run(config, lookalike::app::renderer_from_env())
+            .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(not(feature = "gui"))]
+mod window {
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+
+    use anyhow::Result;
+
+    pub fn open(_: Option<PathBuf>, _: Option<PathBuf>, _: Option<u64>) -> Result<ExitCode> {
+        anyhow::bail!(
+            "this lookalike was built without the window (the `gui` feature); use its commands (`lookalike --help`)"
+        )
+    }
 }
 
 fn models() -> Result<ExitCode> {

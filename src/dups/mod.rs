@@ -10,7 +10,6 @@
 
 mod candidates;
 mod fingerprint;
-pub mod transform;
 
 use std::path::PathBuf;
 
@@ -36,7 +35,7 @@ pub struct Rule {
 }
 
 impl Default for Rule {
-    /// Chosen on the transformed-copies benchmark (`lookalike bench-dups`); see the README.
+    /// Chosen on the transformed-copies benchmark (`cargo bench --bench figures -- dups`); see the README.
     fn default() -> Self {
         Rule {
             threshold: 0.91,

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod scenes;
+pub mod transform;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -145,4 +146,16 @@ pub fn x86_emulator() -> PathBuf {
     candidates.into_iter().find(|p| p.is_file()).expect(
         "QEMU's x86-64 emulator not found: run ./run setup (or apt-get install qemu-user-static)",
     )
+}
+
+/// Share of `exact`'s items found in `approx` (recall@k when both hold k hits).
+pub fn recall(exact: &[lookalike::search::Hit], approx: &[lookalike::search::Hit]) -> f64 {
+    if exact.is_empty() {
+        return 1.0;
+    }
+    let found = exact
+        .iter()
+        .filter(|e| approx.iter().any(|a| a.index == e.index))
+        .count();
+    found as f64 / exact.len() as f64
 }

@@ -409,7 +409,8 @@ impl TwoStage {
 }
 
 /// Share of `exact`'s indexes found in `approx` (recall@k when both hold k hits).
-pub fn recall(exact: &[Hit], approx: &[Hit]) -> f64 {
+#[cfg(test)]
+fn recall(exact: &[Hit], approx: &[Hit]) -> f64 {
     if exact.is_empty() {
         return 1.0;
     }

@@ -10,7 +10,8 @@ use anyhow::Result;
 
 use lookalike::catalog::{COMPACT_FROM, Catalog, IndexDb, MAP_FIT_ROWS, NewItem, sidecar_path};
 use lookalike::embed::Embedder;
-use lookalike::search::compact::{Int8Rows, TwoStage, recall};
+use crate::common::recall;
+use lookalike::search::compact::{Int8Rows, TwoStage};
 use lookalike::search::{Hit, top_k};
 
 const QUERIES: usize = 30;

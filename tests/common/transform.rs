@@ -1,5 +1,5 @@
 //! Transformed copies of photos, the kinds of near-duplicate a catalog collects: used to measure the
-//! duplicate finder (`lookalike bench dups`) and in its tests.
+//! duplicate finder (`cargo bench --bench figures -- dups`) and in its tests.
 
 use image::{Rgb, RgbImage};
 
@@ -80,7 +80,7 @@ fn scaled(photo: &RgbImage, f: f32) -> RgbImage {
         ((w as f32 * f) as u32).max(1),
         ((h as f32 * f) as u32).max(1),
     );
-    crate::embed::preprocess::resize_to(photo, nw, nh)
+    lookalike::embed::preprocess::resize_to(photo, nw, nh)
 }
 
 pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use lookalike::catalog::{Catalog, IndexOptions, index_folder, scan_folder};
-use lookalike::dups::transform::Transform;
+use crate::common::transform::Transform;
 use lookalike::dups::{Candidate, CandidateOptions, HASH_BITS, Rule, catalog_candidates, group_by};
 use lookalike::embed::{Embedder, EngineOptions, load_photo};
 use lookalike::model::default_model;

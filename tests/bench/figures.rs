@@ -1,0 +1,50 @@
+//! lookalike's benchmarks (figures, not timed tests), outside the shipped binary:
+//!
+//!   cargo bench --bench figures -- throughput [--catalog DIR] [--mnist 70000] [--million 1000000] ...
+//!                                              model speed, indexing, query latency, open time, memory
+//!   cargo bench --bench figures -- dups [--originals 500] [--copies 160] [--czkawka-result FILE]
+//!                                              the duplicate finder on transformed copies of real photos
+//!
+//! `./run bench` runs the Python peer first and passes `throughput --peer FILE`.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "figures/dups.rs"]
+mod dups;
+#[path = "figures/throughput.rs"]
+mod throughput;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "figures", about = "lookalike's benchmarks")]
+struct Figures {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Indexing throughput, model speed, query latency, open time and memory, beside the Python peer.
+    Throughput(throughput::BenchArgs),
+    /// The duplicate finder on transformed copies of real photos (precision, recall, F1, time).
+    Dups(dups::BenchDupsArgs),
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench` to every bench target: drop it.
+    let args = std::env::args().filter(|a| a != "--bench");
+    let run = match Figures::parse_from(args).bench {
+        Bench::Throughput(a) => throughput::run(a),
+        Bench::Dups(a) => dups::run(a),
+    };
+    match run {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("figures: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
