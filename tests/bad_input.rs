@@ -71,10 +71,7 @@ fn broken_files_are_reported_by_name_and_the_rest_is_indexed() {
         "4 demo photos, CMYK, 16-bit, GIF and the non-UTF-8 name"
     );
     assert!(cat.find_path(&root.join(odd_name)).is_some());
-    let failures = lookalike::catalog::IndexDb::open_existing(&db)
-        .unwrap()
-        .failures()
-        .unwrap();
+    let failures = cat.store.failures().unwrap();
     assert_eq!(
         failures.len(),
         5,

@@ -160,7 +160,7 @@ impl LookalikeApp {
             (QueryInput::Item(i), Some(c)) => c
                 .items
                 .get(*i)
-                .and_then(|it| self.thumbs.get(&c.index_path, it.id).cloned()),
+                .and_then(|it| self.thumbs.get(&c.store, it.id).cloned()),
             _ => None,
         };
         let kept = self.query.take().filter(|_| keep_preview);

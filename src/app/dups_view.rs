@@ -172,7 +172,7 @@ impl LookalikeApp {
         ui.columns(self.dups.compare.len().max(1), |cols| {
             for (col, &i) in cols.iter_mut().zip(&self.dups.compare) {
                 let it = &catalog.items[i];
-                if let Some(t) = self.thumbs.get(&catalog.index_path, it.id) {
+                if let Some(t) = self.thumbs.get(&catalog.store, it.id) {
                     col.add(
                         egui::Image::from_texture(t).max_size(vec2(col.available_width(), 220.0)),
                     );
@@ -253,7 +253,7 @@ fn dup_card(
         } else {
             Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color)
         };
-        if let Some(t) = thumbs.get(&catalog.index_path, it.id) {
+        if let Some(t) = thumbs.get(&catalog.store, it.id) {
             egui::Image::from_texture(t).paint_at(ui, rect.shrink(2.0));
         }
         ui.painter()

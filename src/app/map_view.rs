@@ -203,7 +203,7 @@ impl MapView {
                 events.double_clicked = Some(i);
             }
             let item = &catalog.items[i];
-            let tex = thumbs.get(&catalog.index_path, item.id).cloned();
+            let tex = thumbs.get(&catalog.store, item.id).cloned();
             let text = format!("{} — {}", catalog.label(i), item.path.display());
             response.on_hover_ui_at_pointer(|ui| {
                 if let Some(t) = tex {

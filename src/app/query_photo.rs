@@ -298,7 +298,7 @@ fn suggestions(
             };
             let current = s.region == q.lead;
             let item = &catalog.items[s.best.index];
-            let thumb = thumbs.get(&catalog.index_path, item.id).cloned();
+            let thumb = thumbs.get(&catalog.store, item.id).cloned();
             let text = if current {
                 format!("{} (shown)", s.kind)
             } else {

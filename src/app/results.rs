@@ -59,7 +59,7 @@ pub fn grid(
                         rect.center_top() + vec2(0.0, 8.0 + THUMB / 2.0),
                         vec2(THUMB, THUMB),
                     );
-                    match thumbs.get(&catalog.index_path, item.id) {
+                    match thumbs.get(&catalog.store, item.id) {
                         Some(t) => {
                             let size = t.size_vec2();
                             let scale = (THUMB / size.x.max(size.y)).min(1.0);
@@ -102,7 +102,7 @@ pub fn grid(
                         commands.push(Command::Select(Some(rank)));
                     }
                     let path = catalog.abs_path(hit.index);
-                    let tip_thumb = thumbs.get(&catalog.index_path, item.id).cloned();
+                    let tip_thumb = thumbs.get(&catalog.store, item.id).cloned();
                     let response = response.on_hover_ui(|ui| {
                         if let Some(t) = tip_thumb {
                             ui.add(

@@ -1,34 +1,31 @@
 //! Catalog thumbnails as textures: read from the index and decoded on a `thumbnails` thread, cached by item id.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use crossbeam_channel::{Sender, unbounded};
 use egui::{ColorImage, TextureHandle, TextureOptions};
 
 use super::jobs::{Msg, Outbox};
-use crate::catalog::IndexDb;
+use crate::catalog::CatalogStore;
 
 pub struct Thumbs {
     textures: HashMap<i64, TextureHandle>,
     requested: HashSet<i64>,
-    requests: Sender<(PathBuf, i64)>,
+    requests: Sender<(Arc<dyn CatalogStore>, i64)>,
 }
 
 impl Thumbs {
     pub fn new(outbox: Outbox) -> Self {
-        let (tx, rx) = unbounded::<(PathBuf, i64)>();
+        let (tx, rx) = unbounded::<(Arc<dyn CatalogStore>, i64)>();
         let spawned = std::thread::Builder::new()
             .name("thumbnails".into())
             .spawn(move || {
-                let mut db: Option<IndexDb> = None;
-                for (index, id) in rx {
-                    if db.as_ref().map(|d| d.path != index).unwrap_or(true) {
-                        db = IndexDb::open_existing(&index).ok();
-                    }
-                    let image = db
-                        .as_ref()
-                        .and_then(|d| d.thumbnail(id).ok().flatten())
+                for (store, id) in rx {
+                    let image = store
+                        .thumbnail(id)
+                        .ok()
+                        .flatten()
                         .and_then(|jpeg| decode(&jpeg));
                     outbox.send(Msg::Thumb { id, image });
                 }
@@ -44,9 +41,9 @@ impl Thumbs {
     }
 
     /// The thumbnail of item `id` if loaded; otherwise asks for it once.
-    pub fn get(&mut self, index: &std::path::Path, id: i64) -> Option<&TextureHandle> {
+    pub fn get(&mut self, store: &Arc<dyn CatalogStore>, id: i64) -> Option<&TextureHandle> {
         if !self.textures.contains_key(&id) && self.requested.insert(id) {
-            let _ = self.requests.send((index.to_path_buf(), id));
+            let _ = self.requests.send((Arc::clone(store), id));
         }
         self.textures.get(&id)
     }

@@ -5,6 +5,7 @@ mod indexer;
 mod labels;
 mod lookup;
 mod scan;
+mod store;
 mod vectors;
 
 use std::borrow::Cow;
@@ -19,6 +20,7 @@ pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use lookup::{Lookup, LookupOptions};
 pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
+pub use store::{CatalogStore, SqliteStore, WriteGuard};
 pub use vectors::{COMPACT_FROM, Storage, Vectors, sidecar_path};
 
 use rayon::prelude::*;
@@ -50,6 +52,8 @@ pub struct Item {
 
 /// An opened index: items and their embeddings as one row-major matrix, ready for search.
 pub struct Catalog {
+    /// Where the catalog is kept: thumbnails, fingerprints, the map and the head are read and saved there.
+    pub store: Arc<dyn CatalogStore>,
     pub index_path: PathBuf,
     pub root: PathBuf,
     /// Name of the model that made the embeddings.
@@ -85,13 +89,10 @@ impl Catalog {
 
     /// Load an index, its vectors kept as `storage` says.
     pub fn open_with(index_path: &Path, storage: Storage) -> Result<Self> {
-        let db = IndexDb::open_existing(index_path)?;
-        // One snapshot for every read, so an indexing run writing meanwhile cannot make the
-        // items, their version and their vectors disagree.
-        db.read_snapshot(|db| Self::load(db, index_path, storage))
+        SqliteStore::new(index_path).load(storage)
     }
 
-    fn load(db: &IndexDb, index_path: &Path, storage: Storage) -> Result<Self> {
+    pub(crate) fn load(db: &IndexDb, index_path: &Path, storage: Storage) -> Result<Self> {
         let mut catalog = if storage.is_compact(db.count()?) {
             // The items from SQLite and the vectors from their file, read side by side.
             let version = db.items_version()?;
@@ -175,10 +176,7 @@ impl Catalog {
             .zip(&self.map)
             .map(|(it, p)| (it.id, *p))
             .collect();
-        // The map is a cache: when another process is writing the index, it is made again next time.
-        if let Some(_writing) = db::try_lock_for_writing(&self.index_path) {
-            IndexDb::open_existing(&self.index_path)?.save_map(&projection, &points)?;
-        }
+        self.store.save_map(&projection, &points)?;
         self.projection = Some(projection);
         Ok(())
     }
@@ -225,7 +223,7 @@ impl Catalog {
     /// Every item's fingerprint for the duplicate finder, in item order (None for items indexed
     /// before fingerprints existed). Read on demand: search does not need them.
     pub fn fingerprints(&self) -> Result<Vec<Option<Fingerprint>>> {
-        let by_id = IndexDb::open_existing(&self.index_path)?.fingerprints()?;
+        let by_id = self.store.fingerprints()?;
         Ok(self
             .items
             .iter()
@@ -235,7 +233,7 @@ impl Catalog {
 
     /// The stored JPEG thumbnail of item `i`.
     pub fn thumbnail(&self, i: usize) -> Result<Option<Vec<u8>>> {
-        IndexDb::open_existing(&self.index_path)?.thumbnail(self.items[i].id)
+        self.store.thumbnail(self.items[i].id)
     }
 }
 

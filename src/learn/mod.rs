@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, IndexDb, StoredHead};
+use crate::catalog::{Catalog, StoredHead};
 use crate::error::{Error, Result};
 
 /// Label columns worth learning in `catalog`: at least two labels that each occur twice or more,
@@ -79,7 +79,7 @@ pub fn train_head(
     mut progress: impl FnMut(TrainProgress),
 ) -> Result<(Head, TrainReport)> {
     // Fail at once, not after minutes of training, when another process is writing the index.
-    let _writing = crate::catalog::lock_for_writing(&catalog.index_path)?;
+    let _writing = catalog.store.lock_for_writing()?;
     let columns = if columns.is_empty() {
         learnable_columns(catalog)
     } else {
@@ -139,7 +139,7 @@ pub fn train_head(
         cross_validation,
     };
     let (layout, weights) = head.to_bytes();
-    IndexDb::open_existing(&catalog.index_path)?.save_head(&StoredHead {
+    catalog.store.save_head(&StoredHead {
         layout,
         weights,
         report: serde_json::to_string(&report).unwrap_or_default(),

@@ -149,6 +149,7 @@ impl IndexDb {
             .meta("map_projection")?
             .and_then(|j| serde_json::from_str(&j).ok());
         Ok(Catalog {
+            store: crate::catalog::SqliteStore::new(&self.path),
             map,
             projection,
             index_path: self.path.clone(),
