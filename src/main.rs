@@ -11,6 +11,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // The library reports what it skips (a cache it could not save, ...) through `log`: warnings
+    // and errors are shown by default, RUST_LOG=debug shows more.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format(|out, record| {
+            use std::io::Write;
+            writeln!(out, "lookalike: {}: {}", record.level().as_str().to_lowercase(), record.args())
+        })
+        .init();
     match cli::run() {
         Ok(code) => code,
         Err(e) => {

@@ -87,6 +87,8 @@ pub enum Msg {
         pairs: Arc<Vec<crate::dups::Candidate>>,
     },
     DupsFailed(String),
+    /// A background job's thread could not be started: whatever waited for it stops waiting.
+    JobNotStarted(String),
     PickedExportFile(PathBuf),
     /// Training the head: share done (0..1) and the loss.
     TrainProgress(f32, f32),
@@ -118,7 +120,10 @@ impl Outbox {
             .name(name.into())
             .spawn(move || work(outbox))
         {
-            eprintln!("lookalike: cannot start thread {name}: {e}");
+            log::error!("cannot start thread {name}: {e}");
+            self.send(Msg::JobNotStarted(format!(
+                "Could not start the {name} job ({e}): close other programs and try again."
+            )));
         }
     }
 

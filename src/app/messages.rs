@@ -109,6 +109,20 @@ impl LookalikeApp {
                     }
                     self.dups.computing = false;
                 }
+                Msg::JobNotStarted(e) => {
+                    if matches!(self.engine, Engine::Starting) {
+                        self.engine = Engine::Failed(e.clone());
+                    }
+                    self.loading_catalog = false;
+                    self.indexing = None;
+                    self.training = None;
+                    self.dups.computing = false;
+                    if let Some(q) = &mut self.query {
+                        q.waiting_for = None;
+                    }
+                    self.waiting_input = None;
+                    self.error = Some(e);
+                }
                 Msg::DupsFailed(e) => {
                     self.dups.computing = false;
                     self.error = Some(e);

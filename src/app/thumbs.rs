@@ -31,7 +31,7 @@ impl Thumbs {
                 }
             });
         if let Err(e) = spawned {
-            eprintln!("lookalike: no thumbnail thread: {e}");
+            log::error!("no thumbnail thread, the grid shows no thumbnails: {e}");
         }
         Thumbs {
             textures: HashMap::new(),

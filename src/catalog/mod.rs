@@ -89,7 +89,7 @@ impl Catalog {
 
     /// Load an index, its vectors kept as `storage` says.
     pub fn open_with(index_path: &Path, storage: Storage) -> Result<Self> {
-        SqliteStore::new(index_path).load(storage)
+        store_for(index_path).load(storage)
     }
 
     pub(crate) fn load(db: &IndexDb, index_path: &Path, storage: Storage) -> Result<Self> {
@@ -235,6 +235,11 @@ impl Catalog {
     pub fn thumbnail(&self, i: usize) -> Result<Option<Vec<u8>>> {
         self.store.thumbnail(self.items[i].id)
     }
+}
+
+/// The store of the catalog at `location` (what `--index` names): an SQLite index file.
+pub fn store_for(location: &Path) -> Arc<dyn CatalogStore> {
+    SqliteStore::new(location)
 }
 
 /// The model to index `index_path` with: the one asked for; else the model the index was made with

@@ -266,7 +266,7 @@ pub(crate) fn build_compact(
         && let Some(_writing) = super::db::try_lock_for_writing(&db.path)
         && let Err(e) = write_sidecar(&file, made, ids, &two)
     {
-        eprintln!("lookalike: could not save {}: {e}", file.display());
+        log::warn!("could not save {}: {e}", file.display());
     }
     Ok(two)
 }
