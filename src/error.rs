@@ -50,6 +50,25 @@ pub enum PhotoError {
     Unsupported(#[source] image::ImageError),
 }
 
+/// Why a region cannot be searched.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RegionError {
+    #[error("a region is X,Y,W,H (four numbers separated by commas), not {0:?}")]
+    Syntax(String),
+    #[error("the region {0} has no area: give it a width and a height above zero")]
+    Empty(String),
+    #[error(
+        "the region {0} has a negative or non-finite number: X,Y,W,H count from the top-left corner"
+    )]
+    Negative(String),
+    #[error("the region {region} lies outside the photo ({width} x {height} pixels)")]
+    Outside {
+        region: String,
+        width: u32,
+        height: u32,
+    },
+}
+
 /// Errors of the lookalike library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -144,7 +163,7 @@ pub enum Error {
     )]
     NothingToLearn { root: PathBuf },
     #[error(transparent)]
-    Region(#[from] crate::query::RegionError),
+    Region(#[from] RegionError),
     #[error("cancelled")]
     Cancelled,
 }

@@ -22,3 +22,11 @@ pub mod query;
 pub mod search;
 
 pub use error::{Error, Result};
+
+/// Open the catalog at `index` for searching, with the head learned from its labels when one was
+/// saved: what the command line and the window open.
+pub fn open_catalog(index: &std::path::Path) -> Result<catalog::Catalog> {
+    let mut catalog = catalog::Catalog::open(index)?;
+    learn::attach_stored_head(&mut catalog)?;
+    Ok(catalog)
+}

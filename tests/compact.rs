@@ -118,6 +118,7 @@ fn a_compact_catalog_with_a_learned_head_ranks_by_style_and_keeps_the_predicted_
     )
     .unwrap();
     let mut compact = Catalog::open_with(&db, Storage::Compact).unwrap();
+    let head = std::sync::Arc::new(head);
     compact.set_head(head.clone());
     full.set_head(head);
     assert!(compact.style.as_ref().unwrap().is_compact());

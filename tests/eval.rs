@@ -59,18 +59,11 @@ fn eval_reports_precision_well_above_chance_on_the_labelled_demo_photos() {
 
 #[test]
 fn eval_refuses_a_catalog_without_labels_and_says_why() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catalog");
-    common::copy_photos(&common::demo_photos(5), &root);
-    let db = tmp.path().join("i.sqlite");
-    common::cli_index(tmp.path(), &root, &db);
-    let out = common::lookalike(tmp.path())
-        .args(["eval", "--index"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+    let common::Indexed { tmp, db, .. } = common::indexed_catalog(5);
+    let err = common::fails_with(
+        common::lookalike(tmp.path()).args(["eval", "--index"]).arg(&db),
+        1,
+    );
     assert!(
         err.contains("no label columns") && err.contains("labels.csv"),
         "{err}"

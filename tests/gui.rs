@@ -145,9 +145,7 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
         "the learned head is stored and the catalog reloaded with it"
     );
     // The first learned column is the one the category filter follows.
-    let column = h.state().catalog().unwrap().head.as_ref().unwrap().columns[0]
-        .name
-        .clone();
+    let column = h.state().catalog().unwrap().head.as_ref().unwrap().column_names()[0].clone();
     drop_file(&mut h, &f.outside);
     let cat = h.state().catalog().unwrap();
     let original = cat.find_path(&f.original).unwrap();

@@ -89,36 +89,28 @@ fn a_special_or_huge_file_is_refused_at_once_with_its_name() {
         (&huge, "2048 MB"),
         (&junk, "not an image"),
     ];
-    let root = tmp.path().join("catalog");
-    let photo = common::copy_photos(&common::demo_photos(1), &root);
-    let db = tmp.path().join("i.sqlite");
-    common::cli_index(tmp.path(), &root, &db);
+    let c = common::indexed_catalog(1);
     for (path, says) in cases {
-        let out = common::lookalike(tmp.path())
-            .arg("query")
-            .arg(path)
-            .arg("--index")
-            .arg(&db)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        let err = common::fails_with(
+            common::lookalike(c.tmp.path())
+                .arg("query")
+                .arg(path)
+                .arg("--index")
+                .arg(&c.db),
+            1,
+        );
         assert!(
             err.contains(&*path.to_string_lossy()) && err.contains(says),
             "{}: {err}",
             path.display()
         );
     }
-    assert!(photo[0].is_file());
+    assert!(c.photos[0].is_file());
 }
 
 #[test]
 fn a_second_writer_is_told_who_is_writing_the_index() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catalog");
-    common::copy_photos(&common::demo_photos(2), &root);
-    let db = tmp.path().join("i.sqlite");
-    common::cli_index(tmp.path(), &root, &db);
+    let common::Indexed { tmp, root, db, .. } = common::indexed_catalog(2);
     // This test process is the writer now.
     let writing = lookalike::catalog::lock_for_writing(&db).unwrap();
     for args in [&["index"][..], &["train-head"]] {
@@ -127,9 +119,7 @@ fn a_second_writer_is_told_who_is_writing_the_index() {
         if args[0] == "index" {
             cmd.arg(&root);
         }
-        let out = cmd.arg("--index").arg(&db).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        let err = common::fails_with(cmd.arg("--index").arg(&db), 1);
         assert!(
             err.contains("being changed by another lookalike")
                 && err.contains(&format!("process {}", std::process::id())),
@@ -238,11 +228,12 @@ fn arguments_out_of_range_are_refused_with_exit_code_2() {
 
 #[test]
 fn a_damaged_index_says_how_to_rebuild_it_and_rebuild_never_removes_a_photo() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catalog");
-    let photos = common::copy_photos(&common::demo_photos(3), &root);
-    let db = tmp.path().join("i.sqlite");
-    common::cli_index(tmp.path(), &root, &db);
+    let common::Indexed {
+        tmp,
+        root,
+        photos,
+        db,
+    } = common::indexed_catalog(3);
     let len = std::fs::metadata(&db).unwrap().len();
     std::fs::File::options()
         .write(true)
@@ -251,15 +242,14 @@ fn a_damaged_index_says_how_to_rebuild_it_and_rebuild_never_removes_a_photo() {
         .set_len(len / 3)
         .unwrap();
     let _ = std::fs::remove_file(tmp.path().join("i.sqlite-wal"));
-    let query = common::lookalike(tmp.path())
-        .arg("query")
-        .arg(&photos[0])
-        .arg("--index")
-        .arg(&db)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&query.stderr);
-    assert_eq!(query.status.code(), Some(1), "{err}");
+    let err = common::fails_with(
+        common::lookalike(tmp.path())
+            .arg("query")
+            .arg(&photos[0])
+            .arg("--index")
+            .arg(&db),
+        1,
+    );
     assert!(err.contains("damaged") && err.contains("--rebuild"), "{err}");
 
     // --rebuild on a photo given as the index by mistake: refused, the photo kept.

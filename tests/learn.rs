@@ -107,18 +107,11 @@ fn a_head_learned_from_labels_predicts_new_photos_and_filters_results() {
 
 #[test]
 fn train_head_refuses_a_catalog_without_labels_and_says_what_to_do() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catalog");
-    common::copy_photos(&common::demo_photos(6), &root);
-    let db = tmp.path().join("i.sqlite");
-    common::cli_index(tmp.path(), &root, &db);
-    let out = common::lookalike(tmp.path())
-        .args(["train-head", "--index"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let common::Indexed { tmp, db, .. } = common::indexed_catalog(6);
+    let err = common::fails_with(
+        common::lookalike(tmp.path()).args(["train-head", "--index"]).arg(&db),
+        1,
+    );
     assert!(
         err.contains("no label column") && err.contains("labels.csv"),
         "{err}"

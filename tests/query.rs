@@ -131,22 +131,17 @@ fn querying_before_indexing_says_what_to_do() {
 
 #[test]
 fn a_broken_query_photo_is_named_in_the_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catalog");
-    common::copy_photos(&common::demo_photos(3), &root);
-    let db = tmp.path().join("i.sqlite");
-    common::cli_index(tmp.path(), &root, &db);
+    let common::Indexed { tmp, db, .. } = common::indexed_catalog(3);
     let bad = tmp.path().join("oops.jpg");
     std::fs::write(&bad, "<html>not a photo</html>").unwrap();
-    let out = common::lookalike(tmp.path())
-        .arg("query")
-        .arg(&bad)
-        .arg("--index")
-        .arg(&db)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+    let err = common::fails_with(
+        common::lookalike(tmp.path())
+            .arg("query")
+            .arg(&bad)
+            .arg("--index")
+            .arg(&db),
+        1,
+    );
     assert!(
         err.contains("oops.jpg") && err.contains("not an image"),
         "{err}"

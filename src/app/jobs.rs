@@ -143,7 +143,7 @@ impl Outbox {
     /// Open an index for searching.
     pub fn load_catalog(&self, index: PathBuf) {
         self.spawn("catalog-load", move |out| {
-            let result = Catalog::open(&index)
+            let result = crate::open_catalog(&index)
                 .map(|c| {
                     let learnable = crate::learn::learnable_columns(&c);
                     (Arc::new(c), learnable)
@@ -284,7 +284,7 @@ fn run_query(
     filter: &str,
 ) -> Result<QueryOutcome, String> {
     let t0 = Instant::now();
-    let preview_of = |photo: &Photo| Some(super::thumbs::color_image(&photo.rgb, PREVIEW_SIDE));
+    let preview_of = |photo: &Photo| Some(color_image(&photo.rgb, PREVIEW_SIDE));
     let embed = |photo: &Photo, mode: RegionMode| {
         embed_regions(embedder, photo, mode).map_err(|e| format!("{e:#}"))
     };
@@ -372,4 +372,19 @@ pub fn index_path_for(folder: &Path, index_dir: Option<&Path>) -> PathBuf {
         Some(dir) => dir.join(default.file_name().unwrap_or_default()),
         None => default,
     }
+}
+
+/// A photo as a texture-ready image, at most `side` pixels on its longest side.
+pub fn color_image(rgb: &image::RgbImage, side: u32) -> ColorImage {
+    let (w, h) = rgb.dimensions();
+    let scale = (side as f32 / w.max(h) as f32).min(1.0);
+    let small = image::imageops::thumbnail(
+        rgb,
+        ((w as f32 * scale) as u32).max(1),
+        ((h as f32 * scale) as u32).max(1),
+    );
+    ColorImage::from_rgb(
+        [small.width() as usize, small.height() as usize],
+        small.as_raw(),
+    )
 }

@@ -313,8 +313,7 @@ impl LookalikeApp {
                 }
             }
             Some(head) => {
-                let names: Vec<&str> = head.columns.iter().map(|c| c.name.as_str()).collect();
-                ui.weak(format!("Learned: {}", names.join(", ")));
+                ui.weak(format!("Learned: {}", head.column_names().join(", ")));
                 if ui.small_button("Learn again").clicked() {
                     commands.push(Command::TrainHead);
                 }
@@ -332,8 +331,7 @@ impl LookalikeApp {
         let category = catalog
             .head
             .as_ref()
-            .and_then(|h| h.columns.first())
-            .map(|c| c.name.clone())
+            .and_then(|h| h.column_names().into_iter().next())
             .unwrap_or_else(|| "category".into());
         let mut same = self.settings.same_category;
         if ui

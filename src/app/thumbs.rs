@@ -65,18 +65,3 @@ fn decode(jpeg: &[u8]) -> Option<ColorImage> {
     let size = [img.width() as usize, img.height() as usize];
     Some(ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
 }
-
-/// A photo as a texture-ready image, at most `side` pixels on its longest side.
-pub fn color_image(rgb: &image::RgbImage, side: u32) -> ColorImage {
-    let (w, h) = rgb.dimensions();
-    let scale = (side as f32 / w.max(h) as f32).min(1.0);
-    let small = image::imageops::thumbnail(
-        rgb,
-        ((w as f32 * scale) as u32).max(1),
-        ((h as f32 * scale) as u32).max(1),
-    );
-    ColorImage::from_rgb(
-        [small.width() as usize, small.height() as usize],
-        small.as_raw(),
-    )
-}

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::db::{IndexDb, NewItem};
 use super::labels::load_labels;
 use super::scan::{ScannedFile, scan_folder};
-use crate::dups::{Fingerprint, fingerprint};
+use crate::embed::fingerprint::{Fingerprint, fingerprint};
 use crate::embed::{is_unit_vector, read_photo_file};
 use crate::embed::preprocess::{decode_photo_for, model_input, thumbnail_jpeg};
 use crate::embed::{Embedder, Embeddings};

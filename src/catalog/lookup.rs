@@ -1,9 +1,34 @@
 //! Looking up a query in a catalog: the plain embedding search, or with the learned head
 //! (predicted labels, style-aware search, results kept to the predicted category).
 
+use serde::Serialize;
+
 use super::Catalog;
-use crate::learn::Prediction;
 use crate::search::Hit;
+
+/// A predicted label of a photo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    pub column: String,
+    pub label: String,
+    /// Softmax probability of `label`, 0..1.
+    pub confidence: f32,
+}
+
+/// What search needs of a head learned from the catalog's labels (see `crate::learn`, which trains
+/// one and implements this): the style space, and predicted labels.
+pub trait LearnedHead: Send + Sync {
+    /// The label columns it predicts, most important first.
+    fn column_names(&self) -> Vec<String>;
+    /// Dimensions of the style space.
+    fn proj_dims(&self) -> usize;
+    /// One embedding in the style space (a unit vector).
+    fn style(&self, v: &[f32]) -> Vec<f32>;
+    /// Row-major embeddings in the style space.
+    fn style_all(&self, embeddings: &[f32]) -> Vec<f32>;
+    /// The predicted label of each column, with its confidence.
+    fn predict(&self, v: &[f32]) -> Vec<Prediction>;
+}
 
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

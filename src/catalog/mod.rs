@@ -18,16 +18,15 @@ pub use db::{
 };
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
-pub use lookup::{Lookup, LookupOptions};
+pub use lookup::{LearnedHead, Lookup, LookupOptions, Prediction};
 pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
 pub use store::{CatalogStore, SqliteStore, WriteGuard};
 pub use vectors::{COMPACT_FROM, Storage, Vectors, sidecar_path};
 
 use rayon::prelude::*;
 
-use crate::dups::Fingerprint;
+use crate::embed::fingerprint::Fingerprint;
 use crate::error::Result;
-use crate::learn::{Head, embedding_key};
 use crate::map::MapProjection;
 use crate::model::{ModelManifest, Pooling, ResizePolicy, find_model};
 
@@ -72,7 +71,7 @@ pub struct Catalog {
     /// The plane of the map, to place query photos on it.
     pub projection: Option<MapProjection>,
     /// The head learned from the catalog's labels, when one was trained for these embeddings.
-    pub head: Option<Arc<Head>>,
+    pub head: Option<Arc<dyn LearnedHead>>,
     /// `items.len() x head.proj_dims()` unit vectors in the head's style space; None without a head.
     pub style: Option<Vectors>,
     /// Items whose stored embedding is damaged (not finite or not of unit length): kept as zeros,
@@ -93,7 +92,7 @@ impl Catalog {
     }
 
     pub(crate) fn load(db: &IndexDb, index_path: &Path, storage: Storage) -> Result<Self> {
-        let mut catalog = if storage.is_compact(db.count()?) {
+        let catalog = if storage.is_compact(db.count()?) {
             // The items from SQLite and the vectors from their file, read side by side.
             let version = db.items_version()?;
             let made = db
@@ -117,18 +116,11 @@ impl Catalog {
         } else {
             db.load_catalog(true)?
         };
-        // A head trained on other embeddings (the folder was re-indexed with another model) is ignored.
-        if let Some(stored) = db.load_head()?
-            && let Some(head) = Head::from_bytes(&stored.layout, &stored.weights)
-            && head.embedding_key == embedding_key(&catalog)
-        {
-            catalog.set_head(head);
-        }
         Ok(catalog)
     }
 
     /// Use `head` for predictions and style-aware search.
-    pub fn set_head(&mut self, head: Head) {
+    pub fn set_head(&mut self, head: Arc<dyn LearnedHead>) {
         self.style = Some(match &self.embeddings {
             Vectors::Full { data, .. } => Vectors::Full {
                 dims: head.proj_dims(),
@@ -140,7 +132,7 @@ impl Catalog {
                 Vectors::Int8(rows)
             }
         });
-        self.head = Some(Arc::new(head));
+        self.head = Some(head);
     }
 
     /// The model that made this index, set up exactly as it was (pooling, resize), to embed queries.

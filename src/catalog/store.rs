@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::db::{IndexDb, StoredHead, lock_for_writing, try_lock_for_writing};
 use super::{Catalog, Storage};
-use crate::dups::Fingerprint;
+use crate::embed::fingerprint::Fingerprint;
 use crate::error::Result;
 use crate::map::MapProjection;
 
@@ -37,6 +37,8 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     fn save_map(&self, projection: &MapProjection, points: &[(i64, [f32; 2])]) -> Result<()>;
     /// Save the learned head, replacing the one before.
     fn save_head(&self, head: &StoredHead) -> Result<()>;
+    /// The learned head saved with the catalog, if any.
+    fn load_head(&self) -> Result<Option<StoredHead>>;
 }
 
 /// The store of a local catalog: an SQLite index file, with its vectors file beside it. The
@@ -111,5 +113,9 @@ impl CatalogStore for SqliteStore {
     fn save_head(&self, head: &StoredHead) -> Result<()> {
         let _writing = lock_for_writing(&self.path)?;
         self.with_db(|db| db.save_head(head))
+    }
+
+    fn load_head(&self) -> Result<Option<StoredHead>> {
+        self.with_db(|db| db.load_head())
     }
 }

@@ -9,7 +9,7 @@ use clap::Args;
 
 use lookalike::catalog::Catalog;
 use lookalike::eval::evaluate;
-use lookalike::map::principal_components;
+use lookalike::search::pca::principal_components;
 
 #[derive(Args)]
 pub struct EvalArgs {

@@ -174,7 +174,7 @@ fn remember_index(index: &std::path::Path) {
 
 /// Open the catalog of `index`, saying when some of its embeddings are damaged.
 fn open_catalog(index: &std::path::Path) -> Result<lookalike::catalog::Catalog> {
-    let catalog = lookalike::catalog::Catalog::open(index)
+    let catalog = lookalike::open_catalog(index)
         .with_context(|| format!("opening the index {}", index.display()))?;
     if !catalog.damaged.is_empty() {
         eprintln!(

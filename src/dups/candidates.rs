@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
-use super::fingerprint::Fingerprint;
+use crate::embed::fingerprint::Fingerprint;
 use crate::search::dot;
 
 /// Rows of the reduced matrix multiplied at once.

@@ -9,14 +9,13 @@
 //! pairs are the groups. Changing the rule regroups without measuring anything again.
 
 mod candidates;
-mod fingerprint;
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 pub use candidates::{Candidate, CandidateOptions, candidates};
-pub use fingerprint::{Fingerprint, HASH_BITS, fingerprint};
+pub use crate::embed::fingerprint::{Fingerprint, HASH_BITS, fingerprint};
 
 use crate::catalog::{Catalog, physical_file};
 

@@ -2,6 +2,7 @@
 
 pub mod budget;
 mod engine;
+pub mod fingerprint;
 mod jpeg;
 mod pool;
 pub mod preprocess;

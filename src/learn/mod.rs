@@ -9,7 +9,8 @@ mod head;
 mod kfold;
 mod train;
 
-pub use head::{Head, HeadColumn, Prediction};
+pub use crate::catalog::Prediction;
+pub use head::{Head, HeadColumn};
 pub use kfold::{ColumnFigures, CrossValidation, cross_validate, embedding_key};
 pub use train::{Epoch, Targets, TrainOptions, fit, targets_for};
 
@@ -145,4 +146,16 @@ pub fn train_head(
         report: serde_json::to_string(&report).unwrap_or_default(),
     })?;
     Ok((head, report))
+}
+
+/// Put the head saved with `catalog` to use, unless it was trained on other embeddings (the folder
+/// was indexed again with another model): then it is ignored.
+pub fn attach_stored_head(catalog: &mut Catalog) -> Result<()> {
+    if let Some(stored) = catalog.store.load_head()?
+        && let Some(head) = Head::from_bytes(&stored.layout, &stored.weights)
+        && head.embedding_key == embedding_key(catalog)
+    {
+        catalog.set_head(std::sync::Arc::new(head));
+    }
+    Ok(())
 }

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-pub use regions::{Rect, RegionArg, RegionError, candidate_windows, is_studio_shot};
+pub use crate::error::RegionError;
+pub use regions::{Rect, RegionArg, candidate_windows, is_studio_shot};
 
 use crate::catalog::{Catalog, LookupOptions};
 use crate::embed::preprocess::{fit_square, to_chw};

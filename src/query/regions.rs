@@ -5,6 +5,8 @@
 use image::RgbImage;
 use serde::Serialize;
 
+use crate::error::RegionError;
+
 /// A rectangle of a photo, in the photo's own pixels (upright, at its full size).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Rect {
@@ -14,24 +16,6 @@ pub struct Rect {
     pub h: f32,
 }
 
-/// Why a region cannot be searched.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RegionError {
-    #[error("a region is X,Y,W,H (four numbers separated by commas), not {0:?}")]
-    Syntax(String),
-    #[error("the region {0} has no area: give it a width and a height above zero")]
-    Empty(String),
-    #[error(
-        "the region {0} has a negative or non-finite number: X,Y,W,H count from the top-left corner"
-    )]
-    Negative(String),
-    #[error("the region {region} lies outside the photo ({width} x {height} pixels)")]
-    Outside {
-        region: String,
-        width: u32,
-        height: u32,
-    },
-}
 
 impl Rect {
     /// The whole of a `width x height` photo.

@@ -8,6 +8,7 @@ use std::collections::BinaryHeap;
 use rayon::prelude::*;
 
 pub mod compact;
+pub mod pca;
 
 /// Rows scored per parallel task: large enough to amortise scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 4096;

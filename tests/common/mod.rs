@@ -159,3 +159,35 @@ pub fn recall(exact: &[lookalike::search::Hit], approx: &[lookalike::search::Hit
         .count();
     found as f64 / exact.len() as f64
 }
+
+/// A catalog of `n` demo photos copied into a temp folder and indexed with the command line.
+pub struct Indexed {
+    /// The temp folder (also the data folder of every `lookalike` run); removed when dropped.
+    pub tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub photos: Vec<PathBuf>,
+    pub db: PathBuf,
+}
+
+/// See [`Indexed`].
+pub fn indexed_catalog(n: usize) -> Indexed {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("catalog");
+    let photos = copy_photos(&demo_photos(n), &root);
+    let db = tmp.path().join("i.sqlite");
+    cli_index(tmp.path(), &root, &db);
+    Indexed {
+        tmp,
+        root,
+        photos,
+        db,
+    }
+}
+
+/// Run `cmd`, require it to exit with `code`, and return what it wrote to stderr.
+pub fn fails_with(cmd: &mut std::process::Command, code: i32) -> String {
+    let out = cmd.output().expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    err
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::{IndexDb, db_err};
-use crate::dups::Fingerprint;
+use crate::embed::fingerprint::Fingerprint;
 use crate::error::Result;
 
 impl IndexDb {

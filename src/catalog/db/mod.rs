@@ -18,7 +18,7 @@ use load::push_embedding;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::dups::Fingerprint;
+use crate::embed::fingerprint::Fingerprint;
 use crate::error::{Error, Result};
 use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};

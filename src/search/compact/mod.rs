@@ -245,7 +245,7 @@ impl TwoStage {
         for (chunk, &i) in rows.chunks_exact_mut(dims).zip(&picked) {
             full.dequantise(i, chunk);
         }
-        let pc = crate::map::principal_components(&rows, dims, reduced_dims);
+        let pc = crate::search::pca::principal_components(&rows, dims, reduced_dims);
         let axes: Vec<f32> = pc.axes.concat();
         let r = pc.axes.len();
         let mean = pc.mean;
