@@ -43,6 +43,10 @@ pub enum Command {
     TrashMarked,
     ConfirmTrash,
     CancelTrash,
+    /// Measure the open catalog's candidate duplicate pairs (once per catalog).
+    FindDuplicates,
+    SetDuplicateThreshold(f32),
+    SetDarkTheme(bool),
 }
 
 impl LookalikeApp {
@@ -100,6 +104,29 @@ impl LookalikeApp {
             Command::DismissError => self.error = None,
             Command::TrainHead => self.train_head(),
             Command::ShowView(v) => self.view = v,
+            Command::FindDuplicates => {
+                if let Some(catalog) = &self.catalog
+                    && self.dups.candidates.is_none()
+                    && !self.dups.computing
+                {
+                    self.dups.computing = true;
+                    self.outbox.dup_candidates(Arc::clone(catalog));
+                }
+            }
+            Command::SetDuplicateThreshold(t) => {
+                self.dups.threshold = t;
+                if let Some(catalog) = &self.catalog {
+                    self.dups.regroup(catalog);
+                }
+            }
+            Command::SetDarkTheme(dark) => {
+                self.settings.dark = dark;
+                self.outbox.ctx().set_theme(if dark {
+                    egui::Theme::Dark
+                } else {
+                    egui::Theme::Light
+                });
+            }
             Command::ToggleMark(i) => {
                 if !self.dups.marked.remove(&i) {
                     self.dups.marked.insert(i);

@@ -74,8 +74,7 @@ impl LookalikeApp {
         };
         if self.dups.candidates.is_none() {
             if !self.dups.computing {
-                self.dups.computing = true;
-                self.outbox.dup_candidates(Arc::clone(&catalog));
+                commands.push(Command::FindDuplicates);
             }
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -83,16 +82,20 @@ impl LookalikeApp {
             });
             return;
         }
-        self.dups.regroup(&catalog);
         let in_groups: usize = self.dups.groups.iter().map(|g| g.items.len()).sum();
         ui.horizontal(|ui| {
             ui.heading("Duplicates");
-            ui.add(
-                egui::Slider::new(&mut self.dups.threshold, 0.80..=0.99)
+            let mut threshold = self.dups.threshold;
+            if ui.add(
+                egui::Slider::new(&mut threshold, 0.80..=0.99)
                     .step_by(0.01)
                     .text("threshold"),
             )
-            .on_hover_text("Embedding similarity from which two items count as duplicates when their colours agree. Byte-identical files and near-identical perceptual hashes always count.");
+            .on_hover_text("Embedding similarity from which two items count as duplicates when their colours agree. Byte-identical files and near-identical perceptual hashes always count.")
+            .changed()
+            {
+                commands.push(Command::SetDuplicateThreshold(threshold));
+            }
             ui.label(
                 RichText::new(format!("{} groups, {in_groups} items", self.dups.groups.len()))
                     .strong(),

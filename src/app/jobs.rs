@@ -108,6 +108,11 @@ impl Outbox {
         (Outbox { tx, ctx }, rx)
     }
 
+    /// The window's context (to change its theme, ...).
+    pub fn ctx(&self) -> &egui::Context {
+        &self.ctx
+    }
+
     pub fn send(&self, msg: Msg) {
         // The window may be closing: then nobody listens, and that is fine.
         let _ = self.tx.send(msg);

@@ -106,6 +106,9 @@ impl LookalikeApp {
                         && self.catalog.as_ref().map(|c| c.len()) == Some(items)
                     {
                         self.dups.candidates = Some(pairs);
+                        if let Some(catalog) = &self.catalog {
+                            self.dups.regroup(catalog);
+                        }
                     }
                     self.dups.computing = false;
                 }

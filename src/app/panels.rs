@@ -94,12 +94,7 @@ impl LookalikeApp {
                     "Dark theme"
                 };
                 if ui.button(icon).clicked() {
-                    self.settings.dark = !self.settings.dark;
-                    ui.ctx().set_theme(if self.settings.dark {
-                        egui::Theme::Dark
-                    } else {
-                        egui::Theme::Light
-                    });
+                    commands.push(Command::SetDarkTheme(!self.settings.dark));
                 }
             });
         });
