@@ -1,4 +1,5 @@
-//! Errors of the library: each names the file or item it is about and keeps its source.
+//! Errors of the library: each names the file or item it is about and keeps its source. A message
+//! says what failed without repeating its source: [`describe`] prints the whole chain once.
 
 use std::path::PathBuf;
 
@@ -72,7 +73,7 @@ pub enum RegionError {
 /// Errors of the lookalike library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Photo {
         path: PathBuf,
         #[source]
@@ -98,7 +99,7 @@ pub enum Error {
         "model '{name}' has random weights (for shape and speed tests only) and cannot be used for search; pick a real model"
     )]
     NotARealModel { name: String },
-    #[error("model manifest {}: {source}", path.display())]
+    #[error("model manifest {}", path.display())]
     Manifest {
         path: PathBuf,
         #[source]
@@ -106,17 +107,17 @@ pub enum Error {
     },
     #[error("model '{name}' does not match its manifest: {message}")]
     ModelShape { name: String, message: String },
-    #[error("ONNX Runtime: {0}")]
+    #[error("ONNX Runtime failed")]
     Ort(#[from] ort::Error),
     #[error("the embedding thread has stopped")]
     EngineStopped,
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("catalog index {}: {source}", path.display())]
+    #[error("catalog index {}", path.display())]
     Db {
         path: PathBuf,
         #[source]
@@ -143,7 +144,7 @@ pub enum Error {
         path.display()
     )]
     IndexBusy { path: PathBuf, holder: String },
-    #[error("labels file {}: {source}", path.display())]
+    #[error("labels file {}", path.display())]
     Labels {
         path: PathBuf,
         #[source]
@@ -180,4 +181,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.into();
     move |source| Error::Io { path, source }
+}
+
+/// An error and its causes on one line ("catalog index i.sqlite: database is locked"), each cause
+/// once: what the command line prints and the window shows.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        cause = c.source();
+    }
+    msg
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use egui::{Color32, RichText, Sense, Stroke, vec2};
 
 use super::thumbs::Thumbs;
-use super::{Command, LookalikeApp};
+use super::Command;
 use crate::catalog::Catalog;
 use crate::dups::{Candidate, Group, Rule, group};
 
@@ -66,14 +66,22 @@ impl DupsView {
     }
 }
 
-impl LookalikeApp {
-    pub(super) fn dups_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
-        let Some(catalog) = self.catalog.clone() else {
+/// The Duplicates view draws itself from its own state, the open catalog and the thumbnails; what
+/// the user asks for goes out as commands.
+impl DupsView {
+    pub(super) fn groups_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        catalog: Option<&Arc<Catalog>>,
+        thumbs: &mut Thumbs,
+        commands: &mut Vec<Command>,
+    ) {
+        let Some(catalog) = catalog.cloned() else {
             ui.label("Open a catalog to look for duplicates in it.");
             return;
         };
-        if self.dups.candidates.is_none() {
-            if !self.dups.computing {
+        if self.candidates.is_none() {
+            if !self.computing {
                 commands.push(Command::FindDuplicates);
             }
             ui.horizontal(|ui| {
@@ -82,10 +90,10 @@ impl LookalikeApp {
             });
             return;
         }
-        let in_groups: usize = self.dups.groups.iter().map(|g| g.items.len()).sum();
+        let in_groups: usize = self.groups.iter().map(|g| g.items.len()).sum();
         ui.horizontal(|ui| {
             ui.heading("Duplicates");
-            let mut threshold = self.dups.threshold;
+            let mut threshold = self.threshold;
             if ui.add(
                 egui::Slider::new(&mut threshold, 0.80..=0.99)
                     .step_by(0.01)
@@ -97,11 +105,11 @@ impl LookalikeApp {
                 commands.push(Command::SetDuplicateThreshold(threshold));
             }
             ui.label(
-                RichText::new(format!("{} groups, {in_groups} items", self.dups.groups.len()))
+                RichText::new(format!("{} groups, {in_groups} items", self.groups.len()))
                     .strong(),
             );
             ui.separator();
-            let n = self.dups.marked.len();
+            let n = self.marked.len();
             if ui
                 .add_enabled(n > 0, egui::Button::new(format!("Export marked ({n})…")))
                 .clicked()
@@ -116,14 +124,14 @@ impl LookalikeApp {
             }
         });
         ui.separator();
-        if self.dups.groups.is_empty() {
+        if self.groups.is_empty() {
             ui.label("No duplicates at this threshold.");
             return;
         }
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                for (n, g) in self.dups.groups.iter().enumerate() {
+                for (n, g) in self.groups.iter().enumerate() {
                     let kind = if g.exact {
                         "byte-identical"
                     } else {
@@ -151,8 +159,8 @@ impl LookalikeApp {
                                 i,
                                 k == 0,
                                 score,
-                                &self.dups,
-                                &mut self.thumbs,
+                                self,
+                                thumbs,
                                 commands,
                             );
                         }
@@ -163,19 +171,24 @@ impl LookalikeApp {
     }
 
     /// Two items side by side: photo, dimensions, file size, path, date.
-    pub(super) fn compare_panel(&mut self, ui: &mut egui::Ui) {
-        let Some(catalog) = self.catalog.clone() else {
+    pub(super) fn compare_ui(
+        &self,
+        ui: &mut egui::Ui,
+        catalog: Option<&Arc<Catalog>>,
+        thumbs: &mut Thumbs,
+    ) {
+        let Some(catalog) = catalog.cloned() else {
             return;
         };
         ui.heading("Compare");
-        if self.dups.compare.is_empty() {
+        if self.compare.is_empty() {
             ui.label("Click two items to compare them.");
             return;
         }
-        ui.columns(self.dups.compare.len().max(1), |cols| {
-            for (col, &i) in cols.iter_mut().zip(&self.dups.compare) {
+        ui.columns(self.compare.len().max(1), |cols| {
+            for (col, &i) in cols.iter_mut().zip(&self.compare) {
                 let it = &catalog.items[i];
-                if let Some(t) = self.thumbs.get(&catalog.store, it.id) {
+                if let Some(t) = thumbs.get(&catalog.store, it.id) {
                     col.add(
                         egui::Image::from_texture(t).max_size(vec2(col.available_width(), 220.0)),
                     );
@@ -186,12 +199,11 @@ impl LookalikeApp {
                 col.weak(catalog.abs_path(i).display().to_string());
             }
         });
-        if let [a, b] = self.dups.compare[..] {
+        if let [a, b] = self.compare[..] {
             let cos = crate::search::dot(&catalog.vector(a), &catalog.vector(b));
             let mut line = format!("Embedding similarity {cos:.3}");
             let pair = (a.min(b), a.max(b));
             if let Some(c) = self
-                .dups
                 .candidates
                 .as_ref()
                 .and_then(|p| p.iter().find(|c| (c.a, c.b) == pair))
@@ -210,8 +222,8 @@ impl LookalikeApp {
     }
 
     /// The confirmation before moving files to the trash.
-    pub(super) fn trash_dialog(&mut self, ctx: &egui::Context, commands: &mut Vec<Command>) {
-        let Some(files) = &self.dups.confirm_trash else {
+    pub(super) fn trash_dialog(&self, ctx: &egui::Context, commands: &mut Vec<Command>) {
+        let Some(files) = &self.confirm_trash else {
             return;
         };
         egui::Modal::new(egui::Id::unique("confirm-trash")).show(ctx, |ui| {

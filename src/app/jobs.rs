@@ -10,6 +10,7 @@ use egui::ColorImage;
 
 use crate::catalog::{Catalog, IndexOptions, IndexReport, LookupOptions, Progress, index_folder};
 use crate::embed::{Embedder, EngineOptions, Photo, read_photo_file};
+use crate::error::describe;
 use crate::learn::{TrainOptions, TrainProgress, train_head};
 use crate::model::ModelManifest;
 use crate::query::{
@@ -137,7 +138,7 @@ impl Outbox {
         self.spawn("engine-start", move |out| {
             let result = Embedder::start(model.clone(), EngineOptions::default())
                 .map(Arc::new)
-                .map_err(|e| e.to_string());
+                .map_err(|e| describe(&e));
             out.send(Msg::Engine {
                 model: Box::new(model),
                 result,
@@ -153,7 +154,7 @@ impl Outbox {
                     let learnable = crate::learn::learnable_columns(&c);
                     (Arc::new(c), learnable)
                 })
-                .map_err(|e| format!("{e:#}"));
+                .map_err(|e| describe(&e));
             out.send(Msg::Catalog { index, result });
         });
     }
@@ -178,7 +179,7 @@ impl Outbox {
                     progress.send(Msg::IndexProgress(*p));
                 },
             )
-            .map_err(|e| e.to_string());
+            .map_err(|e| describe(&e));
             out.send(Msg::IndexDone(result));
         });
     }
@@ -213,7 +214,7 @@ impl Outbox {
                 }
             })
             .map(|_| catalog.index_path.clone())
-            .map_err(|e| format!("Learning from the labels failed: {e}"));
+            .map_err(|e| format!("Learning from the labels failed: {}", describe(&e)));
             out.send(Msg::TrainDone(result));
         });
     }
@@ -228,7 +229,10 @@ impl Outbox {
                     items: catalog.len(),
                     pairs: Arc::new(pairs),
                 }),
-                Err(e) => out.send(Msg::DupsFailed(format!("Cannot look for duplicates: {e}"))),
+                Err(e) => out.send(Msg::DupsFailed(format!(
+                    "Cannot look for duplicates: {}",
+                    describe(&e)
+                ))),
             },
         );
     }
@@ -291,7 +295,7 @@ fn run_query(
     let t0 = Instant::now();
     let preview_of = |photo: &Photo| Some(color_image(&photo.rgb, PREVIEW_SIDE));
     let embed = |photo: &Photo, mode: RegionMode| {
-        embed_regions(embedder, photo, mode).map_err(|e| format!("{e:#}"))
+        embed_regions(embedder, photo, mode).map_err(|e| describe(&e))
     };
     let (photo, regions, given, preview, own_item) = match input {
         QueryInput::File(path) => {

@@ -299,7 +299,7 @@ impl LookalikeApp {
                 self.engine_model = Some(m.clone());
                 self.outbox.start_engine(m);
             }
-            Err(e) => self.engine = Engine::Failed(e.to_string()),
+            Err(e) => self.engine = Engine::Failed(crate::error::describe(&e)),
         }
     }
 
@@ -423,9 +423,14 @@ impl eframe::App for LookalikeApp {
                     .resizable(true)
                     .min_size(380.0)
                     .default_size(460.0)
-                    .show(ui, |ui| self.compare_panel(ui));
-                egui::CentralPanel::default().show(ui, |ui| self.dups_panel(ui, &mut commands));
-                self.trash_dialog(&ctx, &mut commands);
+                    .show(ui, |ui| {
+                        self.dups.compare_ui(ui, self.catalog.as_ref(), &mut self.thumbs)
+                    });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    self.dups
+                        .groups_ui(ui, self.catalog.as_ref(), &mut self.thumbs, &mut commands)
+                });
+                self.dups.trash_dialog(&ctx, &mut commands);
             }
         }
 
