@@ -394,12 +394,21 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
 
 /// Drag with the primary button from `from` to `to` over a few frames, as a mouse would.
 fn drag(h: &mut Harness<'static, LookalikeApp>, from: egui::Pos2, to: egui::Pos2) {
-    let button = |pos, pressed| egui::Event::PointerButton {
+    press_and_move(h, from, to);
+    release(h, to);
+}
+
+fn button(pos: egui::Pos2, pressed: bool) -> egui::Event {
+    egui::Event::PointerButton {
         pos,
         button: egui::PointerButton::Primary,
         pressed,
         modifiers: egui::Modifiers::NONE,
-    };
+    }
+}
+
+/// Press the primary button at `from` and move to `to` in a few steps, keeping it down.
+fn press_and_move(h: &mut Harness<'static, LookalikeApp>, from: egui::Pos2, to: egui::Pos2) {
     h.input_mut().events.push(egui::Event::PointerMoved(from));
     h.step();
     h.input_mut().events.push(button(from, true));
@@ -410,7 +419,10 @@ fn drag(h: &mut Harness<'static, LookalikeApp>, from: egui::Pos2, to: egui::Pos2
             .push(egui::Event::PointerMoved(from + (to - from) * t));
         h.step();
     }
-    h.input_mut().events.push(button(to, false));
+}
+
+fn release(h: &mut Harness<'static, LookalikeApp>, at: egui::Pos2) {
+    h.input_mut().events.push(button(at, false));
     h.step();
 }
 
@@ -471,7 +483,20 @@ fn a_box_dragged_on_a_street_photo_searches_that_garment() {
     } else {
         (tee.clone(), "Tshirts", boxes[0])
     };
-    drag(&mut h, at(x, y), at(x + bw, y + bh));
+    // Results follow the box while it is still being dragged...
+    press_and_move(&mut h, at(x, y), at(x + bw, y + bh));
+    // The first live search (of the box as it was a quarter of the way) answers, then the box
+    // as it is now is searched.
+    settle(&mut h);
+    settle(&mut h);
+    let cat = h.state().catalog().unwrap();
+    assert_eq!(
+        cat.abs_path(h.state().results()[0].0),
+        target,
+        "live results while the button is down"
+    );
+    // ...and the box stays the query's region when it is released.
+    release(&mut h, at(x + bw, y + bh));
     settle(&mut h);
     assert!(
         h.state().query_box().is_some(),

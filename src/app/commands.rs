@@ -190,7 +190,9 @@ impl LookalikeApp {
                 .and_then(|it| self.thumbs.get(&c.store, it.id).cloned()),
             _ => None,
         };
-        let kept = self.query.take().filter(|_| keep_preview);
+        let mut kept = self.query.take().filter(|_| keep_preview);
+        // A box being dragged stays in the user's hand while its live searches run.
+        let editing = kept.as_mut().and_then(|q| q.editing.take());
         let given = match &input {
             QueryInput::Region { region, .. } => *region,
             _ => kept.as_ref().and_then(|q| q.given),
@@ -208,7 +210,7 @@ impl LookalikeApp {
                 .as_ref()
                 .map(|q| q.suggestions.clone())
                 .unwrap_or_default(),
-            editing: None,
+            editing,
             own_item: kept.as_ref().and_then(|q| q.own_item),
             waiting_for: Some(id),
             predictions: Vec::new(),

@@ -1,5 +1,5 @@
 //! The query photo with its regions: the box searched, drawn over the photo; a new box dragged,
-//! moved or resized with the mouse (searched when the mouse is released); the kinds of item found
+//! moved or resized with the mouse (searched live while dragging, and when the mouse is released); the kinds of item found
 //! elsewhere in the photo as dots to click, each with its best match.
 
 use egui::{Color32, Pos2, Rect as ScreenRect, Sense, Stroke, StrokeKind, Ui, vec2};
@@ -22,6 +22,8 @@ const SMALLEST_BOX: f32 = 8.0;
 pub struct BoxEdit {
     rect: Rect,
     how: Gesture,
+    /// The box last searched while dragging (results follow the box live).
+    searched: Option<Rect>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -208,7 +210,11 @@ fn edit_box(q: &mut Query, response: &egui::Response, map: &Mapping, commands: &
                 w: 0.0,
                 h: 0.0,
             });
-        q.editing = Some(BoxEdit { rect, how });
+        q.editing = Some(BoxEdit {
+            rect,
+            how,
+            searched: None,
+        });
     }
     let Some(edit) = &mut q.editing else { return };
     if response.dragged() {
@@ -222,12 +228,18 @@ fn edit_box(q: &mut Query, response: &egui::Response, map: &Mapping, commands: &
             },
         };
     }
+    let r = map.to_screen(&edit.rect);
+    let big_enough = r.width() >= SMALLEST_BOX && r.height() >= SMALLEST_BOX;
     if response.drag_stopped() {
-        let r = map.to_screen(&edit.rect);
-        if r.width() >= SMALLEST_BOX && r.height() >= SMALLEST_BOX {
+        if big_enough {
             commands.push(Command::SearchRegion(Some(edit.rect)));
         }
         q.editing = None;
+    } else if big_enough && q.waiting_for.is_none() && edit.searched != Some(edit.rect) {
+        // Live while dragging: one region is one model run (a few milliseconds), so the results
+        // follow the box, a new search as soon as the last one has answered.
+        edit.searched = Some(edit.rect);
+        commands.push(Command::SearchRegion(Some(edit.rect)));
     }
 }
 
