@@ -529,4 +529,18 @@ fn a_box_dragged_on_a_street_photo_searches_that_garment() {
     assert!(h.state().query_box().is_some());
     let cat = h.state().catalog().unwrap();
     assert_eq!(cat.label(h.state().results()[0].0), kind);
+    let boxed = h.state().query_box();
+    let boxed_results = h.state().results();
+
+    // Another photo replaces the query; Back (Alt+Left) returns to the street photo, its box and
+    // its look-alikes, without losing them.
+    drop_file(&mut h, &f.outside);
+    assert!(h.state().query_box().is_none());
+    assert_eq!(h.state().earlier_queries(), 1);
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowLeft);
+    settle(&mut h);
+    h.get_by_label("Query: street.png");
+    assert_eq!(h.state().query_box(), boxed, "the region comes back with the query");
+    assert_eq!(h.state().results(), boxed_results);
+    assert_eq!(h.state().earlier_queries(), 0);
 }

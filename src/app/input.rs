@@ -32,12 +32,13 @@ impl LookalikeApp {
     }
 
     pub(super) fn keyboard(&mut self, ui: &egui::Ui, commands: &mut Vec<Command>) {
-        let (open, paste, find, escape) = ui.input_mut(|i| {
+        let (open, paste, find, escape, back) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::COMMAND, Key::O),
                 i.consume_key(Modifiers::COMMAND, Key::V),
                 i.consume_key(Modifiers::COMMAND, Key::F),
                 i.key_pressed(Key::Escape),
+                i.consume_key(Modifiers::ALT, Key::ArrowLeft),
             )
         });
         // The window system turns Ctrl+V into paste events: an image, or text (a copied file's path).
@@ -58,6 +59,9 @@ impl LookalikeApp {
         }
         if paste {
             commands.push(Command::Paste);
+        }
+        if back {
+            commands.push(Command::Back);
         }
         if find {
             ui.ctx().memory_mut(|m| m.request_focus(self.filter_id));

@@ -85,6 +85,22 @@ struct Query {
     search_ms: f64,
 }
 
+/// A query the user left for another one, to go back to: its photo, the region searched in it and
+/// the regions' embeddings (so going back needs no model run).
+struct Earlier {
+    title: String,
+    preview: Option<TextureHandle>,
+    photo: Option<Arc<crate::embed::Photo>>,
+    regions: Arc<Vec<crate::query::EmbeddedRegion>>,
+    lead: usize,
+    given: Option<crate::query::Rect>,
+    suggestions: Vec<crate::query::Suggestion>,
+    own_item: Option<usize>,
+}
+
+/// Queries kept to go back to.
+const EARLIER_KEPT: usize = 20;
+
 /// What the central area shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -127,6 +143,8 @@ pub struct LookalikeApp {
     learnable: Vec<String>,
     last_index_note: Option<String>,
     query: Option<Query>,
+    /// Earlier queries, the latest last (Back, Alt+Left).
+    earlier: Vec<Earlier>,
     /// A query asked for before the engine or the catalog was ready.
     waiting_input: Option<QueryInput>,
     results: Vec<Hit>,
@@ -196,6 +214,7 @@ impl LookalikeApp {
             learnable: Vec::new(),
             last_index_note: None,
             query: None,
+            earlier: Vec::new(),
             waiting_input: None,
             results: Vec::new(),
             selected: None,
@@ -238,6 +257,11 @@ impl LookalikeApp {
     }
 
     /// Whether background work is going on that the user would wait for.
+    /// How many earlier queries Back can return to.
+    pub fn earlier_queries(&self) -> usize {
+        self.earlier.len()
+    }
+
     pub fn busy(&self) -> bool {
         matches!(self.engine, Engine::Starting)
             || self.loading_catalog
@@ -328,6 +352,8 @@ impl LookalikeApp {
             self.error = Some(format!("{} is not a folder.", folder.display()));
             return;
         }
+        // Earlier queries point at the items of the catalog being closed.
+        self.earlier.clear();
         if let Some(ix) = self.indexing.take() {
             ix.cancel.store(true, Ordering::Relaxed);
         }

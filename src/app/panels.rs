@@ -191,6 +191,14 @@ impl LookalikeApp {
             None => {
                 ui.label("Drop a photo here, press Ctrl+O to pick one, or Ctrl+V to paste an image copied from a shop's web page.");
                 ui.label("Double-click a look-alike or a map point to search from it.");
+                if !self.earlier.is_empty()
+                    && ui
+                        .button("Back (Alt+Left)")
+                        .on_hover_text("The query before, with its region")
+                        .clicked()
+                {
+                    commands.push(Command::Back);
+                }
             }
             Some(q) => {
                 ui.label(RichText::new(&q.title).strong()).widget_info(|| {
@@ -256,9 +264,19 @@ impl LookalikeApp {
                             }
                         });
                 }
-                if ui.button("Clear (Esc)").clicked() {
-                    commands.push(Command::Clear);
-                }
+                let earlier = !self.earlier.is_empty();
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(earlier, egui::Button::new("Back (Alt+Left)"))
+                        .on_hover_text("The query before this one, with its region")
+                        .clicked()
+                    {
+                        commands.push(Command::Back);
+                    }
+                    if ui.button("Clear (Esc)").clicked() {
+                        commands.push(Command::Clear);
+                    }
+                });
             }
         }
         self.learning_section(ui, commands);
