@@ -8,6 +8,7 @@ use std::collections::BinaryHeap;
 use rayon::prelude::*;
 
 pub mod compact;
+mod dot;
 pub mod pca;
 
 /// Rows scored per parallel task: large enough to amortise scheduling, small enough to balance.
@@ -42,23 +43,7 @@ impl Ord for Weakest {
     }
 }
 
-/// Dot product written so the compiler vectorises it (eight independent accumulators).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
+pub use dot::dot;
 
 fn keep(heap: &mut BinaryHeap<Weakest>, hit: Hit, k: usize) {
     if heap.len() < k {
