@@ -544,3 +544,49 @@ fn a_box_dragged_on_a_street_photo_searches_that_garment() {
     assert_eq!(h.state().results(), boxed_results);
     assert_eq!(h.state().earlier_queries(), 0);
 }
+
+/// Without a system file dialog (no desktop portal), Ctrl+O opens the window's own picker: it
+/// starts in the catalog's folder, refuses a path that is not a photo and says why, and searches
+/// the photo typed or clicked.
+#[test]
+fn the_own_file_picker_opens_a_photo_when_the_system_dialog_cannot() {
+    let f = fixture();
+    let mut h = harness(AppConfig {
+        folder: Some(f.folder.clone()),
+        index_dir: Some(f.index_dir.clone()),
+        builtin_file_picker: true,
+        ..Default::default()
+    });
+    settle(&mut h);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.step();
+    h.step();
+    h.get_by_label("Find look-alikes of a photo");
+    // The catalog's photos are listed.
+    let name = f.original.file_name().unwrap().to_string_lossy().into_owned();
+    h.get_by_label(&name);
+
+    // A path that is no photo: the picker stays, with the reason.
+    h.get_by_label("Path:").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Path:").type_text("/no/such/photo.jpg");
+    h.step();
+    h.get_by_label("Search").click();
+    h.step();
+    h.step();
+    h.get_by_label_contains("is not a photo file");
+
+    // The photo from outside the catalog, typed: its original comes first.
+    h.get_by_label("Path:").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Path:").type_text(&f.outside.to_string_lossy());
+    h.step();
+    h.get_by_label("Search").click();
+    h.step();
+    settle(&mut h);
+    assert!(h.query_by_label("Find look-alikes of a photo").is_none(), "the picker closed");
+    let cat = h.state().catalog().unwrap();
+    assert_eq!(cat.abs_path(h.state().results()[0].0), f.original);
+}

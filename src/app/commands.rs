@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::file_picker::Purpose;
 use super::input::{NOTHING_TO_PASTE, path_from_text};
 use super::{Engine, LookalikeApp, Query, QueryInput, Training, View};
 use crate::catalog::LookupOptions;
@@ -55,8 +56,8 @@ impl LookalikeApp {
     pub(super) fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::OpenFolder(p) => self.open_folder(p),
-            Command::PickFolder => self.outbox.pick_folder(),
-            Command::PickPhoto => self.outbox.pick_photo(),
+            Command::PickFolder => self.pick(Purpose::Folder),
+            Command::PickPhoto => self.pick(Purpose::Photo),
             Command::Paste => self.paste(),
             Command::PasteText(text) => match path_from_text(&text) {
                 Some(path) => self.run_query(QueryInput::File(path)),
@@ -144,7 +145,7 @@ impl LookalikeApp {
                     }
                 }
             }
-            Command::PickExportFile => self.outbox.pick_export_file(),
+            Command::PickExportFile => self.pick(Purpose::Export),
             Command::ExportMarked(path) => self.export_marked(&path),
             Command::TrashMarked => self.ask_to_trash(),
             Command::ConfirmTrash => self.trash_marked(),
@@ -158,6 +159,31 @@ impl LookalikeApp {
                 self.apply(Command::Requery);
             }
         }
+    }
+
+    /// Ask for a path: the system's dialog, or the window's own picker when asked to or when the
+    /// dialog cannot open (see `Outbox::pick`).
+    fn pick(&mut self, purpose: Purpose) {
+        let builtin = self.config.builtin_file_picker
+            || std::env::var("LOOKALIKE_FILE_PICKER").is_ok_and(|v| v == "builtin");
+        if builtin {
+            self.open_picker(purpose);
+            return;
+        }
+        match purpose {
+            Purpose::Photo => self.outbox.pick_photo(),
+            Purpose::Folder => self.outbox.pick_folder(),
+            Purpose::Export => self.outbox.pick_export_file(),
+        }
+    }
+
+    /// Open the window's own picker, starting in the catalog's folder.
+    pub(super) fn open_picker(&mut self, purpose: Purpose) {
+        let start = self
+            .folder
+            .clone()
+            .or_else(|| self.catalog.as_ref().map(|c| c.root.clone()));
+        self.picker = Some(super::file_picker::FilePicker::new(purpose, start.as_deref()));
     }
 
     /// Keep the current query (with the region searched in it) to come back to.

@@ -32,6 +32,10 @@ impl LookalikeApp {
     }
 
     pub(super) fn keyboard(&mut self, ui: &egui::Ui, commands: &mut Vec<Command>) {
+        // The file picker has the keyboard while it is open (Esc closes it, not the query).
+        if self.picker.is_some() {
+            return;
+        }
         let (open, paste, find, escape, back) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::COMMAND, Key::O),

@@ -8,6 +8,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::ColorImage;
 
+use super::file_picker::Purpose;
 use crate::catalog::{Catalog, IndexOptions, IndexReport, LookupOptions, Progress, index_folder};
 use crate::embed::{Embedder, EngineOptions, Photo, read_photo_file};
 use crate::error::describe;
@@ -91,6 +92,8 @@ pub enum Msg {
     /// A background job's thread could not be started: whatever waited for it stops waiting.
     JobNotStarted(String),
     PickedExportFile(PathBuf),
+    /// The system's file dialog could not open: the window shows its own picker.
+    PickerUnavailable(super::file_picker::Purpose),
     /// Training the head: share done (0..1) and the loss.
     TrainProgress(f32, f32),
     TrainDone(Result<PathBuf, String>),
@@ -238,43 +241,55 @@ impl Outbox {
     }
 
     pub fn pick_export_file(&self) {
-        self.spawn("pick-export", |out| {
-            if let Some(p) = rfd::FileDialog::new()
+        self.pick(Purpose::Export, || {
+            rfd::FileDialog::new()
                 .set_title("Export the marked items")
                 .set_file_name("marked.csv")
                 .add_filter("CSV", &["csv"])
                 .save_file()
-            {
-                out.send(Msg::PickedExportFile(p));
-            }
+                .map(Msg::PickedExportFile)
         });
     }
 
     /// The system's folder and file pickers (rfd), off the UI thread.
     pub fn pick_folder(&self) {
-        self.spawn("pick-folder", |out| {
-            if let Some(p) = rfd::FileDialog::new()
+        self.pick(Purpose::Folder, || {
+            rfd::FileDialog::new()
                 .set_title("Open a catalog folder")
                 .pick_folder()
-            {
-                out.send(Msg::PickedFolder(p));
-            }
+                .map(Msg::PickedFolder)
         });
     }
 
     pub fn pick_photo(&self) {
-        self.spawn("pick-photo", |out| {
+        self.pick(Purpose::Photo, || {
             let exts = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"];
-            if let Some(p) = rfd::FileDialog::new()
+            rfd::FileDialog::new()
                 .set_title("Find look-alikes of a photo")
                 .add_filter("Photos", &exts)
                 .pick_file()
-            {
-                out.send(Msg::PickedPhoto(p));
+                .map(Msg::PickedPhoto)
+        });
+    }
+
+    /// Run a system dialog; when it gives nothing at once it could not open (no desktop portal),
+    /// and the window's own picker takes over.
+    fn pick(&self, purpose: Purpose, dialog: impl FnOnce() -> Option<Msg> + Send + 'static) {
+        self.spawn("file-dialog", move |out| {
+            let asked = Instant::now();
+            match dialog() {
+                Some(msg) => out.send(msg),
+                None if asked.elapsed() < SYSTEM_DIALOG_MIN => {
+                    out.send(Msg::PickerUnavailable(purpose))
+                }
+                None => {} // the user cancelled
             }
         });
     }
 }
+
+/// A system dialog that answers faster than this never showed: nobody cancels that fast.
+const SYSTEM_DIALOG_MIN: std::time::Duration = std::time::Duration::from_millis(700);
 
 /// Whether any label of item `i` contains `filter` (lower case); an empty filter lets all through.
 pub fn label_matches(catalog: &Catalog, i: usize, filter: &str) -> bool {

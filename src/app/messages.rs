@@ -131,6 +131,7 @@ impl LookalikeApp {
                     self.error = Some(e);
                 }
                 Msg::PickedExportFile(p) => self.apply(Command::ExportMarked(p)),
+                Msg::PickerUnavailable(purpose) => self.open_picker(purpose),
                 Msg::TrainProgress(done, loss) => {
                     if let Some(t) = &mut self.training {
                         t.done = done;

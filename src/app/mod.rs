@@ -6,6 +6,7 @@
 
 mod commands;
 mod dups_view;
+mod file_picker;
 mod input;
 mod jobs;
 mod map_pixels;
@@ -54,6 +55,8 @@ pub struct AppConfig {
     pub index_file: Option<PathBuf>,
     /// Pan the map every frame for this many frames, print the frame rate, and close (measurement).
     pub pan_frames: Option<u64>,
+    /// Use the window's own file picker, not the system's dialog (also `LOOKALIKE_FILE_PICKER=builtin`).
+    pub builtin_file_picker: bool,
 }
 
 enum Engine {
@@ -145,6 +148,8 @@ pub struct LookalikeApp {
     query: Option<Query>,
     /// Earlier queries, the latest last (Back, Alt+Left).
     earlier: Vec<Earlier>,
+    /// The window's own file picker, open when the system's dialog could not.
+    picker: Option<file_picker::FilePicker>,
     /// A query asked for before the engine or the catalog was ready.
     waiting_input: Option<QueryInput>,
     results: Vec<Hit>,
@@ -215,6 +220,7 @@ impl LookalikeApp {
             last_index_note: None,
             query: None,
             earlier: Vec::new(),
+            picker: None,
             waiting_input: None,
             results: Vec::new(),
             selected: None,
@@ -458,6 +464,12 @@ impl eframe::App for LookalikeApp {
                 });
                 self.dups.trash_dialog(&ctx, &mut commands);
             }
+        }
+        if let Some(picker) = &mut self.picker
+            && let Some(picked) = picker.ui(&ctx)
+        {
+            commands.extend(picked);
+            self.picker = None;
         }
 
         if ui.input(|i| !i.raw.hovered_files.is_empty()) {
