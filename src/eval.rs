@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::search::colour::{Palette, RERANKED, rerank};
 use crate::search::{Hit, top_k};
 
 /// The figures of one label column.
@@ -40,13 +41,16 @@ pub fn precision_and_ap(relevant: &[bool], k: usize, total_relevant: usize) -> (
 }
 
 /// Leave-one-out evaluation of `columns` with the catalog's embeddings, or with `vectors`
-/// (`n x dims`, e.g. whitened) when given.
+/// (`n x dims`, e.g. whitened) when given; ranked as `query` ranks, with colour weighing `colour`
+/// (0: shape alone; see [`crate::search::colour`]).
 pub fn evaluate(
     catalog: &Catalog,
     columns: &[String],
     k: usize,
     vectors: Option<(&[f32], usize)>,
+    colour: f32,
 ) -> Result<Vec<LabelScore>> {
+    let palettes = (colour > 0.0).then(|| catalog.palettes()).flatten();
     let all = catalog.embeddings.to_f32();
     let (matrix, dims) = vectors.unwrap_or((&all, catalog.dims));
     let mut out = Vec::new();
@@ -65,7 +69,15 @@ pub fn evaluate(
             .filter(|&i| labels[i].is_some_and(|l| counts[l] > 1))
             .collect();
         let hashes: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
-        let s = retrieval_scores(&labels, &hashes, matrix, dims, &queries, k);
+        let s = retrieval_scores(
+            &labels,
+            &hashes,
+            matrix,
+            dims,
+            &queries,
+            k,
+            palettes.map(|p| (p, colour)),
+        );
         out.push(LabelScore {
             column: column.clone(),
             queries: queries.len(),
@@ -88,6 +100,7 @@ pub struct RetrievalScores {
 
 /// Rank every item of `matrix` (`n x dims`, unit rows) for each of `queries`, leaving out the query
 /// and its byte-identical copies (`hashes`), and average precision@k and AP@k against `labels`.
+/// With `colour` (every item's palette and the weight), the ranking is colour-aware as in `query`.
 pub fn retrieval_scores(
     labels: &[Option<&str>],
     hashes: &[&[u8]],
@@ -95,6 +108,7 @@ pub fn retrieval_scores(
     dims: usize,
     queries: &[usize],
     k: usize,
+    colour: Option<(&[Option<Palette>], f32)>,
 ) -> RetrievalScores {
     let mut counts = std::collections::HashMap::<&str, usize>::new();
     for l in labels.iter().flatten() {
@@ -110,9 +124,16 @@ pub fn retrieval_scores(
                 .filter(|&i| i != q && dup(i) && labels[i] == Some(label))
                 .count();
             let total_relevant = counts[label].saturating_sub(1 + same_label_dups);
-            let hits: Vec<Hit> = top_k(matrix, dims, &matrix[q * dims..(q + 1) * dims], k, |i| {
-                !dup(i)
-            });
+            let query = &matrix[q * dims..(q + 1) * dims];
+            let hits: Vec<Hit> = match colour {
+                Some((palettes, weight)) if palettes[q].is_some() => {
+                    let mut hits = top_k(matrix, dims, query, k.max(RERANKED), |i| !dup(i));
+                    let own = palettes[q].as_ref().map(Palette::histogram)?;
+                    rerank(&mut hits, &own, palettes, weight, k);
+                    hits
+                }
+                _ => top_k(matrix, dims, query, k, |i| !dup(i)),
+            };
             let relevant: Vec<bool> = hits
                 .iter()
                 .map(|h| labels[h.index] == Some(label))

@@ -127,6 +127,7 @@ fn a_compact_catalog_with_a_learned_head_ranks_by_style_and_keeps_the_predicted_
         k: 10,
         style_aware: true,
         same_category: true,
+        ..Default::default()
     };
     let mut mean = 0.0;
     let queries: Vec<usize> = (0..300).step_by(15).collect();

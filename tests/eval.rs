@@ -75,3 +75,37 @@ fn eval_refuses_a_catalog_without_labels_and_says_why() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no item has a 'articleType' label"));
 }
+
+/// Colour-aware ranking, as `query` ranks by default: more results share the query's colour, and
+/// about as many its kind of item, as with shape alone.
+#[test]
+fn colour_aware_ranking_finds_more_of_the_same_colour_and_keeps_the_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let photos = common::demo_photos(600);
+    common::copy_photos(&photos, &root);
+    common::write_demo_labels(&photos, &root);
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    let precision = |colour: Option<&str>| {
+        let mut cmd = common::lookalike(tmp.path());
+        cmd.args(["eval", "--label", "articleType", "--label", "baseColour", "--json"]);
+        if let Some(w) = colour {
+            cmd.args(["--colour", w]);
+        }
+        let v = common::json_output(cmd.arg("--index").arg(&db));
+        let labels = v["results"][0]["labels"].as_array().unwrap().clone();
+        let p = |i: usize| labels[i]["precision_at_k"].as_f64().unwrap();
+        (p(0), p(1))
+    };
+    let (kind_shape, colour_shape) = precision(Some("0"));
+    let (kind, colour) = precision(None);
+    assert!(
+        colour > colour_shape + 0.03,
+        "baseColour P@10 {colour:.3} by default vs {colour_shape:.3} by shape alone"
+    );
+    assert!(
+        kind > kind_shape - 0.02,
+        "articleType P@10 {kind:.3} by default vs {kind_shape:.3} by shape alone"
+    );
+}

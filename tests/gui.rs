@@ -392,12 +392,6 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
     assert!(folder.join("again.jpg").exists() && folder.join(&first).exists());
 }
 
-/// Drag with the primary button from `from` to `to` over a few frames, as a mouse would.
-fn drag(h: &mut Harness<'static, LookalikeApp>, from: egui::Pos2, to: egui::Pos2) {
-    press_and_move(h, from, to);
-    release(h, to);
-}
-
 fn button(pos: egui::Pos2, pressed: bool) -> egui::Event {
     egui::Event::PointerButton {
         pos,

@@ -218,6 +218,7 @@ fn arguments_out_of_range_are_refused_with_exit_code_2() {
         &["dups", "--threshold", "inf"],
         &["eval", "-k", "0"],
         &["query", photo, "-k", "0"],
+        &["query", photo, "--colour", "1.5"],
     ] {
         let out = common::lookalike(tmp.path()).args(args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -31,6 +31,8 @@ pub enum Command {
     /// Learn a head from the catalog's labels.
     TrainHead,
     SetStyleAware(bool),
+    /// Weight of colour in the ranking (0 shape only, 1 colour only); the caller asks to requery.
+    SetColour(f32),
     SetSameCategory(bool),
     ShowView(View),
     /// Mark or unmark a catalog item in the Duplicates view.
@@ -154,6 +156,7 @@ impl LookalikeApp {
                 self.settings.style_aware = on;
                 self.apply(Command::Requery);
             }
+            Command::SetColour(w) => self.settings.colour = w.clamp(0.0, 1.0),
             Command::SetSameCategory(on) => {
                 self.settings.same_category = on;
                 self.apply(Command::Requery);
@@ -321,6 +324,7 @@ impl LookalikeApp {
                 k: self.settings.k,
                 style_aware: self.settings.style_aware,
                 same_category: self.settings.same_category,
+                colour: self.settings.colour,
             },
             self.filter.clone(),
         );

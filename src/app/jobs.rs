@@ -345,6 +345,10 @@ fn run_query(
                 rect: whole,
                 vector: catalog.vector(i).to_vec(),
                 automatic: false,
+                colours: catalog
+                    .palettes()
+                    .and_then(|p| p[i].as_ref())
+                    .map(|p| Box::new(p.histogram())),
             }];
             let preview = photo.as_ref().and_then(preview_of);
             (photo.map(Arc::new), regions, None, preview, Some(i))

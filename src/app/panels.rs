@@ -235,12 +235,31 @@ impl LookalikeApp {
                         ui.label("Finding look-alikes…");
                     });
                 } else if let Some(c) = &self.catalog {
+                    let n = self.results.len();
                     ui.label(format!(
-                        "{} look-alikes among {} items",
-                        self.results.len(),
+                        "{n} look-{} among {} items",
+                        if n == 1 { "alike" } else { "alikes" },
                         c.len()
                     ));
                 }
+                ui.horizontal(|ui| {
+                    ui.label("Shape");
+                    let mut colour = self.settings.colour;
+                    let r = ui
+                        .add(
+                            egui::Slider::new(&mut colour, 0.0..=1.0)
+                                .show_value(false)
+                                .step_by(0.01),
+                        )
+                        .on_hover_text("How much colour counts in the ranking: to the left, items of the same shape and kind whatever their colour; to the right, items of the same colours first.");
+                    ui.label("Colour");
+                    if r.changed() {
+                        commands.push(Command::SetColour(colour));
+                    }
+                    if r.drag_stopped() || (r.changed() && !r.dragged()) {
+                        commands.push(Command::Requery);
+                    }
+                });
                 if !q.predictions.is_empty() {
                     ui.label(RichText::new("Looks like").strong());
                     egui::Grid::new("predictions")

@@ -18,6 +18,8 @@ pub struct Settings {
     pub style_aware: bool,
     /// Keep results to the query's predicted category (when the catalog has a head).
     pub same_category: bool,
+    /// Weight of colour in the ranking: 0 shape only, 1 colour only.
+    pub colour: f32,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
             dark: true,
             style_aware: false,
             same_category: false,
+            colour: crate::search::colour::DEFAULT_COLOUR_WEIGHT,
         }
     }
 }

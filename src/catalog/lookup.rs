@@ -31,7 +31,7 @@ pub trait LearnedHead: Send + Sync {
 }
 
 /// How to search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LookupOptions {
     /// How many look-alikes.
     pub k: usize,
@@ -39,6 +39,9 @@ pub struct LookupOptions {
     pub style_aware: bool,
     /// Keep only items whose label in the head's first column is the predicted one (needs a head).
     pub same_category: bool,
+    /// Weight of colour agreement in the ranking, 0 (shape only) to 1 (colour only); used by the
+    /// query service (see [`crate::search::colour`]).
+    pub colour: f32,
 }
 
 impl Default for LookupOptions {
@@ -47,6 +50,7 @@ impl Default for LookupOptions {
             k: 12,
             style_aware: false,
             same_category: false,
+            colour: crate::search::colour::DEFAULT_COLOUR_WEIGHT,
         }
     }
 }

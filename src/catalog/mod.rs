@@ -77,6 +77,8 @@ pub struct Catalog {
     /// Items whose stored embedding is damaged (not finite or not of unit length): kept as zeros,
     /// which match nothing, until the next `index` embeds them again.
     pub damaged: Vec<usize>,
+    /// Each item's colours for colour-aware ranking, read on first use (see [`Catalog::palettes`]).
+    pub(crate) palettes: std::sync::OnceLock<Vec<Option<crate::search::colour::Palette>>>,
 }
 
 impl Catalog {
@@ -221,6 +223,26 @@ impl Catalog {
             .iter()
             .map(|it| by_id.get(&it.id).copied())
             .collect())
+    }
+
+    /// Every item's colour palette for colour-aware ranking, read from the store on first use;
+    /// None for a compact catalog (a million items' colours are not kept in memory) or when the
+    /// store cannot give them.
+    pub fn palettes(&self) -> Option<&[Option<crate::search::colour::Palette>]> {
+        if self.embeddings.is_compact() {
+            return None;
+        }
+        let all = self.palettes.get_or_init(|| match self.fingerprints() {
+            Ok(prints) => prints
+                .iter()
+                .map(|f| f.as_ref().map(|f| crate::search::colour::Palette::new(&f.colours)))
+                .collect(),
+            Err(e) => {
+                log::warn!("no colour-aware ranking: {}", crate::error::describe(&e));
+                Vec::new()
+            }
+        });
+        (all.len() == self.len()).then_some(all.as_slice())
     }
 
     /// The stored JPEG thumbnail of item `i`.

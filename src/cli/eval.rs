@@ -27,6 +27,9 @@ pub struct EvalArgs {
     pub whiten: Option<usize>,
     #[arg(long)]
     pub json: bool,
+    /// Weight of colour in the ranking (as `query --colour`): 0 shape only, 1 colour only.
+    #[arg(long, value_name = "W", default_value_t = lookalike::search::colour::DEFAULT_COLOUR_WEIGHT, value_parser = super::ranges::weight)]
+    pub colour: f32,
 }
 
 /// Label columns worth evaluating: more than one value, and not nearly one value per item.
@@ -69,7 +72,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     let t = Instant::now();
     let mut rows = vec![(
         "embeddings".to_string(),
-        evaluate(&cat, &columns, a.k, None)?,
+        evaluate(&cat, &columns, a.k, None, a.colour)?,
     )];
     let eval_s = t.elapsed().as_secs_f64();
     if let Some(n) = a.whiten {
@@ -80,7 +83,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         let dims = pc.axes.len();
         rows.push((
             format!("PCA-whitened ({dims})"),
-            evaluate(&cat, &columns, a.k, Some((&whitened, dims)))?,
+            evaluate(&cat, &columns, a.k, Some((&whitened, dims)), a.colour)?,
         ));
     }
     let model = format!(

@@ -40,6 +40,9 @@ pub struct QueryArgs {
     /// Keep only items of the predicted category (after `lookalike train-head`).
     #[arg(long)]
     pub same_category: bool,
+    /// Weight of colour in the ranking: 0 shape only, 1 colour only.
+    #[arg(long, value_name = "W", default_value_t = lookalike::search::colour::DEFAULT_COLOUR_WEIGHT, value_parser = super::ranges::weight)]
+    pub colour: f32,
     /// ONNX Runtime threads (0: all cores).
     #[arg(long, default_value_t = 0, value_parser = super::ranges::count(0, 1024))]
     pub threads: usize,
@@ -89,6 +92,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         k: a.k,
         style_aware: a.style,
         same_category: a.same_category,
+        colour: a.colour,
     };
     let answer = search_regions(&catalog, &regions, &opts, |i| Some(i) != own);
     let search_ms = t1.elapsed().as_secs_f64() * 1e3;

@@ -29,6 +29,9 @@ const WHITE: u8 = 235;
 /// Histogram total (shares are stored in 1/65535).
 const TOTAL: f32 = 65535.0;
 
+/// Share of a photo's non-background pixels per colour bin (8 levels per channel), in 1/65535.
+pub type ColourHistogram = [u16; BINS];
+
 /// The pHash of a photo and of its mirror image, and its colour histogram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -114,11 +117,12 @@ pub fn fingerprint(rgb: &RgbImage) -> Fingerprint {
     Fingerprint {
         plain: bits(&coeffs),
         mirrored: bits(&mirrored),
-        colours: colours(rgb),
+        colours: colour_histogram(rgb),
     }
 }
 
-fn colours(rgb: &RgbImage) -> [u16; BINS] {
+/// The colour histogram of a photo (or a region of one), background white left out.
+pub fn colour_histogram(rgb: &RgbImage) -> ColourHistogram {
     let small = crate::embed::preprocess::resize_to(rgb, COLOUR_SIDE, COLOUR_SIDE);
     let bin = |p: &image::Rgb<u8>| {
         let q = |v: u8| v as usize * LEVELS / 256;

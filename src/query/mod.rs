@@ -43,6 +43,8 @@ pub struct EmbeddedRegion {
     pub vector: Vec<f32>,
     /// Found by the automatic search (not the whole photo, not the user's region).
     pub automatic: bool,
+    /// The region's colours, for colour-aware ranking (None: rank by shape alone).
+    pub colours: Option<Box<crate::embed::fingerprint::ColourHistogram>>,
 }
 
 /// Regions smaller than this share of the model's input side are enlarged from too few pixels to
@@ -96,23 +98,27 @@ pub fn embed_regions(
     let side = m.input_size as usize;
     let scale = photo.rgb.width() as f32 / photo.width.max(1) as f32;
     let mut input = vec![0.0f32; rects.len() * 3 * side * side];
-    input
+    let colours: Vec<Box<crate::embed::fingerprint::ColourHistogram>> = input
         .par_chunks_mut(3 * side * side)
         .zip(&rects)
-        .for_each(|(out, (rect, _))| {
+        .map(|(out, (rect, _))| {
             let (x, y, w, h) = rect.to_pixels(scale, photo.rgb.width(), photo.rgb.height());
             let crop = image::imageops::crop_imm(&photo.rgb, x, y, w, h).to_image();
             let square = fit_square(&crop, m.input_size, m.resize, m.crop_fraction);
             to_chw(&square, m.mean, m.std, out);
-        });
+            Box::new(crate::embed::fingerprint::colour_histogram(&crop))
+        })
+        .collect();
     let out = embedder.run(input, rects.len())?;
     Ok(rects
         .into_iter()
         .zip(out.vectors)
-        .map(|((rect, automatic), vector)| EmbeddedRegion {
+        .zip(colours)
+        .map(|(((rect, automatic), vector), colours)| EmbeddedRegion {
             rect,
             vector,
             automatic,
+            colours: Some(colours),
         })
         .collect())
 }
@@ -168,7 +174,27 @@ pub fn search_regions(
         return Answer::default();
     }
     let queries: Vec<&[f32]> = regions.iter().map(|r| r.vector.as_slice()).collect();
-    let lookups = catalog.look_alikes_many(&queries, opts, keep);
+    // Colour-aware ranking: more candidates by shape, re-ranked with their colours.
+    let palettes = (opts.colour > 0.0)
+        .then(|| catalog.palettes())
+        .flatten();
+    let wide = LookupOptions {
+        k: if palettes.is_some() {
+            opts.k.max(crate::search::colour::RERANKED)
+        } else {
+            opts.k
+        },
+        ..*opts
+    };
+    let mut lookups = catalog.look_alikes_many(&queries, &wide, keep);
+    for (lookup, region) in lookups.iter_mut().zip(regions) {
+        match (palettes, &region.colours) {
+            (Some(p), Some(c)) => {
+                crate::search::colour::rerank(&mut lookup.hits, c, p, opts.colour, opts.k)
+            }
+            _ => lookup.hits.truncate(opts.k),
+        }
+    }
     // The kind of item each region matches: the head's prediction, else its best match's label.
     let kinds: Vec<Option<String>> = lookups
         .iter()

@@ -7,6 +7,7 @@ use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 
+pub mod colour;
 pub mod compact;
 mod dot;
 pub mod pca;

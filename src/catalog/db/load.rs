@@ -167,6 +167,7 @@ impl IndexDb {
             head: None,
             style: None,
             damaged,
+            palettes: Default::default(),
         })
     }
 }
