@@ -11,17 +11,6 @@ use std::sync::atomic::AtomicBool;
 
 use lookalike::catalog::{Catalog, IndexOptions, LookupOptions, index_folder};
 
-/// Peak resident memory (MB) of the largest child process waited for so far.
-fn children_peak_mb() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    usage.ru_maxrss as u64 / 1024
-}
-
 #[test]
 fn indexing_a_folder_of_bombs_stays_within_the_memory_budget() {
     let tmp = tempfile::tempdir().unwrap();
@@ -52,7 +41,7 @@ fn indexing_a_folder_of_bombs_stays_within_the_memory_budget() {
     assert!(!err.contains("bomb-a.png") && !err.contains("bomb-b.png"), "{err}");
     let cat = Catalog::open(&tmp.path().join("i.sqlite")).unwrap();
     assert_eq!(cat.len(), 4, "both decodable bombs are indexed");
-    let peak = children_peak_mb();
+    let peak = common::peak_rss_mb(libc::RUSAGE_CHILDREN);
     assert!(
         peak < 1_300,
         "indexing peaked at {peak} MB (the budget is 1,024 MB for decoding)"
@@ -65,24 +54,16 @@ fn a_special_or_huge_file_is_refused_at_once_with_its_name() {
     let fifo = tmp.path().join("pipe.jpg");
     let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success());
-    let huge = tmp.path().join("huge.jpg");
-    let mut header = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    header.resize(64, 0);
-    photos::write(&huge, &header);
-    std::fs::File::options()
-        .write(true)
-        .open(&huge)
-        .unwrap()
-        .set_len(2 << 30)
-        .unwrap();
-    let junk = tmp.path().join("junk.jpg");
-    photos::write(&junk, b"plain text, not a photo");
-    std::fs::File::options()
-        .write(true)
-        .open(&junk)
-        .unwrap()
-        .set_len(2 << 30)
-        .unwrap();
+    // 2 GB each, sparse: a JPEG's first bytes, and plain text.
+    let sparse = |name: &str, start: &[u8]| {
+        let path = tmp.path().join(name);
+        photos::write(&path, start);
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_len(2 << 30).unwrap();
+        path
+    };
+    let huge = sparse("huge.jpg", &[0xFF, 0xD8, 0xFF, 0xE0]);
+    let junk = sparse("junk.jpg", b"plain text, not a photo");
     let cases: [(&Path, &str); 4] = [
         (Path::new("/dev/zero"), "a device"),
         (&fifo, "named pipe"),

@@ -65,16 +65,6 @@ fn mutate(original: &[u8], rng: &mut fastrand::Rng) -> Vec<u8> {
     b
 }
 
-fn peak_rss_mb() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    usage.ru_maxrss as u64 / 1024
-}
-
 #[test]
 fn mutated_photos_decode_or_fail_cleanly_within_bounded_memory() {
     let model = lookalike::model::default_model().expect("a model: run ./run setup");
@@ -123,6 +113,6 @@ fn mutated_photos_decode_or_fail_cleanly_within_bounded_memory() {
     }
     println!("{pictures} pictures, errors by kind: {errors:?}");
     assert!(pictures > 0 && !errors.is_empty());
-    let peak = peak_rss_mb();
+    let peak = common::peak_rss_mb(libc::RUSAGE_SELF);
     assert!(peak < 1_500, "decoding mutants peaked at {peak} MB");
 }

@@ -206,21 +206,20 @@ mod ranges {
 
     /// A weight from 0 to 1.
     pub fn weight(s: &str) -> Result<f32, String> {
-        let v: f32 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
-        if (0.0..=1.0).contains(&v) {
-            Ok(v)
-        } else {
-            Err(format!("{s} is not a weight between 0 and 1"))
-        }
+        between_0_and_1(s, "weight")
     }
 
     /// A similarity from 0 to 1.
     pub fn similarity(s: &str) -> Result<f32, String> {
+        between_0_and_1(s, "similarity")
+    }
+
+    fn between_0_and_1(s: &str, what: &str) -> Result<f32, String> {
         let v: f32 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
         if (0.0..=1.0).contains(&v) {
             Ok(v)
         } else {
-            Err(format!("{s} is not a similarity between 0 and 1"))
+            Err(format!("{s} is not a {what} between 0 and 1"))
         }
     }
 

@@ -191,3 +191,15 @@ pub fn fails_with(cmd: &mut std::process::Command, code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "{err}");
     err
 }
+
+/// Peak resident memory in MB of this process (`libc::RUSAGE_SELF`) or of the largest child
+/// process waited for so far (`libc::RUSAGE_CHILDREN`).
+pub fn peak_rss_mb(who: i32) -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(who, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    usage.ru_maxrss as u64 / 1024
+}

@@ -105,6 +105,16 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 /// A valid PNG header claiming `w x h` pixels, with no pixel data: a decompression-bomb probe.
 pub fn png_header_claiming(w: u32, h: u32) -> Vec<u8> {
+    // A little real pixel data (a stored zlib block of zeros), as a bomb would carry.
+    let data = [0u8; 64];
+    let mut idat = vec![0x78, 0x01, 0x01, 64, 0, !64u8, 0xFF];
+    idat.extend(data);
+    idat.extend(adler32(&data).to_be_bytes());
+    png_with(w, h, 2, &idat)
+}
+
+/// A PNG file of `w x h` pixels of 8-bit `colour_type` (2 RGB, 6 RGBA) with this zlib stream.
+fn png_with(w: u32, h: u32, colour_type: u8, idat: &[u8]) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut chunk = |kind: &[u8], data: &[u8]| {
         out.extend((data.len() as u32).to_be_bytes());
@@ -116,14 +126,9 @@ pub fn png_header_claiming(w: u32, h: u32) -> Vec<u8> {
     let mut ihdr = Vec::new();
     ihdr.extend(w.to_be_bytes());
     ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
+    ihdr.extend([8, colour_type, 0, 0, 0]);
     chunk(b"IHDR", &ihdr);
-    // A little real pixel data (a stored zlib block of zeros), as a bomb would carry.
-    let data = [0u8; 64];
-    let mut idat = vec![0x78, 0x01, 0x01, 64, 0, !64u8, 0xFF];
-    idat.extend(data);
-    idat.extend(adler32(&data).to_be_bytes());
-    chunk(b"IDAT", &idat);
+    chunk(b"IDAT", idat);
     chunk(b"IEND", &[]);
     out
 }
@@ -143,20 +148,5 @@ pub fn png_bomb(path: &Path, w: u32, h: u32, level: u8) {
         z.write_all(&row).expect("compress");
     }
     let idat = z.finish().expect("compress");
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8], data: &[u8]| {
-        out.extend((data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend(data);
-        out.extend(&body);
-        out.extend(crc32fast::hash(&body).to_be_bytes());
-    };
-    let mut ihdr = Vec::new();
-    ihdr.extend(w.to_be_bytes());
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 6, 0, 0, 0]);
-    chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &idat);
-    chunk(b"IEND", &[]);
-    write(path, &out);
+    write(path, &png_with(w, h, 6, &idat));
 }
