@@ -16,7 +16,12 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format(|out, record| {
             use std::io::Write;
-            writeln!(out, "lookalike: {}: {}", record.level().as_str().to_lowercase(), record.args())
+            writeln!(
+                out,
+                "lookalike: {}: {}",
+                record.level().as_str().to_lowercase(),
+                record.args()
+            )
         })
         .init();
     match cli::run() {

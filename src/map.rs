@@ -4,7 +4,6 @@ use rayon::prelude::*;
 
 use crate::search::pca::principal_components;
 
-
 /// The plane of the map: the catalog's mean and its two principal axes. Kept with the index so a
 /// query photo can be placed on the same map.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -7,8 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use lookalike::catalog::{Catalog, LookupOptions, Storage, sidecar_path};
 use common::recall;
+use lookalike::catalog::{Catalog, LookupOptions, Storage, sidecar_path};
 
 fn modified(p: &Path) -> std::time::SystemTime {
     std::fs::metadata(p).unwrap().modified().unwrap()

@@ -7,8 +7,8 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use lookalike::catalog::Catalog;
 use common::transform::Transform;
+use lookalike::catalog::Catalog;
 use lookalike::dups::{Rule, find_duplicates, trash_plan, write_marked_csv};
 use lookalike::embed::load_photo;
 

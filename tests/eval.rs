@@ -61,7 +61,9 @@ fn eval_reports_precision_well_above_chance_on_the_labelled_demo_photos() {
 fn eval_refuses_a_catalog_without_labels_and_says_why() {
     let common::Indexed { tmp, db, .. } = common::indexed_catalog(5);
     let err = common::fails_with(
-        common::lookalike(tmp.path()).args(["eval", "--index"]).arg(&db),
+        common::lookalike(tmp.path())
+            .args(["eval", "--index"])
+            .arg(&db),
         1,
     );
     assert!(
@@ -89,7 +91,14 @@ fn colour_aware_ranking_finds_more_of_the_same_colour_and_keeps_the_kind() {
     common::cli_index(tmp.path(), &root, &db);
     let precision = |colour: Option<&str>| {
         let mut cmd = common::lookalike(tmp.path());
-        cmd.args(["eval", "--label", "articleType", "--label", "baseColour", "--json"]);
+        cmd.args([
+            "eval",
+            "--label",
+            "articleType",
+            "--label",
+            "baseColour",
+            "--json",
+        ]);
         if let Some(w) = colour {
             cmd.args(["--colour", w]);
         }

@@ -145,7 +145,15 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
         "the learned head is stored and the catalog reloaded with it"
     );
     // The first learned column is the one the category filter follows.
-    let column = h.state().catalog().unwrap().head.as_ref().unwrap().column_names()[0].clone();
+    let column = h
+        .state()
+        .catalog()
+        .unwrap()
+        .head
+        .as_ref()
+        .unwrap()
+        .column_names()[0]
+        .clone();
     drop_file(&mut h, &f.outside);
     let cat = h.state().catalog().unwrap();
     let original = cat.find_path(&f.original).unwrap();
@@ -534,7 +542,11 @@ fn a_box_dragged_on_a_street_photo_searches_that_garment() {
     h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowLeft);
     settle(&mut h);
     h.get_by_label("Query: street.png");
-    assert_eq!(h.state().query_box(), boxed, "the region comes back with the query");
+    assert_eq!(
+        h.state().query_box(),
+        boxed,
+        "the region comes back with the query"
+    );
     assert_eq!(h.state().results(), boxed_results);
     assert_eq!(h.state().earlier_queries(), 0);
 }
@@ -557,7 +569,12 @@ fn the_own_file_picker_opens_a_photo_when_the_system_dialog_cannot() {
     h.step();
     h.get_by_label("Find look-alikes of a photo");
     // The catalog's photos are listed.
-    let name = f.original.file_name().unwrap().to_string_lossy().into_owned();
+    let name = f
+        .original
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     h.get_by_label(&name);
 
     // A path that is no photo: the picker stays, with the reason.
@@ -575,12 +592,16 @@ fn the_own_file_picker_opens_a_photo_when_the_system_dialog_cannot() {
     h.get_by_label("Path:").focus();
     h.step();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.get_by_label("Path:").type_text(&f.outside.to_string_lossy());
+    h.get_by_label("Path:")
+        .type_text(&f.outside.to_string_lossy());
     h.step();
     h.get_by_label("Search").click();
     h.step();
     settle(&mut h);
-    assert!(h.query_by_label("Find look-alikes of a photo").is_none(), "the picker closed");
+    assert!(
+        h.query_by_label("Find look-alikes of a photo").is_none(),
+        "the picker closed"
+    );
     let cat = h.state().catalog().unwrap();
     assert_eq!(cat.abs_path(h.state().results()[0].0), f.original);
 }

@@ -38,7 +38,10 @@ fn indexing_a_folder_of_bombs_stays_within_the_memory_budget() {
         err.contains("bomb-huge.png") && err.contains("20000x20000") && err.contains("MB"),
         "the refused bomb is named with its size: {err}"
     );
-    assert!(!err.contains("bomb-a.png") && !err.contains("bomb-b.png"), "{err}");
+    assert!(
+        !err.contains("bomb-a.png") && !err.contains("bomb-b.png"),
+        "{err}"
+    );
     let cat = Catalog::open(&tmp.path().join("i.sqlite")).unwrap();
     assert_eq!(cat.len(), 4, "both decodable bombs are indexed");
     let peak = common::peak_rss_mb(libc::RUSAGE_CHILDREN);
@@ -52,7 +55,10 @@ fn indexing_a_folder_of_bombs_stays_within_the_memory_budget() {
 fn a_special_or_huge_file_is_refused_at_once_with_its_name() {
     let tmp = tempfile::tempdir().unwrap();
     let fifo = tmp.path().join("pipe.jpg");
-    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(status.success());
     // 2 GB each, sparse: a JPEG's first bytes, and plain text.
     let sparse = |name: &str, start: &[u8]| {
@@ -115,7 +121,11 @@ fn a_second_writer_is_told_who_is_writing_the_index() {
         .arg(&db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop(writing);
     common::cli_index(tmp.path(), &root, &db);
 }
@@ -232,7 +242,10 @@ fn a_damaged_index_says_how_to_rebuild_it_and_rebuild_never_removes_a_photo() {
             .arg(&db),
         1,
     );
-    assert!(err.contains("damaged") && err.contains("--rebuild"), "{err}");
+    assert!(
+        err.contains("damaged") && err.contains("--rebuild"),
+        "{err}"
+    );
 
     // --rebuild on a photo given as the index by mistake: refused, the photo kept.
     let out = common::lookalike(tmp.path())
@@ -281,7 +294,10 @@ fn a_labels_file_with_a_bad_row_or_semicolons_still_labels_the_rest() {
     let cat = Catalog::open(&db).unwrap();
     assert_eq!(cat.label_field, "articleType");
     let label = |i: usize| cat.label(cat.find_path(&photos[i]).unwrap()).to_string();
-    assert_eq!((label(0).as_str(), label(2).as_str()), ("Shirts", "Watches"));
+    assert_eq!(
+        (label(0).as_str(), label(2).as_str()),
+        ("Shirts", "Watches")
+    );
 
     // A label field the file does not have: an error that lists the ones it has.
     let out = common::lookalike(tmp.path())
@@ -293,7 +309,10 @@ fn a_labels_file_with_a_bad_row_or_semicolons_still_labels_the_rest() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("'colour'") && err.contains("baseColour"), "{err}");
+    assert!(
+        err.contains("'colour'") && err.contains("baseColour"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -313,7 +332,10 @@ fn a_file_name_with_a_newline_keeps_the_table_one_line_per_result() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    let rows: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with(char::is_numeric)).collect();
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(char::is_numeric))
+        .collect();
     assert_eq!(rows.len(), 2, "{text}");
     assert!(text.contains("two\\nlines.jpg"), "{text}");
 }

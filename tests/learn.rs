@@ -109,7 +109,9 @@ fn a_head_learned_from_labels_predicts_new_photos_and_filters_results() {
 fn train_head_refuses_a_catalog_without_labels_and_says_what_to_do() {
     let common::Indexed { tmp, db, .. } = common::indexed_catalog(6);
     let err = common::fails_with(
-        common::lookalike(tmp.path()).args(["train-head", "--index"]).arg(&db),
+        common::lookalike(tmp.path())
+            .args(["train-head", "--index"])
+            .arg(&db),
         1,
     );
     assert!(

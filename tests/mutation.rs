@@ -25,9 +25,15 @@ fn originals() -> Vec<(ImageFormat, Vec<u8>)> {
     vec![
         // A JPEG large enough for the reduced-size (libjpeg-turbo) path, and a small one.
         encode(&DynamicImage::ImageRgb8(scene.to_rgb8()), ImageFormat::Jpeg),
-        (ImageFormat::Jpeg, std::fs::read(&common::demo_photos(1)[0]).expect("read")),
+        (
+            ImageFormat::Jpeg,
+            std::fs::read(&common::demo_photos(1)[0]).expect("read"),
+        ),
         encode(&scene, ImageFormat::Png),
-        encode(&DynamicImage::ImageRgba8(small.to_rgba8()), ImageFormat::WebP),
+        encode(
+            &DynamicImage::ImageRgba8(small.to_rgba8()),
+            ImageFormat::WebP,
+        ),
         encode(&small, ImageFormat::Gif),
         encode(&small, ImageFormat::Tiff),
         encode(&small, ImageFormat::Bmp),
@@ -49,8 +55,12 @@ fn mutate(original: &[u8], rng: &mut fastrand::Rng) -> Vec<u8> {
         2 => {
             // Somewhere in the first bytes, where formats keep their sizes and counts.
             let i = rng.usize(..b.len().min(200).saturating_sub(4).max(1));
-            let v: [u8; 4] = [[0xFF, 0xFF, 0xFF, 0x7F], [0, 0, 0, 0], [0xFF, 0xFF, 0, 0], [0, 0, 0x40, 0]]
-                [rng.usize(..4)];
+            let v: [u8; 4] = [
+                [0xFF, 0xFF, 0xFF, 0x7F],
+                [0, 0, 0, 0],
+                [0xFF, 0xFF, 0, 0],
+                [0, 0, 0x40, 0],
+            ][rng.usize(..4)];
             let end = (i + 4).min(b.len());
             b[i..end].copy_from_slice(&v[..end - i]);
         }
@@ -72,7 +82,10 @@ fn mutated_photos_decode_or_fail_cleanly_within_bounded_memory() {
     let mut pictures = 0;
     let mut errors = std::collections::BTreeMap::<String, usize>::new();
     for (format, original) in originals() {
-        assert!(decode_photo(&original).is_ok(), "{format:?} original decodes");
+        assert!(
+            decode_photo(&original).is_ok(),
+            "{format:?} original decodes"
+        );
         for copy in 0..COPIES {
             let bytes = mutate(&original, &mut rng);
             let reduced = copy % 2 == 0;
@@ -87,7 +100,10 @@ fn mutated_photos_decode_or_fail_cleanly_within_bounded_memory() {
                 Err(_) => {
                     let keep = std::env::temp_dir().join("lookalike-mutant");
                     let _ = std::fs::write(&keep, &bytes);
-                    panic!("{format:?} copy {copy} made the decoder panic; its bytes: {}", keep.display())
+                    panic!(
+                        "{format:?} copy {copy} made the decoder panic; its bytes: {}",
+                        keep.display()
+                    )
                 }
                 Ok(Ok(photo)) => {
                     assert!(photo.rgb.width() > 0 && photo.rgb.height() > 0);
@@ -101,7 +117,9 @@ fn mutated_photos_decode_or_fail_cleanly_within_bounded_memory() {
                         PhotoError::Truncated => "truncated",
                         PhotoError::NotAnImage => "not an image",
                         PhotoError::Unsupported(_) => "unsupported",
-                        PhotoError::TooLarge { .. } | PhotoError::TooBigToDecode { .. } => "too large",
+                        PhotoError::TooLarge { .. } | PhotoError::TooBigToDecode { .. } => {
+                            "too large"
+                        }
                         PhotoError::DecoderLimit(_) => "decoder limit",
                         PhotoError::Empty | PhotoError::NoPixels { .. } => "empty",
                         _ => "other",

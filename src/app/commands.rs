@@ -186,7 +186,10 @@ impl LookalikeApp {
             .folder
             .clone()
             .or_else(|| self.catalog.as_ref().map(|c| c.root.clone()));
-        self.picker = Some(super::file_picker::FilePicker::new(purpose, start.as_deref()));
+        self.picker = Some(super::file_picker::FilePicker::new(
+            purpose,
+            start.as_deref(),
+        ));
     }
 
     /// Keep the current query (with the region searched in it) to come back to.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use egui::{Color32, RichText, Sense, Stroke, vec2};
 
-use super::thumbs::Thumbs;
 use super::Command;
+use super::thumbs::Thumbs;
 use crate::catalog::Catalog;
 use crate::dups::{Candidate, Group, Rule, group};
 
@@ -153,16 +153,7 @@ impl DupsView {
                                 .filter(|p| p.a == i || p.b == i)
                                 .map(|p| p.cosine)
                                 .fold(f32::NAN, f32::max);
-                            dup_card(
-                                ui,
-                                &catalog,
-                                i,
-                                k == 0,
-                                score,
-                                self,
-                                thumbs,
-                                commands,
-                            );
+                            dup_card(ui, &catalog, i, k == 0, score, self, thumbs, commands);
                         }
                     });
                     ui.add_space(6.0);

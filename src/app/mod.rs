@@ -456,7 +456,8 @@ impl eframe::App for LookalikeApp {
                     .min_size(380.0)
                     .default_size(460.0)
                     .show(ui, |ui| {
-                        self.dups.compare_ui(ui, self.catalog.as_ref(), &mut self.thumbs)
+                        self.dups
+                            .compare_ui(ui, self.catalog.as_ref(), &mut self.thumbs)
                     });
                 egui::CentralPanel::default().show(ui, |ui| {
                     self.dups

@@ -14,9 +14,9 @@ use super::db::{IndexDb, NewItem};
 use super::labels::load_labels;
 use super::scan::{ScannedFile, scan_folder};
 use crate::embed::fingerprint::{Fingerprint, fingerprint};
-use crate::embed::{is_unit_vector, read_photo_file};
 use crate::embed::preprocess::{decode_photo_for, model_input, thumbnail_jpeg};
 use crate::embed::{Embedder, Embeddings};
+use crate::embed::{is_unit_vector, read_photo_file};
 use crate::error::{Error, PhotoError, Result};
 use crate::model::ModelManifest;
 
@@ -145,7 +145,10 @@ pub fn index_folder(
     // A damaged stored embedding is embedded again, and never copied to an identical file.
     let damaged: HashSet<i64> = db.damaged_embeddings(model.dims)?.into_iter().collect();
     if !damaged.is_empty() {
-        known.values_mut().filter(|k| damaged.contains(&k.id)).for_each(|k| k.complete = false);
+        known
+            .values_mut()
+            .filter(|k| damaged.contains(&k.id))
+            .for_each(|k| k.complete = false);
         hashes.retain(|_, id| !damaged.contains(id));
     }
     let mut report = IndexReport {

@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub(crate) use db::f32_bytes;
-pub use db::{
-    IndexDb, NewItem, StoredHead, WriteLock, lock_for_writing, lock_path, remove_index,
-};
+pub use db::{IndexDb, NewItem, StoredHead, WriteLock, lock_for_writing, lock_path, remove_index};
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use lookup::{LearnedHead, Lookup, LookupOptions, Prediction};
@@ -235,7 +233,10 @@ impl Catalog {
         let all = self.palettes.get_or_init(|| match self.fingerprints() {
             Ok(prints) => prints
                 .iter()
-                .map(|f| f.as_ref().map(|f| crate::search::colour::Palette::new(&f.colours)))
+                .map(|f| {
+                    f.as_ref()
+                        .map(|f| crate::search::colour::Palette::new(&f.colours))
+                })
                 .collect(),
             Err(e) => {
                 log::warn!("no colour-aware ranking: {}", crate::error::describe(&e));

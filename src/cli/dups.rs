@@ -28,8 +28,7 @@ pub struct DupsArgs {
 
 pub fn run(a: DupsArgs, quiet: bool) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
-    let catalog =
-        super::open_catalog(&index)?;
+    let catalog = super::open_catalog(&index)?;
     let missing = catalog
         .fingerprints()?
         .iter()

@@ -56,8 +56,7 @@ fn default_columns(cat: &Catalog) -> Vec<String> {
 
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
-    let cat =
-        super::open_catalog(&index)?;
+    let cat = super::open_catalog(&index)?;
     let columns = if a.labels.is_empty() {
         default_columns(&cat)
     } else {

@@ -200,7 +200,9 @@ mod ranges {
     pub fn folds(s: &str) -> Result<usize, String> {
         match s.trim().parse::<usize>() {
             Ok(n) if n == 0 || (2..=50).contains(&n) => Ok(n),
-            _ => Err(format!("'{s}' folds: use 0 (no cross-validation) or 2 to 50")),
+            _ => Err(format!(
+                "'{s}' folds: use 0 (no cross-validation) or 2 to 50"
+            )),
         }
     }
 
@@ -215,7 +217,10 @@ mod ranges {
     }
 
     fn between_0_and_1(s: &str, what: &str) -> Result<f32, String> {
-        let v: f32 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
+        let v: f32 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a number"))?;
         if (0.0..=1.0).contains(&v) {
             Ok(v)
         } else {
@@ -229,7 +234,10 @@ mod ranges {
         match lookalike::model::available_models() {
             Ok(all) if !all.iter().any(|m| m.name == s) => Err(format!(
                 "unknown model; available: {}",
-                all.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+                all.iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
             _ => Ok(s.to_string()),
         }

@@ -57,8 +57,7 @@ pub struct QueryArgs {
 
 pub fn run(a: QueryArgs) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
-    let catalog =
-        super::open_catalog(&index)?;
+    let catalog = super::open_catalog(&index)?;
     let embedder = Embedder::start(
         catalog.query_model()?,
         EngineOptions {

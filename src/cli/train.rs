@@ -33,8 +33,7 @@ pub struct TrainArgs {
 
 pub fn run(a: TrainArgs, quiet: bool) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
-    let catalog =
-        super::open_catalog(&index)?;
+    let catalog = super::open_catalog(&index)?;
     let opts = TrainOptions {
         epochs: a.epochs,
         proj_dims: a.dims,

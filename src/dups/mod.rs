@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use candidates::{Candidate, CandidateOptions, candidates};
 pub use crate::embed::fingerprint::{Fingerprint, HASH_BITS, fingerprint};
+pub use candidates::{Candidate, CandidateOptions, candidates};
 
 use crate::catalog::{Catalog, physical_file};
 

@@ -16,7 +16,6 @@ pub struct HeadColumn {
     pub bias: Array1<f32>,
 }
 
-
 /// The head: `style = normalise(((x - mean) * scale) . projection)`, then per column
 /// `softmax(style_raw . weights + bias)`.
 #[derive(Debug, Clone)]

@@ -94,8 +94,24 @@ pub fn cross_validate(
                 .filter(|&i| labels[i].is_some())
                 .collect();
             let q = queries.len() as f64;
-            let frozen = retrieval_scores(&labels, &hashes, &embeddings, catalog.dims, &queries, k, None);
-            let learned = retrieval_scores(&labels, &hashes, &style, head.proj_dims(), &queries, k, None);
+            let frozen = retrieval_scores(
+                &labels,
+                &hashes,
+                &embeddings,
+                catalog.dims,
+                &queries,
+                k,
+                None,
+            );
+            let learned = retrieval_scores(
+                &labels,
+                &hashes,
+                &style,
+                head.proj_dims(),
+                &queries,
+                k,
+                None,
+            );
             let (head_right, knn_right) = queries
                 .par_iter()
                 .map(|&i| {

@@ -175,9 +175,7 @@ pub fn search_regions(
     }
     let queries: Vec<&[f32]> = regions.iter().map(|r| r.vector.as_slice()).collect();
     // Colour-aware ranking: more candidates by shape, re-ranked with their colours.
-    let palettes = (opts.colour > 0.0)
-        .then(|| catalog.palettes())
-        .flatten();
+    let palettes = (opts.colour > 0.0).then(|| catalog.palettes()).flatten();
     let wide = LookupOptions {
         k: if palettes.is_some() {
             opts.k.max(crate::search::colour::RERANKED)

@@ -16,7 +16,6 @@ pub struct Rect {
     pub h: f32,
 }
 
-
 impl Rect {
     /// The whole of a `width x height` photo.
     pub fn whole(width: u32, height: u32) -> Rect {

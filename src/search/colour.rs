@@ -110,9 +110,18 @@ mod tests {
         let blue = one_colour(7);
         let palettes = vec![Some(Palette::new(&blue)), Some(Palette::new(&red)), None];
         let mut hits = vec![
-            Hit { index: 0, score: 0.80 },
-            Hit { index: 1, score: 0.78 },
-            Hit { index: 2, score: 0.70 },
+            Hit {
+                index: 0,
+                score: 0.80,
+            },
+            Hit {
+                index: 1,
+                score: 0.78,
+            },
+            Hit {
+                index: 2,
+                score: 0.70,
+            },
         ];
         rerank(&mut hits, &red, &palettes, 0.1, 2);
         assert_eq!(hits.iter().map(|h| h.index).collect::<Vec<_>>(), vec![1, 0]);

@@ -173,4 +173,3 @@ fn orthonormalize(basis: &mut [Vec<f32>]) {
         crate::embed::l2_normalize(&mut basis[i]);
     }
 }
-

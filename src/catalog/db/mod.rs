@@ -369,7 +369,8 @@ impl IndexDb {
         while let Some(r) = rows.next().map_err(db_err(&self.path))? {
             let blob = r.get_ref(1).ok().and_then(|v| v.as_blob().ok());
             buf.clear();
-            let sound = blob.is_some_and(|b| push_embedding(&self.path, b, dims, &mut buf).unwrap_or(false));
+            let sound = blob
+                .is_some_and(|b| push_embedding(&self.path, b, dims, &mut buf).unwrap_or(false));
             if !sound {
                 damaged.push(r.get(0).map_err(db_err(&self.path))?);
             }

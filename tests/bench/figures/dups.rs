@@ -14,8 +14,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use lookalike::catalog::{Catalog, IndexOptions, index_folder, scan_folder};
 use crate::common::transform::Transform;
+use lookalike::catalog::{Catalog, IndexOptions, index_folder, scan_folder};
 use lookalike::dups::{Candidate, CandidateOptions, HASH_BITS, Rule, catalog_candidates, group_by};
 use lookalike::embed::{Embedder, EngineOptions, load_photo};
 use lookalike::model::default_model;

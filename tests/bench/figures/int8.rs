@@ -36,7 +36,8 @@ fn agreement(float: &Catalog, int8: &Catalog) -> (f64, f64, usize) {
 /// Precision@10 of the catalog's shown label, leave-one-out; `None` without labels.
 fn precision_at_10(cat: &Catalog) -> Option<(String, f64)> {
     let column = cat.label_field.clone();
-    let scores = lookalike::eval::evaluate(cat, std::slice::from_ref(&column), 10, None, 0.0).ok()?;
+    let scores =
+        lookalike::eval::evaluate(cat, std::slice::from_ref(&column), 10, None, 0.0).ok()?;
     scores.first().map(|s| (column, s.precision_at_k))
 }
 

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 
+use crate::common::recall;
 use lookalike::catalog::{COMPACT_FROM, Catalog, IndexDb, MAP_FIT_ROWS, NewItem, sidecar_path};
 use lookalike::embed::Embedder;
-use crate::common::recall;
 use lookalike::search::compact::{Int8Rows, TwoStage};
 use lookalike::search::{Hit, top_k};
 
