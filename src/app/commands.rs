@@ -192,48 +192,6 @@ impl LookalikeApp {
         ));
     }
 
-    /// Keep the current query (with the region searched in it) to come back to.
-    fn remember_query(&mut self) {
-        let Some(q) = &self.query else { return };
-        let Some(regions) = q.regions.clone() else {
-            return;
-        };
-        self.earlier.push(super::Earlier {
-            title: q.title.clone(),
-            preview: q.preview.clone(),
-            photo: q.photo.clone(),
-            regions,
-            lead: q.lead,
-            given: q.given,
-            suggestions: q.suggestions.clone(),
-            own_item: q.own_item,
-        });
-        if self.earlier.len() > super::EARLIER_KEPT {
-            self.earlier.remove(0);
-        }
-    }
-
-    /// Show the query before this one again: its photo, its region, its look-alikes.
-    fn go_back(&mut self) {
-        let Some(e) = self.earlier.pop() else { return };
-        self.query = Some(Query {
-            title: e.title,
-            preview: e.preview,
-            photo: e.photo,
-            regions: Some(Arc::clone(&e.regions)),
-            lead: e.lead,
-            given: e.given,
-            suggestions: e.suggestions,
-            editing: None,
-            own_item: e.own_item,
-            waiting_for: None,
-            predictions: Vec::new(),
-            embed_ms: 0.0,
-            search_ms: 0.0,
-        });
-        self.run_query(QueryInput::Again(e.regions, e.own_item));
-    }
-
     pub(super) fn run_query(&mut self, input: QueryInput) {
         self.error = None;
         if matches!(

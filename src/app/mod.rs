@@ -7,6 +7,7 @@
 mod commands;
 mod dups_view;
 mod file_picker;
+mod history;
 mod input;
 mod jobs;
 mod map_pixels;
@@ -88,22 +89,6 @@ struct Query {
     search_ms: f64,
 }
 
-/// A query the user left for another one, to go back to: its photo, the region searched in it and
-/// the regions' embeddings (so going back needs no model run).
-struct Earlier {
-    title: String,
-    preview: Option<TextureHandle>,
-    photo: Option<Arc<crate::embed::Photo>>,
-    regions: Arc<Vec<crate::query::EmbeddedRegion>>,
-    lead: usize,
-    given: Option<crate::query::Rect>,
-    suggestions: Vec<crate::query::Suggestion>,
-    own_item: Option<usize>,
-}
-
-/// Queries kept to go back to.
-const EARLIER_KEPT: usize = 20;
-
 /// What the central area shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -147,7 +132,7 @@ pub struct LookalikeApp {
     last_index_note: Option<String>,
     query: Option<Query>,
     /// Earlier queries, the latest last (Back, Alt+Left).
-    earlier: Vec<Earlier>,
+    earlier: Vec<history::Earlier>,
     /// The window's own file picker, open when the system's dialog could not.
     picker: Option<file_picker::FilePicker>,
     /// A query asked for before the engine or the catalog was ready.

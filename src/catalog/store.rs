@@ -59,12 +59,9 @@ impl SqliteStore {
 
     fn with_db<T>(&self, f: impl FnOnce(&mut IndexDb) -> Result<T>) -> Result<T> {
         let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        if db.is_none() {
-            *db = Some(IndexDb::open_existing(&self.path)?);
-        }
-        match db.as_mut() {
+        match &mut *db {
             Some(db) => f(db),
-            None => unreachable!("opened above"),
+            empty => f(empty.insert(IndexDb::open_existing(&self.path)?)),
         }
     }
 }

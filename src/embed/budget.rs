@@ -49,7 +49,7 @@ pub fn read_photo_file(path: &Path) -> Result<Vec<u8>, PhotoError> {
         });
     }
     let mut bytes = header;
-    bytes.reserve_exact(len as usize - bytes.len().min(len as usize));
+    bytes.reserve_exact((len as usize).saturating_sub(bytes.len()));
     // The file may grow while it is read: never past the limit.
     file.take(MAX_FILE_BYTES + 1 - bytes.len() as u64)
         .read_to_end(&mut bytes)
