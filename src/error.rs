@@ -144,6 +144,48 @@ pub enum Error {
         path.display()
     )]
     IndexBusy { path: PathBuf, holder: String },
+    #[error("{location} is not a PostgreSQL address: {message}")]
+    BadServerUrl { location: String, message: String },
+    #[error(
+        "cannot reach the shared catalog at {location}: check that the server runs and the address (host, port) is right"
+    )]
+    ServerUnreachable {
+        location: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error(
+        "the server at {location} refused user '{user}': give the password in PGPASSWORD or a line of ~/.pgpass (host:port:database:user:password)"
+    )]
+    ServerAuth {
+        location: String,
+        user: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("shared catalog {location}")]
+    Server {
+        location: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error(
+        "the database at {location} has no pgvector extension: a shared catalog needs PostgreSQL 15 or later with pgvector installed (ask its administrator to run CREATE EXTENSION vector)"
+    )]
+    NoPgvector { location: String },
+    #[error(
+        "the shared catalog at {location} was made by a newer lookalike (schema {found}, this one knows up to {known}): update lookalike"
+    )]
+    NewerSchema {
+        location: String,
+        found: u32,
+        known: u32,
+    },
+    #[error(
+        "{} already holds {items} items: pass --replace to overwrite it, or copy into an empty catalog",
+        location.display()
+    )]
+    TargetNotEmpty { location: PathBuf, items: usize },
     #[error("labels file {}", path.display())]
     Labels {
         path: PathBuf,

@@ -605,3 +605,60 @@ fn the_own_file_picker_opens_a_photo_when_the_system_dialog_cannot() {
     let cat = h.state().catalog().unwrap();
     assert_eq!(cat.abs_path(h.state().results()[0].0), f.original);
 }
+
+#[test]
+fn a_shared_catalog_opens_from_its_address_and_browses_without_the_photos() {
+    let f = fixture();
+    let pg = common::pg::PgServer::start();
+    common::cli_index(f.index_dir.parent().unwrap(), &f.folder, Path::new(&pg.url));
+    // This laptop has no copy of the catalog's photos.
+    std::fs::remove_dir_all(&f.folder).unwrap();
+    let mut h = harness(AppConfig {
+        index_dir: Some(f.index_dir.clone()),
+        ..Default::default()
+    });
+    settle(&mut h);
+    // On the empty window, and in the Catalog menu.
+    h.get_by_label("Catalog").click();
+    h.step();
+    h.step();
+    assert_eq!(h.get_all_by_label("Open a shared catalog…").count(), 2);
+    h.get_all_by_label("Open a shared catalog…")
+        .next()
+        .unwrap()
+        .click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Address:").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    // A password typed into the address is used, and never kept or shown.
+    let with_password = pg.url.replacen("postgres@", "postgres:s3cret@", 1);
+    h.get_by_label("Address:").type_text(&with_password);
+    h.step();
+    h.get_by_label("Open").click();
+    h.step();
+    settle(&mut h);
+    let cat = h.state().catalog().expect("the shared catalog opened");
+    assert_eq!(cat.len(), 40);
+    assert!(!cat.index_path.to_string_lossy().contains("s3cret"));
+    assert!(h.query_by_label_contains("s3cret").is_none());
+
+    drop_file(&mut h, &f.outside);
+    assert_eq!(h.get_all_by_label_contains("Look-alike ").count(), 12);
+    let results = h.state().results();
+    assert!(
+        results[0].1 > 0.999,
+        "the original comes first: {results:?}"
+    );
+    // Thumbnails come from the database: the grid shows pictures, not placeholders.
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        h.state().thumbnails_loaded() >= 12,
+        "thumbnails from the database"
+    );
+}

@@ -13,6 +13,10 @@ use crate::catalog::LookupOptions;
 #[derive(Debug)]
 pub enum Command {
     OpenFolder(PathBuf),
+    /// Open the "Shared catalog…" dialog.
+    AskSharedCatalog,
+    /// Browse a catalog as it is, without indexing a folder: a shared catalog's postgres:// address.
+    BrowseIndex(PathBuf),
     PickFolder,
     PickPhoto,
     Paste,
@@ -58,6 +62,23 @@ impl LookalikeApp {
     pub(super) fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::OpenFolder(p) => self.open_folder(p),
+            Command::AskSharedCatalog => {
+                let last = self
+                    .index_path
+                    .as_ref()
+                    .filter(|p| crate::catalog::is_postgres_url(p))
+                    .or(self.settings.last_shared.as_ref())
+                    .map(|p| p.display().to_string());
+                self.shared_dialog = Some(super::shared_dialog::SharedCatalogDialog::new(last));
+            }
+            Command::BrowseIndex(p) => {
+                // The address without its password from here on (it stays in memory only).
+                let location = crate::catalog::store_for(&p).location().to_path_buf();
+                if crate::catalog::is_postgres_url(&location) {
+                    self.settings.last_shared = Some(location.clone());
+                }
+                self.browse_index(location);
+            }
             Command::PickFolder => self.pick(Purpose::Folder),
             Command::PickPhoto => self.pick(Purpose::Photo),
             Command::Paste => self.paste(),

@@ -17,6 +17,7 @@ mod panels;
 mod query_photo;
 mod results;
 mod settings;
+mod shared_dialog;
 mod thumbs;
 
 use std::path::PathBuf;
@@ -135,6 +136,8 @@ pub struct LookalikeApp {
     earlier: Vec<history::Earlier>,
     /// The window's own file picker, open when the system's dialog could not.
     picker: Option<file_picker::FilePicker>,
+    /// The "Shared catalog…" dialog, while it is open.
+    shared_dialog: Option<shared_dialog::SharedCatalogDialog>,
     /// A query asked for before the engine or the catalog was ready.
     waiting_input: Option<QueryInput>,
     results: Vec<Hit>,
@@ -206,6 +209,7 @@ impl LookalikeApp {
             query: None,
             earlier: Vec::new(),
             picker: None,
+            shared_dialog: None,
             waiting_input: None,
             results: Vec::new(),
             selected: None,
@@ -226,7 +230,8 @@ impl LookalikeApp {
             .clone()
             .or_else(|| app.settings.last_folder.clone().filter(|p| p.is_dir()));
         if let Some(index) = app.config.index_file.clone() {
-            app.browse_index(index);
+            // A password inside a postgres:// address stays in memory, out of the window's state.
+            app.browse_index(crate::catalog::store_for(&index).location().to_path_buf());
             return app;
         }
         match start {
@@ -279,6 +284,11 @@ impl LookalikeApp {
     }
 
     /// Current look-alikes as (catalog item, score).
+    /// How many catalog thumbnails are loaded (tests read it).
+    pub fn thumbnails_loaded(&self) -> usize {
+        self.thumbs.loaded()
+    }
+
     pub fn results(&self) -> Vec<(usize, f32)> {
         self.results.iter().map(|h| (h.index, h.score)).collect()
     }
@@ -324,8 +334,25 @@ impl LookalikeApp {
 
     /// Open an index for searching only: its folder is not scanned or indexed.
     fn browse_index(&mut self, index: PathBuf) {
+        if let Some(t) = self.training.take() {
+            t.cancel.store(true, Ordering::Relaxed);
+        }
+        if let Some(ix) = self.indexing.take() {
+            ix.cancel.store(true, Ordering::Relaxed);
+        }
+        if self.index_path.as_ref() != Some(&index) {
+            self.earlier.clear();
+            self.thumbs.clear();
+            self.catalog = None;
+            self.results.clear();
+            self.selected = None;
+            self.folder = None;
+        }
+        // A shared catalog's model is read with the catalog, off this thread (a server may be
+        // slow to answer); the engine is restarted then if it differs.
         let model = match &self.config.model {
             Some(m) => Ok(m.clone()),
+            None if crate::catalog::is_postgres_url(&index) => default_model(),
             None => model_for_index(&index, None),
         };
         self.start_engine(model);
@@ -456,6 +483,12 @@ impl eframe::App for LookalikeApp {
         {
             commands.extend(picked);
             self.picker = None;
+        }
+        if let Some(dialog) = &mut self.shared_dialog
+            && let Some(done) = dialog.ui(&ctx)
+        {
+            commands.extend(done);
+            self.shared_dialog = None;
         }
 
         if ui.input(|i| !i.raw.hovered_files.is_empty()) {

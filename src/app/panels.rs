@@ -45,22 +45,31 @@ impl LookalikeApp {
                 }
             }
             ui.separator();
-            if ui
-                .button("Open catalog…")
-                .on_hover_text("Index a folder of photos")
-                .clicked()
-            {
-                commands.push(Command::PickFolder);
-            }
-            if let Some(demo) = crate::paths::demo_catalog()
-                && self.folder.as_deref() != Some(demo.as_path())
-                && ui
-                    .button("Demo catalog")
-                    .on_hover_text(demo.display().to_string())
+            // One menu for every way to open a catalog: the toolbar keeps room at 1280 px.
+            ui.menu_button("Catalog", |ui| {
+                if ui
+                    .button("Open a folder…")
+                    .on_hover_text("Index a folder of photos")
                     .clicked()
-            {
-                commands.push(Command::OpenFolder(demo));
-            }
+                {
+                    commands.push(Command::PickFolder);
+                }
+                if ui
+                    .button("Open a shared catalog…")
+                    .on_hover_text("A team's catalog in PostgreSQL (postgres://USER@HOST/DATABASE)")
+                    .clicked()
+                {
+                    commands.push(Command::AskSharedCatalog);
+                }
+                if let Some(demo) = crate::paths::demo_catalog()
+                    && ui
+                        .button("The demo catalog")
+                        .on_hover_text(demo.display().to_string())
+                        .clicked()
+                {
+                    commands.push(Command::OpenFolder(demo));
+                }
+            });
             // Query tools only where there are queries.
             if self.view == View::LookAlikes {
                 if ui.button("Photo… (Ctrl+O)").clicked() {
@@ -113,17 +122,22 @@ impl LookalikeApp {
             ui.separator();
             match (&self.catalog, &self.folder) {
                 (Some(c), _) => {
-                    let name = c
-                        .root
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
+                    let shared = c.store.is_shared();
+                    let name = if shared {
+                        format!("the shared catalog {}", c.store.location().display())
+                    } else {
+                        c.root
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    };
                     let compact = c.embeddings.is_compact();
-                    ui.label(format!(
-                        "{} items in {name}{}",
-                        c.len(),
-                        if compact { " (int8)" } else { "" }
-                    ))
+                    let kept = match &c.embeddings {
+                        crate::catalog::Vectors::Remote(_) => " (searched on the server)",
+                        _ if compact => " (int8)",
+                        _ => "",
+                    };
+                    ui.label(format!("{} items in {name}{kept}", c.len()))
                     .on_hover_text(if compact {
                         format!(
                             "{}\nA large catalog: its vectors are kept as int8, searched in two stages",
@@ -386,6 +400,11 @@ impl LookalikeApp {
                     ui.label("Indexing the catalog: items appear here as they are ready.");
                     return;
                 }
+                if self.loading_catalog {
+                    ui.spinner();
+                    ui.label("Opening the catalog…");
+                    return;
+                }
                 ui.heading("No catalog open");
                 ui.label("A catalog is a folder of product photos. lookalike indexes it once, then finds look-alikes in it.");
                 if let Some(demo) = crate::paths::demo_catalog()
@@ -395,6 +414,9 @@ impl LookalikeApp {
                 }
                 if ui.button("Open a folder…").clicked() {
                     commands.push(Command::PickFolder);
+                }
+                if ui.button("Open a shared catalog…").clicked() {
+                    commands.push(Command::AskSharedCatalog);
                 }
             });
             return;

@@ -11,6 +11,8 @@ pub const MAX_K: usize = 60;
 #[serde(default)]
 pub struct Settings {
     pub last_folder: Option<PathBuf>,
+    /// The shared catalog opened last (its address without a password).
+    pub last_shared: Option<PathBuf>,
     /// How many look-alikes to show.
     pub k: usize,
     pub dark: bool,
@@ -26,6 +28,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             last_folder: None,
+            last_shared: None,
             k: 12,
             dark: true,
             style_aware: false,

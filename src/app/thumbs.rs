@@ -53,6 +53,11 @@ impl Thumbs {
         self.textures.insert(id, tex);
     }
 
+    /// How many thumbnails are ready to draw.
+    pub fn loaded(&self) -> usize {
+        self.textures.len()
+    }
+
     /// Forget everything (another catalog was opened: ids mean other items).
     pub fn clear(&mut self) {
         self.textures.clear();

@@ -10,15 +10,16 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, bounded};
 use rayon::prelude::*;
 
-use super::db::{IndexDb, NewItem};
+use super::db::NewItem;
 use super::labels::load_labels;
 use super::scan::{ScannedFile, scan_folder};
+use super::store::CatalogWriter;
 use crate::embed::fingerprint::{Fingerprint, fingerprint};
 use crate::embed::preprocess::{decode_photo_for, model_input, thumbnail_jpeg};
 use crate::embed::{Embedder, Embeddings};
 use crate::embed::{is_unit_vector, read_photo_file};
 use crate::error::{Error, PhotoError, Result};
-use crate::model::ModelManifest;
+use crate::model::{ModelManifest, Pooling, ResizePolicy};
 
 /// How to index.
 #[derive(Debug, Clone)]
@@ -115,9 +116,10 @@ pub fn index_folder(
     }
     let root = root.canonicalize().map_err(crate::error::io_err(root))?;
     let model = embedder.manifest();
-    let _writing = super::db::lock_for_writing(index_path)?;
-    let mut db = IndexDb::open_or_create(index_path)?;
-    prepare_meta(&db, &root, model)?;
+    let store = super::store_for(index_path);
+    let _writing = store.lock_for_writing()?;
+    let mut db = store.open_writer()?;
+    prepare_meta(&mut *db, &root, model, store.is_shared())?;
 
     let labels = load_labels(&root)?;
     if let Some(asked) = &options.label_field
@@ -168,7 +170,7 @@ pub fn index_folder(
         match known.get(&file.rel) {
             Some(k) if k.complete && k.size == file.size && k.mtime_ns == file.mtime_ns => {
                 report.unchanged += 1;
-                if k.labels != json {
+                if !same_json(&k.labels, &json) {
                     relabel.push((k.id, json));
                 }
             }
@@ -184,7 +186,7 @@ pub fn index_folder(
         .map(|(_, k)| k.id)
         .collect();
 
-    db.transaction(|w| {
+    db.write(&mut |w| {
         w.clear_failures()?;
         for (id, json) in &relabel {
             w.set_labels(*id, json)?;
@@ -241,7 +243,7 @@ pub fn index_folder(
                 None
             };
             if let Some((done, job)) = pending.take() {
-                write_batch(&mut db, done, job, &labels_json, &mut report, &mut state)?;
+                write_batch(&mut *db, done, job, &labels_json, &mut report, &mut state)?;
                 progress(&state);
             }
             pending = Some((chunk, job));
@@ -250,7 +252,7 @@ pub fn index_folder(
             }
         }
         if let Some((done, job)) = pending.take() {
-            write_batch(&mut db, done, job, &labels_json, &mut report, &mut state)?;
+            write_batch(&mut *db, done, job, &labels_json, &mut report, &mut state)?;
             progress(&state);
         }
         Ok(())
@@ -258,13 +260,15 @@ pub fn index_folder(
 
     report.cancelled = cancel.load(Ordering::Relaxed);
     if !report.cancelled {
-        db.transaction(|w| vanished.iter().try_for_each(|id| w.remove(*id)))?;
+        db.write(&mut |w| vanished.iter().try_for_each(|id| w.remove(*id)))?;
         report.removed = vanished.len();
     }
     report.items = db.count()?;
     if !report.cancelled {
+        db.finish(model.dims)?;
         // The map is part of the index: recompute it when the catalog changed or it is missing.
-        let mut catalog = super::Catalog::open(&db.path)?;
+        drop(db);
+        let mut catalog = store.load(super::Storage::from_env())?;
         if catalog.map.is_empty() || report.embedded + report.reused + report.removed > 0 {
             catalog.compute_map()?;
         }
@@ -273,16 +277,17 @@ pub fn index_folder(
     Ok(report)
 }
 
-/// Record root and model; a different model or folder makes every embedding stale.
-fn prepare_meta(db: &IndexDb, root: &Path, model: &ModelManifest) -> Result<()> {
+/// Record root and model; a different model or folder makes every embedding stale (in a shared
+/// catalog only a different model: each machine has the photos at its own place).
+fn prepare_meta(
+    db: &mut dyn CatalogWriter,
+    root: &Path,
+    model: &ModelManifest,
+    shared: bool,
+) -> Result<()> {
     let root_s = root.to_string_lossy();
-    let variant = format!(
-        "{}|{}|{}",
-        model.name,
-        model.pooling.name(),
-        resize_name(model)
-    );
-    let same = db.meta("root")?.as_deref() == Some(&root_s)
+    let variant = model_variant(&model.name, model.pooling, model.resize);
+    let same = (shared || db.meta("root")?.as_deref() == Some(&root_s))
         && db.meta("model_variant")?.as_deref() == Some(&variant);
     if !same {
         db.clear_items()?;
@@ -298,6 +303,18 @@ fn prepare_meta(db: &IndexDb, root: &Path, model: &ModelManifest) -> Result<()> 
 
 fn resize_name(m: &ModelManifest) -> &'static str {
     m.resize.name()
+}
+
+/// Whether two JSON texts hold the same value (a store may keep JSON in its own key order).
+fn same_json(a: &str, b: &str) -> bool {
+    a == b
+        || serde_json::from_str::<serde_json::Value>(a).ok()
+            == serde_json::from_str::<serde_json::Value>(b).ok()
+}
+
+/// What decides whether stored embeddings can be reused: the model and how it was set up.
+pub(crate) fn model_variant(model: &str, pooling: Pooling, resize: ResizePolicy) -> String {
+    format!("{model}|{}|{}", pooling.name(), resize.name())
 }
 
 fn prepare(file: &ScannedFile, hashes: &HashMap<Vec<u8>, i64>, model: &ModelManifest) -> Prepared {
@@ -331,7 +348,7 @@ fn prepare(file: &ScannedFile, hashes: &HashMap<Vec<u8>, i64>, model: &ModelMani
 }
 
 fn write_batch(
-    db: &mut IndexDb,
+    db: &mut dyn CatalogWriter,
     chunk: Vec<Prepared>,
     job: Option<EmbeddingJob>,
     labels: &HashMap<PathBuf, String>,
@@ -356,7 +373,7 @@ fn write_batch(
             other => (other, None),
         })
         .collect();
-    db.transaction(|w| {
+    db.write(&mut |w| {
         for (p, embedding) in &chunk {
             match p {
                 Prepared::Embed {

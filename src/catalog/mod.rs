@@ -1,9 +1,11 @@
 //! The catalog: a folder of photos, its index in SQLite, and the in-memory view used for search.
 
+mod copy;
 mod db;
 mod indexer;
 mod labels;
 mod lookup;
+mod postgres;
 mod scan;
 mod store;
 mod vectors;
@@ -12,14 +14,18 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use copy::{CopyReport, copy_catalog};
 pub(crate) use db::f32_bytes;
-pub use db::{IndexDb, NewItem, StoredHead, WriteLock, lock_for_writing, lock_path, remove_index};
+pub use db::{
+    IndexDb, Known, NewItem, StoredHead, WriteLock, lock_for_writing, lock_path, remove_index,
+};
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use lookup::{LearnedHead, Lookup, LookupOptions, Prediction};
+pub use postgres::{PgStore, is_postgres_url};
 pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
-pub use store::{CatalogStore, SqliteStore, WriteGuard};
-pub use vectors::{COMPACT_FROM, Storage, Vectors, sidecar_path};
+pub use store::{CatalogStore, CatalogWriter, ItemWriter, SqliteStore, WriteGuard};
+pub use vectors::{COMPACT_FROM, RemoteVectors, Storage, Vectors, sidecar_path};
 
 use rayon::prelude::*;
 
@@ -252,9 +258,14 @@ impl Catalog {
     }
 }
 
-/// The store of the catalog at `location` (what `--index` names): an SQLite index file.
+/// The store of the catalog at `location` (what `--index` names): a shared catalog in PostgreSQL
+/// for a `postgres://` URL, else an SQLite index file.
 pub fn store_for(location: &Path) -> Arc<dyn CatalogStore> {
-    SqliteStore::new(location)
+    if is_postgres_url(location) {
+        PgStore::new(location)
+    } else {
+        SqliteStore::new(location)
+    }
 }
 
 /// The model to index `index_path` with: the one asked for; else the model the index was made with
@@ -263,7 +274,7 @@ pub fn model_for_index(index_path: &Path, asked: Option<&str>) -> Result<ModelMa
     if let Some(name) = asked {
         return find_model(name);
     }
-    if let Ok(cat) = IndexDb::open_existing(index_path).and_then(|db| db.load_catalog_meta())
+    if let Ok(cat) = store_for(index_path).recorded_model()
         && let Ok(m) = find_model(&cat.0)
     {
         return Ok(m.with_variant(cat.1, cat.2));

@@ -8,11 +8,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::db::{IndexDb, StoredHead, lock_for_writing, try_lock_for_writing};
+use super::db::{
+    IndexDb, Known, NewItem, StoredHead, Writer, lock_for_writing, try_lock_for_writing,
+};
 use super::{Catalog, Storage};
 use crate::embed::fingerprint::Fingerprint;
 use crate::error::Result;
 use crate::map::MapProjection;
+use crate::model::{Pooling, ResizePolicy};
 
 /// Held while this process changes a store; dropping it lets other writers in.
 pub type WriteGuard = Box<dyn Send>;
@@ -39,6 +42,57 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     fn save_head(&self, head: &StoredHead) -> Result<()>;
     /// The learned head saved with the catalog, if any.
     fn load_head(&self) -> Result<Option<StoredHead>>;
+    /// The model, pooling and resize policy the catalog was indexed with.
+    fn recorded_model(&self) -> Result<(String, Pooling, ResizePolicy)>;
+    /// Delete the whole catalog (to make it again from nothing); the caller holds the write lock.
+    fn remove_all(&self) -> Result<()>;
+    /// Open the catalog for indexing, creating it when it does not exist yet.
+    fn open_writer(&self) -> Result<Box<dyn CatalogWriter>>;
+    /// Shared by several machines (each with the photos at its own place): the catalog is keyed
+    /// on paths relative to the folder, and indexing from another folder path keeps the items.
+    fn is_shared(&self) -> bool {
+        false
+    }
+}
+
+/// The writing half of a store: what indexing reads and writes.
+pub trait CatalogWriter: Send {
+    fn meta(&mut self, key: &str) -> Result<Option<String>>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Forget every item (when the model changes, all embeddings must be made again).
+    fn clear_items(&mut self) -> Result<()>;
+    /// What the catalog knows of each path.
+    fn known_files(&mut self) -> Result<HashMap<PathBuf, Known>>;
+    /// Content hash -> item id, to reuse embeddings of moved files and exact duplicates.
+    fn known_hashes(&mut self) -> Result<HashMap<Vec<u8>, i64>>;
+    /// Items whose stored embedding is damaged, for the indexer to embed again.
+    fn damaged_embeddings(&mut self, dims: usize) -> Result<Vec<i64>>;
+    fn count(&mut self) -> Result<usize>;
+    /// Run `f` in one transaction: all of its writes land, or none.
+    fn write(&mut self, f: &mut dyn FnMut(&mut dyn ItemWriter) -> Result<()>) -> Result<()>;
+    /// After a whole indexing run of `dims`-dimensional embeddings: build what search needs.
+    fn finish(&mut self, _dims: usize) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes inside one transaction of a [`CatalogWriter`].
+pub trait ItemWriter {
+    /// Insert or replace the item at `item.rel` (a store may send it with the rest of the batch).
+    fn upsert(&mut self, item: &NewItem) -> Result<()>;
+    /// Record `rel` as a copy of the already indexed item `source` (same bytes: moved or duplicated).
+    fn copy_from(
+        &mut self,
+        source: i64,
+        rel: &Path,
+        size: u64,
+        mtime_ns: i64,
+        labels: &str,
+    ) -> Result<i64>;
+    fn set_labels(&mut self, id: i64, labels: &str) -> Result<()>;
+    fn remove(&mut self, id: i64) -> Result<()>;
+    fn record_failure(&mut self, rel: &Path, reason: &str) -> Result<()>;
+    fn clear_failures(&mut self) -> Result<()>;
 }
 
 /// The store of a local catalog: an SQLite index file, with its vectors file beside it. The
@@ -114,5 +168,78 @@ impl CatalogStore for SqliteStore {
 
     fn load_head(&self) -> Result<Option<StoredHead>> {
         self.with_db(|db| db.load_head())
+    }
+
+    fn recorded_model(&self) -> Result<(String, Pooling, ResizePolicy)> {
+        IndexDb::open_existing(&self.path)?.load_catalog_meta()
+    }
+
+    fn remove_all(&self) -> Result<()> {
+        *self.db.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        super::db::remove_index(&self.path)
+    }
+
+    fn open_writer(&self) -> Result<Box<dyn CatalogWriter>> {
+        Ok(Box::new(IndexDb::open_or_create(&self.path)?))
+    }
+}
+
+impl CatalogWriter for IndexDb {
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        IndexDb::meta(self, key)
+    }
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        IndexDb::set_meta(self, key, value)
+    }
+    fn clear_items(&mut self) -> Result<()> {
+        IndexDb::clear_items(self)
+    }
+    fn known_files(&mut self) -> Result<HashMap<PathBuf, Known>> {
+        IndexDb::known_files(self)
+    }
+    fn known_hashes(&mut self) -> Result<HashMap<Vec<u8>, i64>> {
+        IndexDb::known_hashes(self)
+    }
+    fn damaged_embeddings(&mut self, dims: usize) -> Result<Vec<i64>> {
+        IndexDb::damaged_embeddings(self, dims)
+    }
+    fn count(&mut self) -> Result<usize> {
+        IndexDb::count(self)
+    }
+    fn write(&mut self, f: &mut dyn FnMut(&mut dyn ItemWriter) -> Result<()>) -> Result<()> {
+        self.transaction(|w| {
+            f(&mut Writer {
+                tx: w.tx,
+                path: w.path,
+            })
+        })
+    }
+}
+
+impl ItemWriter for Writer<'_> {
+    fn upsert(&mut self, item: &NewItem) -> Result<()> {
+        Writer::upsert(self, item).map(drop)
+    }
+    fn copy_from(
+        &mut self,
+        source: i64,
+        rel: &Path,
+        size: u64,
+        mtime_ns: i64,
+        labels: &str,
+    ) -> Result<i64> {
+        Writer::copy_from(self, source, rel, size, mtime_ns, labels)
+    }
+    fn set_labels(&mut self, id: i64, labels: &str) -> Result<()> {
+        Writer::set_labels(self, id, labels)
+    }
+    fn remove(&mut self, id: i64) -> Result<()> {
+        Writer::remove(self, id)
+    }
+    fn record_failure(&mut self, rel: &Path, reason: &str) -> Result<()> {
+        Writer::record_failure(self, rel, reason)
+    }
+    fn clear_failures(&mut self) -> Result<()> {
+        Writer::clear_failures(self)
     }
 }

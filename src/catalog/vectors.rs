@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -81,6 +82,9 @@ pub enum Storage {
     Full,
     /// int8 rows and the two-stage index.
     Compact,
+    /// Left on the server, which searches them (a shared catalog's pgvector index); a local index
+    /// keeps them as for `Auto`.
+    Server,
 }
 
 impl Storage {
@@ -89,13 +93,14 @@ impl Storage {
         match std::env::var("LOOKALIKE_VECTORS").as_deref() {
             Ok("f32") => Storage::Full,
             Ok("int8") => Storage::Compact,
+            Ok("server") => Storage::Server,
             _ => Storage::Auto,
         }
     }
 
     pub(crate) fn is_compact(self, items: usize) -> bool {
         match self {
-            Storage::Auto => items >= COMPACT_FROM,
+            Storage::Auto | Storage::Server => items >= COMPACT_FROM,
             Storage::Full => false,
             Storage::Compact => true,
         }
@@ -110,6 +115,21 @@ pub enum Vectors {
     Int8(Int8Rows),
     /// int8 rows behind a low-dimensional pre-filter.
     Compact(TwoStage),
+    /// Kept and searched by a server (a shared catalog's pgvector index).
+    Remote(Arc<dyn RemoteVectors>),
+}
+
+/// Vectors a server keeps and searches itself; rows are fetched when something needs them.
+pub trait RemoteVectors: Send + Sync {
+    fn dims(&self) -> usize;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Rows `start..start + n` into `out` (`n x dims`), in order.
+    fn rows_into(&self, start: usize, n: usize, out: &mut [f32]);
+    /// The `k` rows most similar to `query`, best first, among those `keep` lets through.
+    fn top_k(&self, query: &[f32], k: usize, keep: &(dyn Fn(usize) -> bool + Sync)) -> Vec<Hit>;
 }
 
 impl Vectors {
@@ -118,6 +138,7 @@ impl Vectors {
             Vectors::Full { dims, .. } => *dims,
             Vectors::Int8(rows) => rows.dims(),
             Vectors::Compact(two) => two.full.dims(),
+            Vectors::Remote(r) => r.dims(),
         }
     }
 
@@ -126,6 +147,7 @@ impl Vectors {
             Vectors::Full { dims, data } => data.len() / (*dims).max(1),
             Vectors::Int8(rows) => rows.len(),
             Vectors::Compact(two) => two.full.len(),
+            Vectors::Remote(r) => r.len(),
         }
     }
 
@@ -144,6 +166,7 @@ impl Vectors {
             Vectors::Full { data, .. } => data.len() * 4,
             Vectors::Int8(rows) => rows.bytes(),
             Vectors::Compact(two) => two.file_bytes() as usize,
+            Vectors::Remote(_) => 0,
         }
     }
 
@@ -165,6 +188,7 @@ impl Vectors {
             Vectors::Full { dims, data } => out.copy_from_slice(&data[i * dims..(i + 1) * dims]),
             Vectors::Int8(rows) => rows.dequantise(i, out),
             Vectors::Compact(two) => two.full.dequantise(i, out),
+            Vectors::Remote(r) => r.rows_into(i, 1, out),
         }
     }
 
@@ -172,6 +196,11 @@ impl Vectors {
     pub fn to_f32(&self) -> Cow<'_, [f32]> {
         match self {
             Vectors::Full { data, .. } => Cow::Borrowed(data),
+            Vectors::Remote(r) => {
+                let mut out = vec![0.0f32; r.len() * r.dims()];
+                r.rows_into(0, r.len(), &mut out);
+                Cow::Owned(out)
+            }
             _ => {
                 let dims = self.dims();
                 let mut out = vec![0.0f32; self.len() * dims];
@@ -193,6 +222,11 @@ impl Vectors {
         let mut block = vec![0.0f32; BLOCK * dims];
         for start in (0..self.len()).step_by(BLOCK) {
             let m = BLOCK.min(self.len() - start);
+            if let Vectors::Remote(r) = self {
+                r.rows_into(start, m, &mut block[..m * dims]);
+                f(&block[..m * dims]);
+                continue;
+            }
             block[..m * dims]
                 .par_chunks_mut(dims)
                 .enumerate()
@@ -207,6 +241,7 @@ impl Vectors {
             Vectors::Full { dims, data } => top_k(data, *dims, query, k, keep),
             Vectors::Int8(rows) => rows.top_k_filtered(query, k, keep),
             Vectors::Compact(two) => two.top_k_filtered(query, k, keep),
+            Vectors::Remote(r) => r.top_k(query, k, &keep),
         }
     }
 
@@ -254,13 +289,7 @@ pub(crate) fn build_compact(
             ),
         });
     }
-    // No larger than the shortlist: every row is re-ranked anyway, so no pre-filter.
-    let reduced = if rows.len() > CANDIDATES {
-        REDUCED_DIMS.min(dims)
-    } else {
-        0
-    };
-    let two = TwoStage::build(rows, reduced, AXES_SAMPLE, CANDIDATES);
+    let two = compact_from_rows(rows);
     // A folder we cannot write to still gets a working catalog, only a slower next open.
     if let Some(made) = made
         && let Some(_writing) = super::db::try_lock_for_writing(&db.path)
@@ -269,6 +298,17 @@ pub(crate) fn build_compact(
         log::warn!("could not save {}: {e}", file.display());
     }
     Ok(two)
+}
+
+/// The two-stage index over int8 `rows`.
+pub(crate) fn compact_from_rows(rows: Int8Rows) -> TwoStage {
+    // No larger than the shortlist: every row is re-ranked anyway, so no pre-filter.
+    let reduced = if rows.len() > CANDIDATES {
+        REDUCED_DIMS.min(rows.dims())
+    } else {
+        0
+    };
+    TwoStage::build(rows, reduced, AXES_SAMPLE, CANDIDATES)
 }
 
 /// The item ids and compact vectors saved in `file`, if it was made as `made` and is whole (its

@@ -12,8 +12,9 @@ use lookalike::dups::{CandidateOptions, Group, Rule, catalog_candidates, group};
 
 #[derive(Args)]
 pub struct DupsArgs {
-    /// The index file (default: the last catalog indexed).
-    #[arg(long)]
+    /// The index: a file, or a shared catalog's postgres://USER@HOST/DB (default: the last
+    /// catalog indexed).
+    #[arg(long, env = "LOOKALIKE_INDEX")]
     pub index: Option<PathBuf>,
     /// Embedding cosine from which two items are duplicates on that signal alone (perceptual
     /// hashes add matches below it).

@@ -13,8 +13,9 @@ use lookalike::search::pca::principal_components;
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// The index file (default: the last catalog indexed).
-    #[arg(long)]
+    /// The index: a file, or a shared catalog's postgres://USER@HOST/DB (default: the last
+    /// catalog indexed).
+    #[arg(long, env = "LOOKALIKE_INDEX")]
     pub index: Option<PathBuf>,
     /// Label columns to evaluate (repeatable; default: every column with 2 to n/10 distinct values).
     #[arg(long = "label")]

@@ -18,8 +18,9 @@ use lookalike::paths;
 pub struct IndexArgs {
     /// The catalog folder (searched recursively; hidden files are skipped).
     pub folder: PathBuf,
-    /// The index file to write (default: one per folder in the data folder).
-    #[arg(long)]
+    /// The index to write: a file, or a shared catalog's postgres://USER@HOST/DB (default: one
+    /// file per folder in the data folder).
+    #[arg(long, env = "LOOKALIKE_INDEX")]
     pub index: Option<PathBuf>,
     /// Model to embed with (see `lookalike models`).
     #[arg(long, value_parser = super::ranges::model)]
@@ -53,9 +54,12 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| paths::default_index_for(&a.folder));
     // Held through the run: nobody writes between the removal and the new index.
-    let _writing = lookalike::catalog::lock_for_writing(&index)?;
+    let store = lookalike::catalog::store_for(&index);
+    // A password inside a postgres:// address stays in memory; messages show the address without it.
+    let index = store.location().to_path_buf();
+    let _writing = store.lock_for_writing()?;
     if a.rebuild {
-        lookalike::catalog::remove_index(&index)?;
+        store.remove_all()?;
     }
     let mut manifest = model_for_index(&index, a.model.as_deref())?;
     if let Some(p) = &a.pooling {
@@ -79,7 +83,7 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
             "Indexing {} with {} into {}",
             a.folder.display(),
             embedder.manifest().label(),
-            index.display()
+            store.location().display()
         );
     }
     let bar = if quiet || a.json {
@@ -106,7 +110,7 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
     })
     .with_context(|| format!("indexing {}", a.folder.display()))?;
     bar.finish_and_clear();
-    super::remember_index(&index);
+    super::remember_index(store.location());
 
     if a.json {
         let failures: Vec<_> = report
@@ -115,7 +119,7 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
             .map(|(p, r)| serde_json::json!({"path": p.to_string_lossy(), "reason": r}))
             .collect();
         let out = serde_json::json!({
-            "index": index.to_string_lossy(), "model": embedder.manifest().name, "items": report.items,
+            "index": store.location().to_string_lossy(), "model": embedder.manifest().name, "items": report.items,
             "scanned": report.scanned, "embedded": report.embedded, "reused": report.reused,
             "unchanged": report.unchanged, "removed": report.removed, "failed": report.failures.len(),
             "aliases": report.aliases, "warnings": report.warnings,

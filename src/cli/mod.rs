@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and the subcommands. Every subcommand only calls the library.
 
+mod copy;
 mod dups;
 mod eval;
 mod index;
@@ -57,13 +58,16 @@ enum Command {
     Gui {
         /// Catalog folder to open.
         folder: Option<PathBuf>,
-        /// Browse this index as it is, without indexing its folder.
+        /// Browse this index (a file or postgres://USER@HOST/DB) as it is, without indexing its folder.
         #[arg(long, conflicts_with = "folder")]
         index: Option<PathBuf>,
         /// Measure: pan the map for this many frames, print the frame rate, close.
         #[arg(long)]
         pan_frames: Option<u64>,
     },
+    /// Copy a whole catalog (embeddings, thumbnails, labels, map, learned head) between a local
+    /// index file and a shared PostgreSQL catalog (postgres://USER@HOST/DB), either way.
+    CopyIndex(copy::CopyArgs),
     /// List the models lookalike can use.
     Models,
 }
@@ -77,6 +81,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Eval(a)) => eval::run(a),
         Some(Command::TrainHead(a)) => train::run(a, cli.quiet),
         Some(Command::Dups(a)) => dups::run(a, cli.quiet),
+        Some(Command::CopyIndex(a)) => copy::run(a, cli.quiet),
         Some(Command::Models) => models(),
         Some(Command::Gui {
             folder,
@@ -155,13 +160,19 @@ fn models() -> Result<ExitCode> {
 
 /// The index to use: the one given, else the last one indexed on this machine.
 fn resolve_index(given: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(p) = given {
-        return Ok(p);
-    }
-    let marker = paths::last_index_marker();
-    let text = std::fs::read_to_string(&marker)
-        .with_context(|| "no catalog has been indexed yet: run `lookalike index FOLDER` first, or pass --index FILE")?;
-    Ok(PathBuf::from(text.trim()))
+    let index = match given {
+        Some(p) => p,
+        None => {
+            let marker = paths::last_index_marker();
+            let text = std::fs::read_to_string(&marker)
+                .with_context(|| "no catalog has been indexed yet: run `lookalike index FOLDER` first, or pass --index FILE")?;
+            PathBuf::from(text.trim())
+        }
+    };
+    // A password inside a postgres:// address stays in memory; messages show the address without it.
+    Ok(lookalike::catalog::store_for(&index)
+        .location()
+        .to_path_buf())
 }
 
 fn remember_index(index: &std::path::Path) {

@@ -25,8 +25,9 @@ pub enum Regions {
 pub struct QueryArgs {
     /// The photo to find look-alikes of (inside or outside the catalog).
     pub photo: PathBuf,
-    /// The index file (default: the last catalog indexed).
-    #[arg(long)]
+    /// The index: a file, or a shared catalog's postgres://USER@HOST/DB (default: the last
+    /// catalog indexed).
+    #[arg(long, env = "LOOKALIKE_INDEX")]
     pub index: Option<PathBuf>,
     /// How many look-alikes to show.
     #[arg(short, default_value_t = 12, value_parser = super::ranges::count(1, 10_000))]

@@ -12,8 +12,9 @@ use lookalike::learn::{TrainOptions, TrainProgress, train_head};
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// The index file (default: the last catalog indexed).
-    #[arg(long)]
+    /// The index: a file, or a shared catalog's postgres://USER@HOST/DB (default: the last
+    /// catalog indexed).
+    #[arg(long, env = "LOOKALIKE_INDEX")]
     pub index: Option<PathBuf>,
     /// Label columns to learn (repeatable; default: every column with repeated labels, the shown one first).
     #[arg(long = "label")]

@@ -4,6 +4,8 @@
 //!                                              model speed, indexing, query latency, open time, memory
 //!   cargo bench --bench figures -- dups [--originals 500] [--copies 160] [--czkawka-result FILE]
 //!                                              the duplicate finder on transformed copies of real photos
+//!   cargo bench --bench figures -- postgres [--items 100000] [--url postgres://...]
+//!                                              a shared catalog: indexing into it, HNSW recall and latency
 //!
 //! `./run bench` runs the Python peer first and passes `throughput --peer FILE`.
 
@@ -11,6 +13,8 @@
 mod common;
 #[path = "figures/dups.rs"]
 mod dups;
+#[path = "figures/postgres.rs"]
+mod postgres;
 #[path = "figures/throughput.rs"]
 mod throughput;
 
@@ -31,6 +35,8 @@ enum Bench {
     Throughput(throughput::BenchArgs),
     /// The duplicate finder on transformed copies of real photos (precision, recall, F1, time).
     Dups(dups::BenchDupsArgs),
+    /// A shared catalog in PostgreSQL with pgvector: indexing into it, HNSW recall and latency.
+    Postgres(postgres::PgArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
     let run = match Figures::parse_from(args).bench {
         Bench::Throughput(a) => throughput::run(a),
         Bench::Dups(a) => dups::run(a),
+        Bench::Postgres(a) => postgres::run(a),
     };
     match run {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! Shared test fixtures: the real model, real photos, and catalogs written into temp folders.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod scenes;
 pub mod transform;
 

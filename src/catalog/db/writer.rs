@@ -9,8 +9,8 @@ use crate::error::Result;
 
 /// Writes inside one transaction.
 pub struct Writer<'t> {
-    pub(super) tx: &'t rusqlite::Transaction<'t>,
-    pub(super) path: &'t Path,
+    pub(crate) tx: &'t rusqlite::Transaction<'t>,
+    pub(crate) path: &'t Path,
 }
 
 impl Writer<'_> {
