@@ -170,7 +170,7 @@ pub fn index_folder(
         match known.get(&file.rel) {
             Some(k) if k.complete && k.size == file.size && k.mtime_ns == file.mtime_ns => {
                 report.unchanged += 1;
-                if !same_json(&k.labels, &json) {
+                if k.labels != json {
                     relabel.push((k.id, json));
                 }
             }
@@ -303,13 +303,6 @@ fn prepare_meta(
 
 fn resize_name(m: &ModelManifest) -> &'static str {
     m.resize.name()
-}
-
-/// Whether two JSON texts hold the same value (a store may keep JSON in its own key order).
-fn same_json(a: &str, b: &str) -> bool {
-    a == b
-        || serde_json::from_str::<serde_json::Value>(a).ok()
-            == serde_json::from_str::<serde_json::Value>(b).ok()
 }
 
 /// What decides whether stored embeddings can be reused: the model and how it was set up.

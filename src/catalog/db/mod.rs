@@ -88,11 +88,11 @@ pub struct IndexDb {
     conn: Connection,
 }
 
-fn path_bytes(p: &Path) -> &[u8] {
+pub(crate) fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
 
-fn path_from_bytes(b: &[u8]) -> PathBuf {
+pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
     PathBuf::from(std::ffi::OsStr::from_bytes(b))
 }
 
