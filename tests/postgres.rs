@@ -123,6 +123,32 @@ fn a_shared_catalog_answers_like_a_local_index_and_keeps_thumbnails() {
         );
     }
 
+    // The index build measured how wide a search must look for each recall, and a search on the
+    // server says what recall it aims at; asking for an impossible one is refused.
+    let curve = PgStore::new(Path::new(&pg.url))
+        .recall_curve()
+        .expect("reads")
+        .expect("a recall curve is recorded with the index");
+    assert_eq!(curve.items, 40, "{curve}");
+    let out = json_output(
+        lookalike(tmp.path())
+            .env("LOOKALIKE_VECTORS", "server")
+            .args(["query", "--json", "--recall", "0.99"])
+            .arg(&photos[5])
+            .args(["--index", &pg.url]),
+    );
+    assert_eq!(out["vectors"], "server", "{out}");
+    let promised = out["expected_recall"].as_f64().expect("a recall");
+    assert!(promised >= 0.99, "{promised}: 40 items are found exactly");
+    let err = fails_with(
+        lookalike(tmp.path())
+            .args(["query", "--recall", "1.5"])
+            .arg(&photos[5])
+            .args(["--index", &pg.url]),
+        2,
+    );
+    assert!(err.contains("recall between 0 and 1"), "{err}");
+
     // A second run finds nothing to do (labels compare by value, whatever the key order).
     let again = index(tmp.path(), &root, &pg.url);
     assert_eq!(again["unchanged"], 40, "{again}");
@@ -324,24 +350,37 @@ fn duplicates_are_found_in_a_shared_catalog_kept_on_the_server() {
         .save(root.join("copy-of-six.jpg"))
         .expect("saves");
     index(tmp.path(), &root, &pg.url);
+    let local = tmp.path().join("local.sqlite");
+    let local = local.to_str().expect("utf-8");
+    index(tmp.path(), &root, local);
 
-    let out = json_output(
-        lookalike(tmp.path())
-            .env("LOOKALIKE_VECTORS", "server")
-            .args(["dups", "--json", "--index", &pg.url]),
-    );
-    let groups = out["groups"].as_array().expect("groups");
-    assert_eq!(groups.len(), 1, "{out}");
-    let mut names: Vec<String> = groups[0]["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|it| {
-            let p = PathBuf::from(it["path"].as_str().expect("path"));
-            p.file_name().expect("name").to_string_lossy().into_owned()
-        })
-        .collect();
-    names.sort();
+    // Each group's file names, as `lookalike dups --json` gives them.
+    let groups = |index: &str, vectors: &str| -> Vec<Vec<String>> {
+        let out = json_output(
+            lookalike(tmp.path())
+                .env("LOOKALIKE_VECTORS", vectors)
+                .args(["dups", "--json", "--index", index]),
+        );
+        out["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| {
+                let mut names: Vec<String> = g["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .map(|it| {
+                        let p = PathBuf::from(it["path"].as_str().expect("path"));
+                        p.file_name().expect("name").to_string_lossy().into_owned()
+                    })
+                    .collect();
+                names.sort();
+                names
+            })
+            .collect()
+    };
+    let on_server = groups(&pg.url, "server");
     let six = photos[6]
         .file_name()
         .expect("name")
@@ -349,7 +388,36 @@ fn duplicates_are_found_in_a_shared_catalog_kept_on_the_server() {
         .into_owned();
     let mut want = vec!["copy-of-six.jpg".to_string(), six];
     want.sort();
-    assert_eq!(names, want);
+    assert_eq!(on_server, vec![want], "one group: the photo and its copy");
+    assert_eq!(on_server, groups(local, "auto"), "as a local index finds");
+
+    // The neighbours come from the server's index, and are each item's nearest by cosine.
+    let remote = store_for(Path::new(&pg.url))
+        .load(Storage::Server)
+        .expect("loads");
+    let lookalike::catalog::Vectors::Remote(server) = &remote.embeddings else {
+        panic!("vectors left on the server");
+    };
+    let full = store_for(Path::new(&pg.url))
+        .load(Storage::Full)
+        .expect("loads");
+    let pairs = server.neighbour_pairs(3, -1.0).expect("neighbours");
+    let mut exact = std::collections::BTreeSet::new();
+    for i in 0..full.len() {
+        let mut others: Vec<(f32, usize)> = (0..full.len())
+            .filter(|&j| j != i)
+            .map(|j| (lookalike::search::dot(&full.vector(i), &full.vector(j)), j))
+            .collect();
+        others.sort_by(|a, b| b.0.total_cmp(&a.0));
+        exact.extend(others[..3].iter().map(|&(_, j)| (i.min(j), i.max(j))));
+    }
+    assert_eq!(pairs.into_iter().collect::<std::collections::BTreeSet<_>>(), exact);
+    let some: Vec<(usize, usize)> = exact.iter().copied().take(10).collect();
+    let cosines = server.cosines(&some).expect("cosines");
+    for (&(a, b), c) in some.iter().zip(cosines) {
+        let want = lookalike::search::dot(&full.vector(a), &full.vector(b));
+        assert!((c - want).abs() < 1e-4, "{a} {b}: {c} vs {want}");
+    }
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub use db::{
 pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use lookup::{LearnedHead, Lookup, LookupOptions, Prediction};
-pub use postgres::{PgStore, is_postgres_url};
+pub use postgres::{DEFAULT_RECALL, PgStore, RecallCurve, is_postgres_url};
 pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
 pub use store::{CatalogStore, CatalogWriter, ItemWriter, SqliteStore, WriteGuard};
 pub use vectors::{COMPACT_FROM, RemoteVectors, Storage, Vectors, sidecar_path};

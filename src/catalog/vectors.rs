@@ -130,6 +130,18 @@ pub trait RemoteVectors: Send + Sync {
     fn rows_into(&self, start: usize, n: usize, out: &mut [f32]);
     /// The `k` rows most similar to `query`, best first, among those `keep` lets through.
     fn top_k(&self, query: &[f32], k: usize, keep: &(dyn Fn(usize) -> bool + Sync)) -> Vec<Hit>;
+    /// Each row's `m` most similar other rows whose cosine is at least `floor`, as pairs of rows
+    /// (a < b), found by the store's own index without reading the rows out.
+    fn neighbour_pairs(&self, m: usize, floor: f32) -> crate::Result<Vec<(usize, usize)>>;
+    /// The cosine of each pair of rows, computed where the rows are.
+    fn cosines(&self, pairs: &[(usize, usize)]) -> crate::Result<Vec<f32>>;
+    /// Make searches aim at `recall`@10 against exact search (an approximate index trades
+    /// recall for speed); exact stores ignore it.
+    fn aim_at_recall(&self, _recall: f32) {}
+    /// The recall@10 searches are expected to reach (measured), when it is known.
+    fn expected_recall(&self) -> Option<f32> {
+        None
+    }
 }
 
 impl Vectors {

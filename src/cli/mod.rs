@@ -222,6 +222,11 @@ mod ranges {
         between_0_and_1(s, "weight")
     }
 
+    /// A recall from 0 to 1.
+    pub fn recall(s: &str) -> Result<f32, String> {
+        between_0_and_1(s, "recall")
+    }
+
     /// A similarity from 0 to 1.
     pub fn similarity(s: &str) -> Result<f32, String> {
         between_0_and_1(s, "similarity")

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use lookalike::catalog::LookupOptions;
+use lookalike::catalog::{LookupOptions, Vectors};
 use lookalike::embed::{Embedder, EngineOptions, read_photo_file};
 use lookalike::model::{default_model, find_model, imagenet_classes, top_classes};
 use lookalike::query::{RegionArg, RegionMode, decode_query_photo, embed_regions, search_regions};
@@ -54,11 +54,18 @@ pub struct QueryArgs {
     /// Candidate regions of a scene (auto), or the whole photo only (off).
     #[arg(long, value_enum, default_value_t = Regions::Auto)]
     pub regions: Regions,
+    /// The share of the exact 10 best a search on a shared catalog's server should find: higher
+    /// is slower (catalogs searched in memory are always exact).
+    #[arg(long, value_name = "R", default_value_t = lookalike::catalog::DEFAULT_RECALL, value_parser = super::ranges::recall)]
+    pub recall: f32,
 }
 
 pub fn run(a: QueryArgs) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
     let catalog = super::open_catalog(&index)?;
+    if let Vectors::Remote(server) = &catalog.embeddings {
+        server.aim_at_recall(a.recall);
+    }
     let embedder = Embedder::start(
         catalog.query_model()?,
         EngineOptions {
@@ -128,7 +135,8 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             .collect();
         let out = serde_json::json!({
             "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims, "items": catalog.len(),
-            "vectors": if catalog.embeddings.is_compact() { "int8" } else { "f32" },
+            "vectors": vectors_name(&catalog.embeddings),
+            "expected_recall": expected_recall(&catalog.embeddings),
             "width": photo.width, "height": photo.height,
             "regions": (0..regions.len()).map(rect).collect::<Vec<_>>(), "lead_region": answer.lead,
             "suggestions": suggestions,
@@ -141,10 +149,12 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         "Look-alikes of {} among {} items  [{model}{}; embed {embed_ms:.0} ms, search {search_ms:.1} ms]",
         a.photo.display(),
         catalog.len(),
-        if catalog.embeddings.is_compact() {
-            ", int8 vectors"
-        } else {
-            ""
+        match (&catalog.embeddings, expected_recall(&catalog.embeddings)) {
+            (Vectors::Remote(_), Some(r)) =>
+                format!(", searched on the server, recall@10 {r:.2} measured"),
+            (Vectors::Remote(_), None) => ", searched on the server".into(),
+            (v, _) if v.is_compact() => ", int8 vectors".into(),
+            _ => String::new(),
         }
     );
     let lead = regions[answer.lead].rect;
@@ -236,4 +246,22 @@ pub fn classify(a: ClassifyArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the catalog's vectors are kept, as `--json` names it.
+fn vectors_name(v: &Vectors) -> &'static str {
+    match v {
+        Vectors::Full { .. } => "f32",
+        Vectors::Remote(_) => "server",
+        _ => "int8",
+    }
+}
+
+/// The recall@10 a search is expected to reach: 1 when it is exact.
+fn expected_recall(v: &Vectors) -> Option<f32> {
+    match v {
+        Vectors::Full { .. } => Some(1.0),
+        Vectors::Remote(server) => server.expected_recall(),
+        _ => None,
+    }
 }

@@ -5,13 +5,15 @@
 //! sample), each item keeps its nearest neighbours in that reduced space (a blocked matrix product,
 //! in parallel), and those pairs are re-checked with the full embeddings. Perceptual hashes are
 //! compared within buckets of equal chunks (see [`hash_pairs`]), and byte-identical files pair by
-//! content hash.
+//! content hash. A shared catalog whose vectors stay on its server gets its neighbours and cosines
+//! from the server's index instead ([`Embeddings::Server`]): no vectors cross the network.
 
 use std::collections::{HashMap, HashSet};
 
 use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
+use crate::catalog::RemoteVectors;
 use crate::embed::fingerprint::Fingerprint;
 use crate::search::dot;
 
@@ -59,14 +61,22 @@ pub struct Candidate {
     pub exact: bool,
 }
 
-/// Gather the candidate pairs of `n x dims` unit embeddings, their fingerprints and content hashes.
+/// Where the items' embeddings are.
+#[derive(Clone, Copy)]
+pub enum Embeddings<'a> {
+    /// In memory: `n x dims` unit rows.
+    Local { rows: &'a [f32], dims: usize },
+    /// Kept by a server, which finds each item's neighbours with its own index.
+    Server(&'a dyn RemoteVectors),
+}
+
+/// Gather the candidate pairs of `n` items from their embeddings, fingerprints and content hashes.
 pub fn candidates(
-    embeddings: &[f32],
-    dims: usize,
+    embeddings: Embeddings,
     prints: &[Option<Fingerprint>],
     content: &[&[u8]],
     opts: &CandidateOptions,
-) -> Vec<Candidate> {
+) -> crate::Result<Vec<Candidate>> {
     let n = content.len();
     let mut pairs: HashSet<(usize, usize)> = HashSet::new();
     let mut by_content: HashMap<&[u8], Vec<usize>> = HashMap::new();
@@ -80,17 +90,30 @@ pub fn candidates(
             }
         }
     }
-    pairs.extend(neighbour_pairs(embeddings, dims, n, opts));
+    match embeddings {
+        Embeddings::Local { rows, dims } => pairs.extend(neighbour_pairs(rows, dims, n, opts)),
+        Embeddings::Server(server) if opts.neighbours > 0 => {
+            pairs.extend(server.neighbour_pairs(opts.neighbours, opts.floor)?)
+        }
+        Embeddings::Server(_) => {}
+    }
     pairs.extend(hash_pairs(prints, opts.max_hash_distance));
-    let mut out: Vec<Candidate> = pairs
+    let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    let cosines: Vec<f32> = match embeddings {
+        Embeddings::Local { rows, dims } => pairs
+            .par_iter()
+            .map(|&(a, b)| dot(&rows[a * dims..(a + 1) * dims], &rows[b * dims..(b + 1) * dims]))
+            .collect(),
+        Embeddings::Server(server) => server.cosines(&pairs)?,
+    };
+    Ok(pairs
         .into_par_iter()
-        .map(|(a, b)| Candidate {
+        .zip(cosines)
+        .map(|((a, b), cosine)| Candidate {
             a,
             b,
-            cosine: dot(
-                &embeddings[a * dims..(a + 1) * dims],
-                &embeddings[b * dims..(b + 1) * dims],
-            ),
+            cosine,
             hash_distance: match (&prints[a], &prints[b]) {
                 (Some(x), Some(y)) => x.hash_distance(y),
                 _ => super::HASH_BITS,
@@ -101,9 +124,7 @@ pub fn candidates(
             },
             exact: content[a] == content[b],
         })
-        .collect();
-    out.sort_by_key(|c| (c.a, c.b));
-    out
+        .collect())
 }
 
 /// Pairs (a < b) of each item with its nearest neighbours in the reduced space.

@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use crate::embed::fingerprint::{Fingerprint, HASH_BITS, fingerprint};
-pub use candidates::{Candidate, CandidateOptions, candidates};
+pub use candidates::{Candidate, CandidateOptions, Embeddings, candidates};
 
-use crate::catalog::{Catalog, physical_file};
+use crate::catalog::{Catalog, Vectors, physical_file};
 
 /// When a candidate pair counts as a duplicate: byte-identical; or perceptual hashes nearly equal;
 /// or the embedding alike and the colours alike; or the embedding nearly equal.
@@ -101,13 +101,18 @@ pub fn catalog_candidates(
 ) -> crate::Result<Vec<Candidate>> {
     let prints = catalog.fingerprints()?;
     let content: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
-    Ok(candidates(
-        &catalog.embeddings.to_f32(),
-        catalog.dims,
-        &prints,
-        &content,
-        opts,
-    ))
+    let local;
+    let embeddings = match &catalog.embeddings {
+        Vectors::Remote(server) => Embeddings::Server(server.as_ref()),
+        vectors => {
+            local = vectors.to_f32();
+            Embeddings::Local {
+                rows: &local,
+                dims: catalog.dims,
+            }
+        }
+    };
+    candidates(embeddings, &prints, &content, opts)
 }
 
 /// Groups of duplicates: connected components of the pairs `rule` accepts, largest first; in each,

@@ -125,7 +125,15 @@ impl PgStore {
             let store = PgStore::new_connected(&location, &self.config);
             let embeddings = if remote {
                 let ids: Vec<i64> = items.iter().map(|it| it.id).collect();
-                Vectors::Remote(Arc::new(ServerVectors::new(Arc::clone(&store), ids, dims)))
+                let curve = meta
+                    .get(recall::RecallCurve::KEY)
+                    .and_then(|t| recall::RecallCurve::parse(t));
+                Vectors::Remote(Arc::new(ServerVectors::new(
+                    Arc::clone(&store),
+                    ids,
+                    dims,
+                    curve,
+                )))
             } else if compact {
                 rows8.extend_from(&block);
                 Vectors::Compact(compact_from_rows(rows8))

@@ -16,6 +16,7 @@
 
 mod connect;
 mod load;
+mod recall;
 mod vectors;
 mod writer;
 
@@ -39,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
 use connect::{migrate, password_for, redacted};
+pub use recall::{DEFAULT_RECALL, RecallCurve};
 pub use vectors::ServerVectors;
 use writer::PgWriter;
 
@@ -75,9 +77,12 @@ const DROP_VECTOR_INDEXES: &str = "DO $$ DECLARE r record; BEGIN
     END LOOP;
 END $$;";
 
-/// pgvector's `hnsw.ef_search` at least (its candidate list): recall@10 against exact search
-/// rises with it, and so does the time (see the benchmark in tests/bench/README.md).
+/// pgvector's `hnsw.ef_search` for a catalog without a measured [`RecallCurve`]: recall@10
+/// against exact search rises with it, and so does the time (tests/bench/README.md).
 const EF_SEARCH: usize = 100;
+
+/// The HNSW graph's `ef_construction` (candidates kept while linking each row when it is built).
+const EF_CONSTRUCTION: usize = 128;
 
 /// Rows a search asks pgvector for, at least: a filter (a kind, a label) is applied to them, and
 /// more are asked for when too few pass.
@@ -193,35 +198,22 @@ impl PgStore {
 
     /// The `k` items nearest to `query` (a unit vector) by cosine through pgvector's HNSW index,
     /// as (item id, cosine similarity), best first. `ef_search` trades speed for recall (40 is
-    /// pgvector's default; recall@10 rises towards 1 as it grows).
+    /// pgvector's default; recall@10 rises towards 1 as it grows; see [`RecallCurve`]).
     pub fn nearest(&self, query: &[f32], k: usize, ef_search: usize) -> Result<Vec<(i64, f32)>> {
+        self.with_client(|c, at| recall::search(c, at, query, k, Some(ef_search)))
+    }
+
+    /// The `k` items nearest to `query` by reading every row (no index): the truth the index's
+    /// answers are measured against.
+    pub fn nearest_exact(&self, query: &[f32], k: usize) -> Result<Vec<(i64, f32)>> {
+        self.with_client(|c, at| recall::search(c, at, query, k, None))
+    }
+
+    /// The recall curve measured when the catalog's HNSW index was built (none for a catalog too
+    /// small to measure or indexed by an older version).
+    pub fn recall_curve(&self) -> Result<Option<RecallCurve>> {
         self.with_client(|c, at| {
-            let dims = query.len();
-            let mut tx = c.transaction().map_err(pg_err(at))?;
-            // Past ef_search rows the index goes on scanning (pgvector 0.8's iterative scans).
-            let ef = ef_search.clamp(1, 1000);
-            let more = if k > ef {
-                "; SET LOCAL hnsw.iterative_scan = strict_order"
-            } else {
-                ""
-            };
-            tx.batch_execute(&format!("SET LOCAL hnsw.ef_search = {ef}{more}"))
-            .map_err(pg_err(at))?;
-            let rows = tx
-                .query_typed(
-                    &format!(
-                        "SELECT id, (embedding::vector({dims}) <=> $1::real[]::vector({dims}))::real
-                         FROM items ORDER BY embedding::vector({dims}) <=> $1::real[]::vector({dims})
-                         LIMIT $2"
-                    ),
-                    &[(&query, Type::FLOAT4_ARRAY), (&(k as i64), Type::INT8)],
-                )
-                .map_err(pg_err(at))?;
-            tx.commit().map_err(pg_err(at))?;
-            Ok(rows
-                .iter()
-                .map(|r| (r.get::<_, i64>(0), 1.0 - r.get::<_, f32>(1)))
-                .collect())
+            Ok(Self::meta(c, at, RecallCurve::KEY)?.and_then(|t| RecallCurve::parse(&t)))
         })
     }
 
