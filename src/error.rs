@@ -163,6 +163,15 @@ pub enum Error {
         #[source]
         source: postgres::Error,
     },
+    #[error(
+        "no secure connection to the shared catalog at {location}: {problem} (sslmode=require encrypts without checking the certificate; verify-ca and verify-full check it against sslrootcert=FILE or the system's certificates)"
+    )]
+    ServerTls {
+        location: String,
+        problem: String,
+        #[source]
+        source: postgres::Error,
+    },
     #[error("shared catalog {location}")]
     Server {
         location: String,

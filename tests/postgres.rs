@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::pg::PgServer;
+use common::pg::{PgServer, SYSTEM_PASSWORD, SystemServer};
 use common::{copy_photos, demo_photos, fails_with, json_output, lookalike, write_demo_labels};
 use lookalike::catalog::{PgStore, Storage, store_for};
 
@@ -331,6 +331,75 @@ fn server_problems_get_clear_errors_that_never_show_the_password() {
         err.contains("made by a newer lookalike (schema 99"),
         "{err}"
     );
+}
+
+#[test]
+fn a_real_postgresql_checks_the_password_speaks_tls_and_names_what_is_missing() {
+    // Debian's PostgreSQL: passwords checked (SCRAM), TLS with a self-signed certificate, and
+    // no pgvector (which PGlite cannot show: it accepts any password and has no TLS).
+    let server = SystemServer::start(true);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (_root, photos) = labelled_catalog(tmp.path(), 1);
+    let query = |url: &str, env: &[(&str, &str)]| {
+        let mut c = lookalike(tmp.path());
+        c.env_remove("PGPASSWORD")
+            .env("PGPASSFILE", tmp.path().join("no-such-pgpass"));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        fails_with(c.arg("query").arg(&photos[0]).args(["--index", url]), 1)
+    };
+
+    // A wrong password, and none: the user is named with where a password goes, never the password.
+    for env in [&[("PGPASSWORD", "wrong horse")][..], &[]] {
+        let err = query(&server.url, env);
+        assert!(
+            err.contains("refused user 'lookalike'") && err.contains("PGPASSWORD"),
+            "{err}"
+        );
+        assert!(!err.contains("wrong horse"), "the password is shown: {err}");
+    }
+
+    // The right password from a ~/.pgpass-style file gets in, over TLS although the certificate
+    // is self-signed (as libpq's default sslmode does), and then the missing pgvector is named.
+    let pgpass = tmp.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("127.0.0.1:{}:*:lookalike:{SYSTEM_PASSWORD}\n", server.port),
+    )
+    .expect("pgpass");
+    let pass = pgpass.to_str().expect("utf-8");
+    let err = query(&server.url, &[("PGPASSFILE", pass)]);
+    assert!(err.contains("has no pgvector extension"), "{err}");
+    assert!(!err.contains(SYSTEM_PASSWORD), "the password is shown: {err}");
+    assert!(
+        server.log().contains("application_name=lookalike SSL enabled"),
+        "the connection was not encrypted: {}",
+        server.log()
+    );
+
+    // Checking the certificate: against the server's own, it passes; against another, the
+    // failure is named as such.
+    let cert = server.cert.as_ref().expect("a certificate");
+    let checked = format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        server.url,
+        cert.display()
+    );
+    let err = query(&checked, &[("PGPASSFILE", pass)]);
+    assert!(err.contains("has no pgvector extension"), "{err}");
+    let stranger = format!("{}?sslmode=verify-ca", server.url);
+    let err = query(&stranger, &[("PGPASSFILE", pass)]);
+    assert!(
+        err.contains("no secure connection to the shared catalog")
+            && err.contains("certificate is not trusted"),
+        "{err}"
+    );
+
+    // A server without TLS, when TLS is required.
+    let plain = SystemServer::start(false);
+    let err = query(&format!("{}?sslmode=require", plain.url), &[]);
+    assert!(err.contains("the server does not offer TLS"), "{err}");
 }
 
 #[test]

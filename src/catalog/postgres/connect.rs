@@ -115,6 +115,92 @@ fn pgpass_fields(line: &str) -> Vec<String> {
 }
 
 /// `url` with any password taken out.
+/// How the server's certificate is checked, as libpq's `sslmode` says: `disable`, `prefer` (the
+/// default) and `require` encrypt without checking who answers, as libpq does (a server with a
+/// self-signed certificate, Debian's default, needs this); `verify-ca` checks the certificate
+/// against `sslrootcert` (or the system's roots), `verify-full` its host name too.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct TlsPolicy {
+    pub(super) verify: Verify,
+    pub(super) root_cert: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) enum Verify {
+    #[default]
+    Nothing,
+    Certificate,
+    CertificateAndHost,
+}
+
+/// `url` without the TLS parameters rust-postgres does not know (`sslmode=verify-*`,
+/// `sslrootcert`), and the policy they (or PGSSLMODE / PGSSLROOTCERT) give.
+pub(super) fn split_tls(url: &str) -> (String, TlsPolicy) {
+    let mut policy = TlsPolicy::default();
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut kept: Vec<String> = Vec::new();
+    let mut mode = None;
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        match kv.split_once('=') {
+            Some(("sslmode", m)) => mode = Some(m.to_string()),
+            Some(("sslrootcert", f)) => policy.root_cert = Some(PathBuf::from(f)),
+            _ => kept.push(kv.to_string()),
+        }
+    }
+    let mode = mode.or_else(|| std::env::var("PGSSLMODE").ok());
+    if policy.root_cert.is_none() {
+        policy.root_cert = std::env::var_os("PGSSLROOTCERT").map(PathBuf::from);
+    }
+    match mode.as_deref() {
+        Some("verify-ca") => {
+            policy.verify = Verify::Certificate;
+            kept.push("sslmode=require".into());
+        }
+        Some("verify-full") => {
+            policy.verify = Verify::CertificateAndHost;
+            kept.push("sslmode=require".into());
+        }
+        Some(m) => kept.push(format!("sslmode={m}")),
+        None => {}
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, policy)
+}
+
+/// The TLS connector for `policy`.
+pub(super) fn tls_connector(
+    policy: &TlsPolicy,
+    location: &str,
+) -> Result<postgres_native_tls::MakeTlsConnector> {
+    let bad = |message: String| Error::BadServerUrl {
+        location: location.to_string(),
+        message,
+    };
+    let mut builder = native_tls::TlsConnector::builder();
+    builder
+        .danger_accept_invalid_certs(policy.verify == Verify::Nothing)
+        .danger_accept_invalid_hostnames(policy.verify != Verify::CertificateAndHost);
+    if let Some(file) = &policy.root_cert {
+        let pem = std::fs::read(file)
+            .map_err(|e| bad(format!("cannot read sslrootcert {}: {e}", file.display())))?;
+        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+            bad(format!(
+                "sslrootcert {} is not a PEM certificate: {e}",
+                file.display()
+            ))
+        })?;
+        builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map(postgres_native_tls::MakeTlsConnector::new)
+        .map_err(|e| bad(format!("cannot set up TLS: {e}")))
+}
+
 pub(super) fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
@@ -170,5 +256,22 @@ mod tests {
             pgpass_fields(r"db:5432:*:ann:pa\:ss"),
             vec!["db", "5432", "*", "ann", "pa:ss"]
         );
+    }
+
+    #[test]
+    fn libpq_tls_modes_are_understood() {
+        let (url, policy) =
+            split_tls("postgres://a@h/db?sslmode=verify-full&sslrootcert=/x/ca.pem&application_name=z");
+        assert_eq!(url, "postgres://a@h/db?application_name=z&sslmode=require");
+        assert_eq!(policy.verify, Verify::CertificateAndHost);
+        assert_eq!(policy.root_cert, Some(PathBuf::from("/x/ca.pem")));
+        let (url, policy) = split_tls("postgres://a@h/db?sslmode=verify-ca");
+        assert_eq!(url, "postgres://a@h/db?sslmode=require");
+        assert_eq!(policy.verify, Verify::Certificate);
+        // libpq's other modes pass through, and check no certificate.
+        let (url, policy) = split_tls("postgres://a@h/db?sslmode=require");
+        assert_eq!(url, "postgres://a@h/db?sslmode=require");
+        assert_eq!(policy.verify, Verify::Nothing);
+        assert!(Config::from_str(&url).is_ok());
     }
 }

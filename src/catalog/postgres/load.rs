@@ -122,7 +122,7 @@ impl PgStore {
             if !map_complete {
                 map.clear();
             }
-            let store = PgStore::new_connected(&location, &self.config);
+            let store = PgStore::new_connected(&location, &self.config, &self.tls);
             let embeddings = if remote {
                 let ids: Vec<i64> = items.iter().map(|it| it.id).collect();
                 let curve = meta

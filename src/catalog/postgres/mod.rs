@@ -39,7 +39,7 @@ use crate::embed::fingerprint::Fingerprint;
 use crate::error::{Error, Result};
 use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
-use connect::{migrate, password_for, redacted};
+use connect::{TlsPolicy, migrate, password_for, redacted, split_tls, tls_connector};
 pub use recall::{DEFAULT_RECALL, RecallCurve};
 pub use vectors::ServerVectors;
 use writer::PgWriter;
@@ -105,6 +105,7 @@ pub struct PgStore {
     /// The URL without its password: what messages show and settings keep.
     location: PathBuf,
     config: Config,
+    tls: TlsPolicy,
     client: Mutex<Option<Client>>,
 }
 
@@ -118,7 +119,8 @@ impl PgStore {
     /// The store at `url` (nothing is opened yet). A URL that does not parse is reported on first use.
     pub fn new(url: &Path) -> Arc<Self> {
         let text = url.to_string_lossy();
-        let (config, location) = match Config::from_str(&text) {
+        let (parsed, tls) = split_tls(&text);
+        let (config, location) = match Config::from_str(&parsed) {
             Ok(config) => {
                 let location = redacted(&text);
                 if let Some(password) = config.get_password() {
@@ -134,6 +136,7 @@ impl PgStore {
         Arc::new(PgStore {
             location: PathBuf::from(location),
             config,
+            tls,
             client: Mutex::new(None),
         })
     }
@@ -183,12 +186,7 @@ impl PgStore {
         }
         config.application_name("lookalike");
         config.connect_timeout(std::time::Duration::from_secs(10));
-        let tls = native_tls::TlsConnector::new()
-            .map(postgres_native_tls::MakeTlsConnector::new)
-            .map_err(|e| Error::BadServerUrl {
-                location: location.clone(),
-                message: format!("cannot set up TLS: {e}"),
-            })?;
+        let tls = tls_connector(&self.tls, &location)?;
         let mut client = config
             .connect(tls)
             .map_err(|e| connect_err(&url, config.get_user().unwrap_or(""), e))?;
@@ -388,10 +386,11 @@ impl CatalogStore for PgStore {
 }
 
 impl PgStore {
-    fn new_connected(location: &Path, config: &Config) -> Arc<Self> {
+    fn new_connected(location: &Path, config: &Config, tls: &TlsPolicy) -> Arc<Self> {
         Arc::new(PgStore {
             location: location.to_path_buf(),
             config: config.clone(),
+            tls: tls.clone(),
             client: Mutex::new(None),
         })
     }
@@ -419,6 +418,19 @@ fn connect_err(location: &str, user: &str, e: postgres::Error) -> Error {
             location,
             source: e,
         },
+        // The server asked for a password and none was given.
+        _ if e.as_db_error().is_none() && chain(&e).contains("password missing") => {
+            Error::ServerAuth {
+                location,
+                user: user.to_string(),
+                source: e,
+            }
+        }
+        _ if e.as_db_error().is_none() && chain(&e).contains("TLS") => Error::ServerTls {
+            location,
+            problem: tls_problem(&e),
+            source: e,
+        },
         _ if e.as_db_error().is_none() => Error::ServerUnreachable {
             location,
             source: e,
@@ -427,6 +439,30 @@ fn connect_err(location: &str, user: &str, e: postgres::Error) -> Error {
             location,
             source: e,
         },
+    }
+}
+
+/// An error and its causes, as one line.
+fn chain(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text += ": ";
+        text += &c.to_string();
+        cause = c.source();
+    }
+    text
+}
+
+/// What went wrong with TLS, in a few words (the details follow in the error's chain).
+fn tls_problem(e: &postgres::Error) -> String {
+    let text = chain(e);
+    if text.contains("certificate verify failed") {
+        "the server's certificate is not trusted".into()
+    } else if text.contains("does not support TLS") {
+        "the server does not offer TLS".into()
+    } else {
+        "the TLS handshake failed".into()
     }
 }
 

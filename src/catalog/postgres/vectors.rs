@@ -109,7 +109,7 @@ impl RemoteVectors for ServerVectors {
         let batches: Vec<&[i64]> = self.ids.chunks(NEIGHBOUR_BATCH).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let worker = || -> Result<()> {
-            let store = PgStore::new_connected(&self.store.location, &self.store.config);
+            let store = PgStore::new_connected(&self.store.location, &self.store.config, &self.store.tls);
             while let Some(ids) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let rows = store.with_client(|c, at| {
                     let mut tx = c.transaction().map_err(pg_err(at))?;
