@@ -371,9 +371,14 @@ fn a_real_postgresql_checks_the_password_speaks_tls_and_names_what_is_missing() 
     let pass = pgpass.to_str().expect("utf-8");
     let err = query(&server.url, &[("PGPASSFILE", pass)]);
     assert!(err.contains("has no pgvector extension"), "{err}");
-    assert!(!err.contains(SYSTEM_PASSWORD), "the password is shown: {err}");
     assert!(
-        server.log().contains("application_name=lookalike SSL enabled"),
+        !err.contains(SYSTEM_PASSWORD),
+        "the password is shown: {err}"
+    );
+    assert!(
+        server
+            .log()
+            .contains("application_name=lookalike SSL enabled"),
         "the connection was not encrypted: {}",
         server.log()
     );
@@ -480,7 +485,10 @@ fn duplicates_are_found_in_a_shared_catalog_kept_on_the_server() {
         others.sort_by(|a, b| b.0.total_cmp(&a.0));
         exact.extend(others[..3].iter().map(|&(_, j)| (i.min(j), i.max(j))));
     }
-    assert_eq!(pairs.into_iter().collect::<std::collections::BTreeSet<_>>(), exact);
+    assert_eq!(
+        pairs.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        exact
+    );
     let some: Vec<(usize, usize)> = exact.iter().copied().take(10).collect();
     let cosines = server.cosines(&some).expect("cosines");
     for (&(a, b), c) in some.iter().zip(cosines) {

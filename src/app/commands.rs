@@ -89,11 +89,11 @@ impl LookalikeApp {
             Command::Query(input) => self.run_query(input),
             Command::QueryItem(i) => self.run_query(QueryInput::Item(i)),
             Command::QuerySelectedResult(rank) => {
-                if let Some(h) = self.results.get(rank) {
+                if let Some(h) = self.look_alikes.hit(rank) {
                     self.run_query(QueryInput::Item(h.index));
                 }
             }
-            Command::Select(s) => self.selected = s,
+            Command::Select(s) => self.look_alikes.select(s),
             Command::Requery => {
                 if let Some((v, own)) = self
                     .query
@@ -115,8 +115,7 @@ impl LookalikeApp {
             Command::Clear => {
                 self.remember_query();
                 self.query = None;
-                self.results.clear();
-                self.selected = None;
+                self.look_alikes.clear();
             }
             Command::CancelIndexing => {
                 if let Some(ix) = &self.indexing {
@@ -308,7 +307,7 @@ impl LookalikeApp {
                 same_category: self.settings.same_category,
                 colour: self.settings.colour,
             },
-            self.filter.clone(),
+            self.look_alikes.filter().to_string(),
         );
     }
 

@@ -46,7 +46,7 @@ impl LookalikeApp {
             )
         });
         // The window system turns Ctrl+V into paste events: an image, or text (a copied file's path).
-        let filter_focused = ui.ctx().memory(|m| m.has_focus(self.filter_id));
+        let filter_focused = self.look_alikes.filter_has_focus(ui.ctx());
         for event in ui.input(|i| i.events.clone()) {
             match event {
                 egui::Event::PasteImage(img) => {
@@ -68,12 +68,12 @@ impl LookalikeApp {
             commands.push(Command::Back);
         }
         if find {
-            ui.ctx().memory_mut(|m| m.request_focus(self.filter_id));
+            self.look_alikes.focus_filter(ui.ctx());
         }
         if escape {
-            if ui.ctx().memory(|m| m.has_focus(self.filter_id)) {
-                ui.ctx().memory_mut(|m| m.surrender_focus(self.filter_id));
-            } else if self.selected.is_some() {
+            if self.look_alikes.filter_has_focus(ui.ctx()) {
+                self.look_alikes.leave_filter(ui.ctx());
+            } else if self.look_alikes.selected().is_some() {
                 commands.push(Command::Select(None));
             } else if let Some(q) = &mut self.query
                 && (q.editing.is_some() || q.given.is_some())

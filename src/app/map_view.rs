@@ -52,6 +52,8 @@ pub struct MapView {
     drawn: Option<DrawKey>,
     palette: Option<Palette>,
     last_rect: Option<Rect>,
+    /// The item under the pointer, as of the last frame.
+    hovered: Option<usize>,
 }
 
 /// What is marked on the map.
@@ -68,12 +70,16 @@ pub struct Marks<'a> {
 /// What the user did on the map this frame.
 #[derive(Default)]
 pub struct MapEvents {
-    pub hovered: Option<usize>,
     pub clicked: Option<usize>,
     pub double_clicked: Option<usize>,
 }
 
 impl MapView {
+    /// The catalog item under the pointer on the map.
+    pub fn hovered(&self) -> Option<usize> {
+        self.hovered
+    }
+
     /// Move the view sideways by `fraction` of its width (the panning measurement).
     pub fn pan_by(&mut self, fraction: f32) {
         if let Some(bounds) = self.palette.as_ref().map(|p| p.bounds) {
@@ -96,6 +102,7 @@ impl MapView {
         marks: &Marks,
         thumbs: &mut Thumbs,
     ) -> MapEvents {
+        self.hovered = None;
         if catalog.map.len() != catalog.len() || catalog.is_empty() {
             ui.centered_and_justified(|ui| ui.label("The map appears when indexing finishes."));
             return MapEvents::default();
@@ -190,10 +197,8 @@ impl MapView {
         }
 
         let hovered = nearest(catalog, rect, view, response.hover_pos());
-        let mut events = MapEvents {
-            hovered,
-            ..Default::default()
-        };
+        self.hovered = hovered;
+        let mut events = MapEvents::default();
         if let Some(i) = hovered {
             ring(at(i), 7.0, Color32::YELLOW);
             if response.clicked() {

@@ -209,12 +209,12 @@ impl LookalikeApp {
                     q.embed_ms = ms;
                 }
                 q.search_ms = out.search_ms;
-                self.results = out.answer.hits.iter().map(|h| h.hit).collect();
-                self.selected = None;
+                self.look_alikes
+                    .show_hits(out.answer.hits.iter().map(|h| h.hit).collect());
             }
             Err(e) => {
                 self.error = Some(e);
-                self.results.clear();
+                self.look_alikes.clear();
             }
         }
     }

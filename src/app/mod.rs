@@ -31,7 +31,6 @@ use egui::{Color32, RichText, TextureHandle};
 use crate::catalog::{Catalog, Progress, model_for_index};
 use crate::embed::Embedder;
 use crate::model::{ModelManifest, default_model};
-use crate::search::Hit;
 pub use commands::Command;
 pub use jobs::QueryInput;
 use jobs::{Msg, Outbox, index_path_for};
@@ -140,12 +139,7 @@ pub struct LookalikeApp {
     shared_dialog: Option<shared_dialog::SharedCatalogDialog>,
     /// A query asked for before the engine or the catalog was ready.
     waiting_input: Option<QueryInput>,
-    results: Vec<Hit>,
-    selected: Option<usize>,
-    hovered_in_grid: Option<usize>,
-    hovered_on_map: Option<usize>,
-    filter: String,
-    filter_id: egui::Id,
+    look_alikes: results::LookAlikes,
     map: MapView,
     thumbs: Thumbs,
     error: Option<String>,
@@ -211,12 +205,7 @@ impl LookalikeApp {
             picker: None,
             shared_dialog: None,
             waiting_input: None,
-            results: Vec::new(),
-            selected: None,
-            hovered_in_grid: None,
-            hovered_on_map: None,
-            filter: String::new(),
-            filter_id: egui::Id::unique("label-filter"),
+            look_alikes: results::LookAlikes::default(),
             map: MapView::default(),
             thumbs,
             error: None,
@@ -290,7 +279,11 @@ impl LookalikeApp {
     }
 
     pub fn results(&self) -> Vec<(usize, f32)> {
-        self.results.iter().map(|h| (h.index, h.score)).collect()
+        self.look_alikes
+            .hits()
+            .iter()
+            .map(|h| (h.index, h.score))
+            .collect()
     }
 
     /// The box of the query photo searched by the user's choice (None: the whole photo and its
@@ -344,8 +337,7 @@ impl LookalikeApp {
             self.earlier.clear();
             self.thumbs.clear();
             self.catalog = None;
-            self.results.clear();
-            self.selected = None;
+            self.look_alikes.clear();
             self.folder = None;
         }
         // A shared catalog's model is read with the catalog, off this thread (a server may be
@@ -379,8 +371,7 @@ impl LookalikeApp {
         if self.index_path.as_ref() != Some(&index) {
             self.thumbs.clear();
             self.catalog = None;
-            self.results.clear();
-            self.selected = None;
+            self.look_alikes.clear();
         }
         self.settings.last_folder = Some(folder.clone());
         self.folder = Some(folder);

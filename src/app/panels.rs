@@ -5,7 +5,7 @@ use std::time::Instant;
 use egui::{Color32, RichText};
 
 use super::map_view::Marks;
-use super::{Command, Engine, LookalikeApp, View, results, settings};
+use super::{Command, Engine, LookalikeApp, View, settings};
 
 impl LookalikeApp {
     /// Pan the map each frame once the catalog is shown; report frames per second at the end.
@@ -79,14 +79,7 @@ impl LookalikeApp {
                     commands.push(Command::Paste);
                 }
                 ui.separator();
-                let filter_label = ui.label("Filter:");
-                let edit = egui::TextEdit::singleline(&mut self.filter)
-                    .id(self.filter_id)
-                    .hint_text("label (Ctrl+F)")
-                    .desired_width(140.0);
-                if ui.add(edit).labelled_by(filter_label.id).changed() {
-                    commands.push(Command::Requery);
-                }
+                self.look_alikes.filter_box(ui, commands);
                 ui.separator();
                 let k = ui.add(
                     egui::Slider::new(&mut self.settings.k, settings::MIN_K..=settings::MAX_K)
@@ -133,9 +126,12 @@ impl LookalikeApp {
                     };
                     let compact = c.embeddings.is_compact();
                     let kept = match &c.embeddings {
-                        crate::catalog::Vectors::Remote(_) => " (searched on the server)",
-                        _ if compact => " (int8)",
-                        _ => "",
+                        crate::catalog::Vectors::Remote(server) => match server.expected_recall() {
+                            Some(r) => format!(" (searched on the server, recall@10 {r:.2})"),
+                            None => " (searched on the server)".into(),
+                        },
+                        _ if compact => " (int8)".into(),
+                        _ => String::new(),
                     };
                     ui.label(format!("{} items in {name}{kept}", c.len()))
                     .on_hover_text(if compact {
@@ -249,7 +245,7 @@ impl LookalikeApp {
                         ui.label("Finding look-alikes…");
                     });
                 } else if let Some(c) = &self.catalog {
-                    let n = self.results.len();
+                    let n = self.look_alikes.hits().len();
                     ui.label(format!(
                         "{n} look-{} among {} items",
                         if n == 1 { "alike" } else { "alikes" },
@@ -313,9 +309,7 @@ impl LookalikeApp {
             }
         }
         self.learning_section(ui, commands);
-        if let (Some(rank), Some(c)) = (self.selected, &self.catalog)
-            && let Some(h) = self.results.get(rank)
-        {
+        if let (Some((rank, h)), Some(c)) = (self.look_alikes.selected_hit(), &self.catalog) {
             ui.separator();
             let item = &c.items[h.index];
             ui.label(RichText::new(format!("Selected: #{} · {:.3}", rank + 1, h.score)).strong());
@@ -421,7 +415,7 @@ impl LookalikeApp {
             });
             return;
         };
-        if self.results.is_empty() {
+        if self.look_alikes.is_empty() {
             ui.vertical_centered(|ui| {
                 ui.add_space(ui.available_height() / 3.0);
                 ui.heading("Drop a photo to find its look-alikes");
@@ -432,17 +426,9 @@ impl LookalikeApp {
             });
             return;
         }
-        results::keyboard(ui, self.results.len(), self.selected, commands);
-        let linked = self.hovered_on_map;
-        self.hovered_in_grid = results::grid(
-            ui,
-            &catalog,
-            &self.results,
-            self.selected,
-            linked,
-            &mut self.thumbs,
-            commands,
-        );
+        let linked = self.map.hovered();
+        self.look_alikes
+            .ui(ui, &catalog, linked, &mut self.thumbs, commands);
     }
 
     pub(super) fn map_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
@@ -454,29 +440,25 @@ impl LookalikeApp {
             ui.label("The map of the catalog appears here.");
             return;
         };
-        let results: Vec<usize> = self.results.iter().map(|h| h.index).collect();
+        let results: Vec<usize> = self.look_alikes.hits().iter().map(|h| h.index).collect();
         let query_point = self
             .query
             .as_ref()
             .and_then(|q| q.regions.as_ref().and_then(|r| r.get(q.lead)))
             .zip(catalog.projection.as_ref())
             .map(|(r, p)| p.project(&r.vector));
-        let selected = self
-            .selected
-            .and_then(|r| self.results.get(r))
-            .map(|h| h.index);
+        let selected = self.look_alikes.selected_hit().map(|(_, h)| h.index);
         let marks = Marks {
             results: &results,
             query: query_point,
-            linked: self.hovered_in_grid,
+            linked: self.look_alikes.hovered(),
             selected,
         };
         let events = self.map.show(ui, &catalog, &marks, &mut self.thumbs);
-        self.hovered_on_map = events.hovered;
         if let Some(i) = events.double_clicked {
             commands.push(Command::QueryItem(i));
         } else if let Some(i) = events.clicked {
-            match self.results.iter().position(|h| h.index == i) {
+            match self.look_alikes.rank_of(i) {
                 Some(rank) => commands.push(Command::Select(Some(rank))),
                 None => commands.push(Command::QueryItem(i)),
             }

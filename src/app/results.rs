@@ -1,4 +1,6 @@
-//! The query panel and the grid of look-alikes: thumbnails with scores and labels.
+//! The grid of look-alikes (thumbnails with scores and labels) and the label filter: a panel that
+//! owns its state (the hits shown, the selection, the hovered card, the filter's text) and asks
+//! for everything else through [`Command`]s.
 
 use egui::{Color32, Key, Sense, Stroke, Ui, vec2};
 
@@ -7,11 +9,132 @@ use super::thumbs::Thumbs;
 use crate::catalog::Catalog;
 use crate::search::Hit;
 
+/// The look-alikes panel.
+pub struct LookAlikes {
+    hits: Vec<Hit>,
+    /// Rank of the selected card.
+    selected: Option<usize>,
+    /// Catalog item whose card the pointer is over.
+    hovered: Option<usize>,
+    /// Keep results with a label containing this text.
+    filter: String,
+    filter_id: egui::Id,
+}
+
+impl Default for LookAlikes {
+    fn default() -> Self {
+        LookAlikes {
+            hits: Vec::new(),
+            selected: None,
+            hovered: None,
+            filter: String::new(),
+            filter_id: egui::Id::unique("label-filter"),
+        }
+    }
+}
+
+impl LookAlikes {
+    /// Show these hits (a new answer): the selection goes.
+    pub fn show_hits(&mut self, hits: Vec<Hit>) {
+        self.hits = hits;
+        self.selected = None;
+    }
+
+    pub fn clear(&mut self) {
+        self.show_hits(Vec::new());
+    }
+
+    pub fn hits(&self) -> &[Hit] {
+        &self.hits
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
+
+    /// The hit at `rank` (from 0).
+    pub fn hit(&self, rank: usize) -> Option<Hit> {
+        self.hits.get(rank).copied()
+    }
+
+    /// The rank of catalog item `item` among the hits.
+    pub fn rank_of(&self, item: usize) -> Option<usize> {
+        self.hits.iter().position(|h| h.index == item)
+    }
+
+    pub fn select(&mut self, rank: Option<usize>) {
+        self.selected = rank.filter(|&r| r < self.hits.len());
+    }
+
+    pub fn selected(&self) -> Option<usize> {
+        self.selected
+    }
+
+    /// The selected hit and its rank.
+    pub fn selected_hit(&self) -> Option<(usize, Hit)> {
+        self.selected.and_then(|r| Some((r, self.hit(r)?)))
+    }
+
+    /// The catalog item under the pointer in the grid.
+    pub fn hovered(&self) -> Option<usize> {
+        self.hovered
+    }
+
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    /// The filter's text box (in the toolbar); asks to search again when it changes.
+    pub fn filter_box(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        let filter_label = ui.label("Filter:");
+        let edit = egui::TextEdit::singleline(&mut self.filter)
+            .id(self.filter_id)
+            .hint_text("label (Ctrl+F)")
+            .desired_width(140.0);
+        if ui.add(edit).labelled_by(filter_label.id).changed() {
+            commands.push(Command::Requery);
+        }
+    }
+
+    pub fn filter_has_focus(&self, ctx: &egui::Context) -> bool {
+        ctx.memory(|m| m.has_focus(self.filter_id))
+    }
+
+    pub fn focus_filter(&self, ctx: &egui::Context) {
+        ctx.memory_mut(|m| m.request_focus(self.filter_id));
+    }
+
+    pub fn leave_filter(&self, ctx: &egui::Context) {
+        ctx.memory_mut(|m| m.surrender_focus(self.filter_id));
+    }
+
+    /// The grid, with its keys; `linked` is the item hovered elsewhere (on the map).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        catalog: &Catalog,
+        linked: Option<usize>,
+        thumbs: &mut Thumbs,
+        commands: &mut Vec<Command>,
+    ) {
+        keyboard(ui, self.hits.len(), self.selected, commands);
+        self.hovered = grid(
+            ui,
+            catalog,
+            &self.hits,
+            self.selected,
+            linked,
+            thumbs,
+            commands,
+        );
+    }
+}
+
 const CARD: egui::Vec2 = egui::Vec2 { x: 150.0, y: 190.0 };
 const THUMB: f32 = 128.0;
 
 /// Draw the look-alikes; returns the catalog item hovered in the grid, if any.
-pub fn grid(
+fn grid(
     ui: &mut Ui,
     catalog: &Catalog,
     hits: &[Hit],
@@ -137,8 +260,8 @@ pub fn grid(
     hovered
 }
 
-/// Arrow keys, Enter and Escape in the grid.
-pub fn keyboard(ui: &Ui, hits: usize, selected: Option<usize>, commands: &mut Vec<Command>) {
+/// Arrow keys and Enter in the grid.
+fn keyboard(ui: &Ui, hits: usize, selected: Option<usize>, commands: &mut Vec<Command>) {
     if hits == 0 || ui.ctx().memory(|m| m.focused().is_some()) {
         return;
     }

@@ -103,7 +103,12 @@ pub fn candidates(
     let cosines: Vec<f32> = match embeddings {
         Embeddings::Local { rows, dims } => pairs
             .par_iter()
-            .map(|&(a, b)| dot(&rows[a * dims..(a + 1) * dims], &rows[b * dims..(b + 1) * dims]))
+            .map(|&(a, b)| {
+                dot(
+                    &rows[a * dims..(a + 1) * dims],
+                    &rows[b * dims..(b + 1) * dims],
+                )
+            })
             .collect(),
         Embeddings::Server(server) => server.cosines(&pairs)?,
     };

@@ -104,7 +104,11 @@ impl SystemServer {
     pub fn start(tls: bool) -> SystemServer {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
-            .and_then(|d| d.flatten().map(|e| e.path().join("bin")).find(|b| b.join("initdb").exists()))
+            .and_then(|d| {
+                d.flatten()
+                    .map(|e| e.path().join("bin"))
+                    .find(|b| b.join("initdb").exists())
+            })
             .expect("PostgreSQL is not installed: apt-get install postgresql (.ci/run does)");
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
@@ -112,8 +116,15 @@ impl SystemServer {
         let cert = tls.then(|| {
             let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
             let ok = Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
-                .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args([
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                ])
                 .arg("-keyout")
                 .arg(&key)
                 .arg("-out")
@@ -143,7 +154,14 @@ impl SystemServer {
         let ok = run("initdb")
             .arg("-D")
             .arg(&data)
-            .args(["-U", "lookalike", "--auth=scram-sha-256", "--no-sync", "-E", "UTF8"])
+            .args([
+                "-U",
+                "lookalike",
+                "--auth=scram-sha-256",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ])
             .arg(format!("--pwfile={}", dir.path().join("pw").display()))
             .status()
             .expect("initdb runs");
@@ -195,7 +213,8 @@ impl Drop for SystemServer {
     fn drop(&mut self) {
         let mut c = if running_as_root() {
             let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(self.bin.join("pg_ctl"));
+            c.args(["-u", "postgres", "--"])
+                .arg(self.bin.join("pg_ctl"));
             c
         } else {
             Command::new(self.bin.join("pg_ctl"))

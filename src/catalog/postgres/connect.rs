@@ -260,8 +260,9 @@ mod tests {
 
     #[test]
     fn libpq_tls_modes_are_understood() {
-        let (url, policy) =
-            split_tls("postgres://a@h/db?sslmode=verify-full&sslrootcert=/x/ca.pem&application_name=z");
+        let (url, policy) = split_tls(
+            "postgres://a@h/db?sslmode=verify-full&sslrootcert=/x/ca.pem&application_name=z",
+        );
         assert_eq!(url, "postgres://a@h/db?application_name=z&sslmode=require");
         assert_eq!(policy.verify, Verify::CertificateAndHost);
         assert_eq!(policy.root_cert, Some(PathBuf::from("/x/ca.pem")));

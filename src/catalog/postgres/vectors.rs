@@ -109,11 +109,15 @@ impl RemoteVectors for ServerVectors {
         let batches: Vec<&[i64]> = self.ids.chunks(NEIGHBOUR_BATCH).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let worker = || -> Result<()> {
-            let store = PgStore::new_connected(&self.store.location, &self.store.config, &self.store.tls);
+            let store =
+                PgStore::new_connected(&self.store.location, &self.store.config, &self.store.tls);
             while let Some(ids) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let rows = store.with_client(|c, at| {
                     let mut tx = c.transaction().map_err(pg_err(at))?;
-                    tx.batch_execute(&format!("SET LOCAL hnsw.ef_search = {}", ef.max(m + 1)))
+                    tx.batch_execute(&format!(
+                        "SET LOCAL hnsw.ef_search = {}; SET LOCAL enable_seqscan = off",
+                        ef.max(m + 1)
+                    ))
                         .map_err(pg_err(at))?;
                     let rows = tx
                         .query_typed(
@@ -140,7 +144,10 @@ impl RemoteVectors for ServerVectors {
                     let b = *self.position.get(&r.get::<_, i64>(1))?;
                     Some((a.min(b), a.max(b)))
                 });
-                pairs.lock().unwrap_or_else(|e| e.into_inner()).extend(found);
+                pairs
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(found);
             }
             Ok(())
         };
