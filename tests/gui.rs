@@ -1,5 +1,7 @@
-//! The window, driven headless with egui_kittest: the real app state, the real model, a small real
-//! catalog that the app indexes itself. Snapshots render on the CPU (wgpu on lavapipe).
+//! The window, driven headless with egui_kittest: the real app state, a small real catalog that the
+//! app indexes itself, and the real model end to end (tests about what the window does, not what
+//! the model finds, use `open_fake`: an embedder of colours, no ONNX Runtime). Snapshots render on
+//! the CPU (wgpu on lavapipe).
 
 mod common;
 
@@ -60,9 +62,22 @@ fn harness(config: AppConfig) -> Harness<'static, LookalikeApp> {
 }
 
 fn open(f: &Fixture) -> Harness<'static, LookalikeApp> {
+    open_with(f, None)
+}
+
+/// [`open`] with an embedder that needs no model (see `common::fake_embedder`).
+fn open_fake(f: &Fixture) -> Harness<'static, LookalikeApp> {
+    open_with(f, Some(Arc::new(common::fake_embedder)))
+}
+
+fn open_with(
+    f: &Fixture,
+    embedder: Option<lookalike::app::EmbedderFactory>,
+) -> Harness<'static, LookalikeApp> {
     let mut h = harness(AppConfig {
         folder: Some(f.folder.clone()),
         index_dir: Some(f.index_dir.clone()),
+        embedder,
         ..Default::default()
     });
     settle(&mut h);
@@ -106,7 +121,7 @@ fn drop_file(h: &mut Harness<'static, LookalikeApp>, path: &Path) {
 #[test]
 fn dropping_a_photo_shows_k_lookalikes_with_scores_and_labels() {
     let f = fixture();
-    let mut h = open(&f);
+    let mut h = open_fake(&f);
     drop_file(&mut h, &f.outside);
     let cards = h.get_all_by_label_contains("Look-alike ").count();
     assert_eq!(cards, 12, "the default K");
@@ -175,7 +190,7 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
 #[test]
 fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_grid() {
     let f = fixture();
-    let mut h = open(&f);
+    let mut h = open_fake(&f);
     drop_file(&mut h, &f.outside);
     let second = h.state().results()[1].0;
     h.get_by_label_contains("Look-alike 2:").click();
@@ -224,7 +239,7 @@ fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_gri
 #[test]
 fn hovering_a_map_point_shows_its_label_and_path() {
     let f = fixture();
-    let mut h = open(&f);
+    let mut h = open_fake(&f);
     let cat = h.state().catalog().unwrap();
     assert_eq!(cat.map.len(), 40);
     // The point farthest from the others, so no neighbour is nearer the pointer.
@@ -253,7 +268,7 @@ fn hovering_a_map_point_shows_its_label_and_path() {
 #[test]
 fn a_broken_photo_shows_an_error_and_the_window_keeps_working() {
     let f = fixture();
-    let mut h = open(&f);
+    let mut h = open_fake(&f);
     let bad = f.index_dir.join("notes.jpg");
     std::fs::create_dir_all(&f.index_dir).unwrap();
     std::fs::write(&bad, "shopping list").unwrap();

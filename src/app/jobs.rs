@@ -137,11 +137,14 @@ impl Outbox {
     }
 
     /// Load the model on its own thread.
-    pub fn start_engine(&self, model: ModelManifest) {
+    pub fn start_engine(&self, model: ModelManifest, factory: Option<super::EmbedderFactory>) {
         self.spawn("engine-start", move |out| {
-            let result = Embedder::start(model.clone(), EngineOptions::default())
-                .map(Arc::new)
-                .map_err(|e| describe(&e));
+            let result = match &factory {
+                Some(make) => make(model.clone()),
+                None => Embedder::start(model.clone(), EngineOptions::default()),
+            }
+            .map(Arc::new)
+            .map_err(|e| describe(&e));
             out.send(Msg::Engine {
                 model: Box::new(model),
                 result,

@@ -41,8 +41,12 @@ use thumbs::Thumbs;
 /// How often the catalog is reloaded while indexing, so new items become searchable.
 const RELOAD_WHILE_INDEXING: Duration = Duration::from_millis(2500);
 
+/// Makes the embedder for a model (the window's seam for tests that need no ONNX model).
+pub type EmbedderFactory =
+    Arc<dyn Fn(ModelManifest) -> crate::Result<crate::embed::Embedder> + Send + Sync>;
+
 /// How the window starts.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AppConfig {
     /// Open this catalog folder (else the one open last time).
     pub folder: Option<PathBuf>,
@@ -58,6 +62,8 @@ pub struct AppConfig {
     pub pan_frames: Option<u64>,
     /// Use the window's own file picker, not the system's dialog (also `LOOKALIKE_FILE_PICKER=builtin`).
     pub builtin_file_picker: bool,
+    /// Make embedders with this instead of ONNX Runtime (tests).
+    pub embedder: Option<EmbedderFactory>,
 }
 
 enum Engine {
@@ -315,7 +321,7 @@ impl LookalikeApp {
             Ok(m) => {
                 self.engine = Engine::Starting;
                 self.engine_model = Some(m.clone());
-                self.outbox.start_engine(m);
+                self.outbox.start_engine(m, self.config.embedder.clone());
             }
             Err(e) => self.engine = Engine::Failed(crate::error::describe(&e)),
         }

@@ -28,6 +28,10 @@ pub struct Embeddings {
     pub logits: Vec<Vec<f32>>,
 }
 
+/// What runs on the embedding thread: `count` preprocessed images (`count * 3 * S * S` floats) in,
+/// their embeddings out. The manifest's ONNX model, or (tests that need no model) any function.
+pub type Network = Box<dyn FnMut(&[f32], usize) -> Result<Embeddings> + Send>;
+
 struct Job {
     input: Vec<f32>,
     count: usize,
@@ -62,25 +66,42 @@ impl Embedder {
             });
         }
         let env = environment()?;
+        let m = Arc::new(manifest.clone());
+        Self::spawn(manifest, move || {
+            let mut session = open_session(env, &m, options)?;
+            let network: Network =
+                Box::new(move |input, count| run_batch(&mut session, &m, input, count));
+            Ok(network)
+        })
+    }
+
+    /// An embedder that runs `network` instead of the manifest's model (which need not exist):
+    /// the seam that lets tests of the window and the indexer run without ONNX Runtime. The
+    /// network must give `manifest.dims`-long unit vectors.
+    pub fn with_network(manifest: ModelManifest, network: Network) -> Result<Self> {
+        Self::spawn(manifest, move || Ok(network))
+    }
+
+    /// Start the embedding thread; `open` makes its network there, before the first batch.
+    fn spawn(
+        manifest: ModelManifest,
+        open: impl FnOnce() -> Result<Network> + Send + 'static,
+    ) -> Result<Self> {
         let manifest = Arc::new(manifest);
         let (jobs_tx, jobs_rx) = unbounded::<Job>();
         let (ready_tx, ready_rx) = bounded::<Result<()>>(1);
-        let m = Arc::clone(&manifest);
         let thread = std::thread::Builder::new()
             .name("embedder".into())
-            .spawn(move || {
-                let session = open_session(env, &m, options);
-                match session {
-                    Ok(mut session) => {
-                        let _ = ready_tx.send(Ok(()));
-                        for job in jobs_rx {
-                            let out = run_batch(&mut session, &m, &job.input, job.count);
-                            let _ = job.reply.send(out);
-                        }
+            .spawn(move || match open() {
+                Ok(mut network) => {
+                    let _ = ready_tx.send(Ok(()));
+                    for job in jobs_rx {
+                        let out = network(&job.input, job.count);
+                        let _ = job.reply.send(out);
                     }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
                 }
             })
             .map_err(|e| Error::Io {

@@ -204,3 +204,41 @@ pub fn peak_rss_mb(who: i32) -> u64 {
     };
     usage.ru_maxrss as u64 / 1024
 }
+
+/// An embedder without a model or ONNX Runtime: a photo's embedding is its colours on a 16x16 grid
+/// (the preprocessed pixels averaged per cell and channel), centred and of unit length, in the
+/// first 768 of the manifest's dimensions. The same photo gives the same vector and similar photos
+/// near ones: enough for tests about the window rather than about the model.
+pub fn fake_embedder(
+    manifest: lookalike::model::ModelManifest,
+) -> lookalike::Result<lookalike::embed::Embedder> {
+    const GRID: usize = 16;
+    let (s, dims) = (manifest.input_size as usize, manifest.dims);
+    assert!(
+        dims >= 3 * GRID * GRID,
+        "the fake needs {} dimensions",
+        3 * GRID * GRID
+    );
+    let network = move |input: &[f32], count: usize| {
+        let mut vectors = Vec::with_capacity(count);
+        for image in input.chunks_exact(3 * s * s).take(count) {
+            let mut v = vec![0.0f32; dims];
+            for (c, plane) in image.chunks_exact(s * s).enumerate() {
+                for (i, px) in plane.iter().enumerate() {
+                    let (y, x) = (i / s * GRID / s, i % s * GRID / s);
+                    v[c * GRID * GRID + y * GRID + x] += px;
+                }
+            }
+            let used = 3 * GRID * GRID;
+            let mean = v[..used].iter().sum::<f32>() / used as f32;
+            v[..used].iter_mut().for_each(|x| *x -= mean);
+            lookalike::embed::l2_normalize(&mut v);
+            vectors.push(v);
+        }
+        Ok(lookalike::embed::Embeddings {
+            logits: vec![vec![0.0; 1000]; vectors.len()],
+            vectors,
+        })
+    };
+    lookalike::embed::Embedder::with_network(manifest, Box::new(network))
+}
