@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::file_picker::Purpose;
 use super::input::{NOTHING_TO_PASTE, path_from_text};
-use super::{Engine, LookalikeApp, Query, QueryInput, Training, View};
+use super::{Engine, LookalikeApp, Query, QueryInput, View};
 use crate::catalog::LookupOptions;
 
 /// Things the UI asks for while drawing; applied after the frame is laid out.
@@ -315,15 +315,11 @@ impl LookalikeApp {
         let Some(catalog) = self.catalog.clone() else {
             return;
         };
-        if self.training.is_some() || self.indexing.is_some() {
+        if self.learning.is_training() || self.indexing.is_some() {
             return;
         }
         let cancel = Arc::new(AtomicBool::new(false));
-        self.training = Some(Training {
-            done: 0.0,
-            loss: f32::NAN,
-            cancel: Arc::clone(&cancel),
-        });
+        self.learning.started(Arc::clone(&cancel));
         self.outbox.train_head(catalog, cancel);
     }
 

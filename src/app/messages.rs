@@ -44,7 +44,7 @@ impl LookalikeApp {
                     self.loading_catalog = false;
                     match result {
                         Ok((cat, learnable)) => {
-                            self.learnable = learnable;
+                            self.learning.set_columns(learnable);
                             self.catalog_loaded(cat)
                         }
                         Err(e) => self.error = Some(e),
@@ -118,7 +118,7 @@ impl LookalikeApp {
                     }
                     self.loading_catalog = false;
                     self.indexing = None;
-                    self.training = None;
+                    self.learning.ended();
                     self.dups.computing = false;
                     if let Some(q) = &mut self.query {
                         q.waiting_for = None;
@@ -133,13 +133,10 @@ impl LookalikeApp {
                 Msg::PickedExportFile(p) => self.apply(Command::ExportMarked(p)),
                 Msg::PickerUnavailable(purpose) => self.open_picker(purpose),
                 Msg::TrainProgress(done, loss) => {
-                    if let Some(t) = &mut self.training {
-                        t.done = done;
-                        t.loss = loss;
-                    }
+                    self.learning.progress(done, loss);
                 }
                 Msg::TrainDone(result) => {
-                    self.training = None;
+                    self.learning.ended();
                     match result {
                         // Reload: the catalog picks up the stored head, and the query runs again with it.
                         Ok(index) if self.index_path.as_ref() == Some(&index) => {

@@ -10,6 +10,7 @@ mod file_picker;
 mod history;
 mod input;
 mod jobs;
+mod learning;
 mod map_pixels;
 mod map_view;
 mod messages;
@@ -102,13 +103,6 @@ pub enum View {
     Duplicates,
 }
 
-/// A head being learned from the catalog's labels.
-struct Training {
-    done: f32,
-    loss: f32,
-    cancel: Arc<AtomicBool>,
-}
-
 struct Indexing {
     progress: Progress,
     cancel: Arc<AtomicBool>,
@@ -130,11 +124,9 @@ pub struct LookalikeApp {
     catalog: Option<Arc<Catalog>>,
     loading_catalog: bool,
     indexing: Option<Indexing>,
-    training: Option<Training>,
+    learning: learning::Learning,
     view: View,
     dups: dups_view::DupsView,
-    /// Label columns of the catalog a head can learn.
-    learnable: Vec<String>,
     last_index_note: Option<String>,
     query: Option<Query>,
     /// Earlier queries, the latest last (Back, Alt+Left).
@@ -201,10 +193,9 @@ impl LookalikeApp {
             catalog: None,
             loading_catalog: false,
             indexing: None,
-            training: None,
+            learning: learning::Learning::default(),
             view: View::LookAlikes,
             dups: dups_view::DupsView::new(),
-            learnable: Vec::new(),
             last_index_note: None,
             query: None,
             earlier: Vec::new(),
@@ -257,7 +248,7 @@ impl LookalikeApp {
         matches!(self.engine, Engine::Starting)
             || self.loading_catalog
             || self.indexing.is_some()
-            || self.training.is_some()
+            || self.learning.is_training()
             || self.dups.computing
             || self.query.as_ref().is_some_and(|q| q.waiting_for.is_some())
             || self.waiting_input.is_some()
@@ -333,9 +324,7 @@ impl LookalikeApp {
 
     /// Open an index for searching only: its folder is not scanned or indexed.
     fn browse_index(&mut self, index: PathBuf) {
-        if let Some(t) = self.training.take() {
-            t.cancel.store(true, Ordering::Relaxed);
-        }
+        self.learning.cancel();
         if let Some(ix) = self.indexing.take() {
             ix.cancel.store(true, Ordering::Relaxed);
         }
@@ -361,9 +350,7 @@ impl LookalikeApp {
 
     fn open_folder(&mut self, folder: PathBuf) {
         // A head being learned belongs to the catalog being closed.
-        if let Some(t) = self.training.take() {
-            t.cancel.store(true, Ordering::Relaxed);
-        }
+        self.learning.cancel();
         if !folder.is_dir() {
             self.error = Some(format!("{} is not a folder.", folder.display()));
             return;

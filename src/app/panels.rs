@@ -308,7 +308,9 @@ impl LookalikeApp {
                 });
             }
         }
-        self.learning_section(ui, commands);
+        if let Some(catalog) = &self.catalog {
+            self.learning.ui(ui, catalog, &self.settings, commands);
+        }
         if let (Some((rank, h)), Some(c)) = (self.look_alikes.selected_hit(), &self.catalog) {
             ui.separator();
             let item = &c.items[h.index];
@@ -322,69 +324,6 @@ impl LookalikeApp {
     }
 
     /// The head learned from the catalog's labels: train it, and the search switches it enables.
-    fn learning_section(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
-        let Some(catalog) = &self.catalog else { return };
-        ui.separator();
-        ui.label(RichText::new("Learn from the catalog's labels").strong());
-        if let Some(t) = &self.training {
-            ui.add(
-                egui::ProgressBar::new(t.done)
-                    .desired_width(ui.available_width().min(260.0))
-                    .text(format!("Learning… loss {:.2}", t.loss)),
-            );
-            return;
-        }
-        let columns = &self.learnable;
-        match &catalog.head {
-            None if columns.is_empty() => {
-                ui.weak("No labels to learn from: put a labels.csv beside the photos, or sort them into folders by label, and index again.");
-                return;
-            }
-            None => {
-                if ui
-                    .button("Learn from labels")
-                    .on_hover_text(format!(
-                        "Train a small head on {} in a few seconds: predicted labels for each query, style-aware ranking, and a category filter.",
-                        columns.join(", ")
-                    ))
-                    .clicked()
-                {
-                    commands.push(Command::TrainHead);
-                }
-            }
-            Some(head) => {
-                ui.weak(format!("Learned: {}", head.column_names().join(", ")));
-                if ui.small_button("Learn again").clicked() {
-                    commands.push(Command::TrainHead);
-                }
-            }
-        }
-        let has_head = catalog.head.is_some();
-        let mut style = self.settings.style_aware;
-        if ui
-            .add_enabled(has_head, egui::Checkbox::new(&mut style, "Style-aware ranking"))
-            .on_hover_text("Rank in the space learned from the labels: items sharing category, colour and usage come first.")
-            .changed()
-        {
-            commands.push(Command::SetStyleAware(style));
-        }
-        let category = catalog
-            .head
-            .as_ref()
-            .and_then(|h| h.column_names().into_iter().next())
-            .unwrap_or_else(|| "category".into());
-        let mut same = self.settings.same_category;
-        if ui
-            .add_enabled(
-                has_head,
-                egui::Checkbox::new(&mut same, format!("Only the predicted {category}")),
-            )
-            .changed()
-        {
-            commands.push(Command::SetSameCategory(same));
-        }
-    }
-
     pub(super) fn results_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         let Some(catalog) = self.catalog.clone() else {
             ui.vertical_centered(|ui| {
