@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::file_picker::Purpose;
 use super::input::{NOTHING_TO_PASTE, path_from_text};
-use super::{Engine, LookalikeApp, Query, QueryInput, View};
+use super::query_panel::Query;
+use super::{Engine, LookalikeApp, QueryInput, View};
 use crate::catalog::LookupOptions;
 
 /// Things the UI asks for while drawing; applied after the frame is laid out.
@@ -97,7 +98,7 @@ impl LookalikeApp {
             Command::Requery => {
                 if let Some((v, own)) = self
                     .query
-                    .as_ref()
+                    .current()
                     .and_then(|q| q.regions.clone().map(|v| (v, q.own_item)))
                 {
                     self.run_query(QueryInput::Again(v, own));
@@ -106,7 +107,7 @@ impl LookalikeApp {
             Command::SearchRegion(region) => {
                 if let Some((photo, own)) = self
                     .query
-                    .as_ref()
+                    .current()
                     .and_then(|q| q.photo.clone().map(|p| (p, q.own_item)))
                 {
                     self.run_query(QueryInput::Region { photo, region, own });
@@ -114,7 +115,7 @@ impl LookalikeApp {
             }
             Command::Clear => {
                 self.remember_query();
-                self.query = None;
+                self.query.replace(None);
                 self.look_alikes.clear();
             }
             Command::CancelIndexing => {
@@ -237,14 +238,14 @@ impl LookalikeApp {
                 .unwrap_or_default(),
             QueryInput::Again(..) | QueryInput::Region { .. } => self
                 .query
-                .as_ref()
+                .current()
                 .map(|q| q.title.clone())
                 .unwrap_or_default(),
         };
         let keep_preview = matches!(input, QueryInput::Again(..) | QueryInput::Region { .. });
         let preview = match (&input, &self.catalog) {
             (QueryInput::Again(..) | QueryInput::Region { .. }, _) => {
-                self.query.as_ref().and_then(|q| q.preview.clone())
+                self.query.current().and_then(|q| q.preview.clone())
             }
             (QueryInput::Item(i), Some(c)) => c
                 .items
@@ -252,7 +253,7 @@ impl LookalikeApp {
                 .and_then(|it| self.thumbs.get(&c.store, it.id).cloned()),
             _ => None,
         };
-        let mut kept = self.query.take().filter(|_| keep_preview);
+        let mut kept = self.query.replace(None).filter(|_| keep_preview);
         // A box being dragged stays in the user's hand while its live searches run.
         let editing = kept.as_mut().and_then(|q| q.editing.take());
         let given = match &input {
@@ -261,7 +262,7 @@ impl LookalikeApp {
         };
         self.next_query += 1;
         let id = self.next_query;
-        self.query = Some(Query {
+        self.query.replace(Some(Query {
             title,
             preview,
             photo: kept.as_ref().and_then(|q| q.photo.clone()),
@@ -278,19 +279,19 @@ impl LookalikeApp {
             predictions: Vec::new(),
             embed_ms: kept.as_ref().map_or(0.0, |q| q.embed_ms),
             search_ms: 0.0,
-        });
+        }));
         let (Engine::Ready(embedder), Some(catalog)) = (&self.engine, &self.catalog) else {
             match &self.engine {
                 Engine::Failed(e) => {
                     self.error = Some(e.clone());
-                    self.query = None;
+                    self.query.replace(None);
                 }
                 _ if self.catalog.is_none() && !self.loading_catalog && self.indexing.is_none() => {
                     self.error = Some(
                         "Open a catalog first: its items are what the look-alikes are chosen from."
                             .into(),
                     );
-                    self.query = None;
+                    self.query.replace(None);
                 }
                 _ => self.waiting_input = Some(input),
             }

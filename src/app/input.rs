@@ -75,7 +75,7 @@ impl LookalikeApp {
                 self.look_alikes.leave_filter(ui.ctx());
             } else if self.look_alikes.selected().is_some() {
                 commands.push(Command::Select(None));
-            } else if let Some(q) = &mut self.query
+            } else if let Some(q) = self.query.current_mut()
                 && (q.editing.is_some() || q.given.is_some())
             {
                 // Esc in the box editor drops the box, not the query.

@@ -120,7 +120,7 @@ impl LookalikeApp {
                     self.indexing = None;
                     self.learning.ended();
                     self.dups.computing = false;
-                    if let Some(q) = &mut self.query {
+                    if let Some(q) = self.query.current_mut() {
                         q.waiting_for = None;
                     }
                     self.waiting_input = None;
@@ -165,7 +165,7 @@ impl LookalikeApp {
         }
         let requery = self
             .query
-            .as_ref()
+            .current()
             .and_then(|q| q.regions.clone().map(|v| (v, q.own_item)));
         // Duplicates are measured again on the new catalog, when the view is open.
         self.dups.reset();
@@ -183,7 +183,9 @@ impl LookalikeApp {
         id: u64,
         result: Result<QueryOutcome, String>,
     ) {
-        let Some(q) = &mut self.query else { return };
+        let Some(q) = self.query.current_mut() else {
+            return;
+        };
         if q.waiting_for != Some(id) {
             return; // superseded by a newer query
         }

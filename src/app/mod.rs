@@ -15,6 +15,7 @@ mod map_pixels;
 mod map_view;
 mod messages;
 mod panels;
+mod query_panel;
 mod query_photo;
 mod results;
 mod settings;
@@ -27,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use egui::{Color32, RichText, TextureHandle};
+use egui::{Color32, RichText};
 
 use crate::catalog::{Catalog, Progress, model_for_index};
 use crate::embed::Embedder;
@@ -73,29 +74,6 @@ enum Engine {
     Failed(String),
 }
 
-struct Query {
-    /// What the user asked with, in words ("shirt.jpg", "pasted image", an item's label).
-    title: String,
-    preview: Option<TextureHandle>,
-    /// The photo, upright: what regions are cut from.
-    photo: Option<Arc<crate::embed::Photo>>,
-    /// The regions searched; the results come from `lead` (and regions of its kind).
-    regions: Option<Arc<Vec<crate::query::EmbeddedRegion>>>,
-    lead: usize,
-    /// The box the user drew (or picked from the suggestions); None: automatic.
-    given: Option<crate::query::Rect>,
-    /// Kinds of item found in other regions of the photo.
-    suggestions: Vec<crate::query::Suggestion>,
-    /// The box being drawn on the photo.
-    editing: Option<query_photo::BoxEdit>,
-    own_item: Option<usize>,
-    /// Labels the catalog's head predicts for the query.
-    predictions: Vec<crate::learn::Prediction>,
-    waiting_for: Option<u64>,
-    embed_ms: f64,
-    search_ms: f64,
-}
-
 /// What the central area shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -128,9 +106,7 @@ pub struct LookalikeApp {
     view: View,
     dups: dups_view::DupsView,
     last_index_note: Option<String>,
-    query: Option<Query>,
-    /// Earlier queries, the latest last (Back, Alt+Left).
-    earlier: Vec<history::Earlier>,
+    query: query_panel::QueryPanel,
     /// The window's own file picker, open when the system's dialog could not.
     picker: Option<file_picker::FilePicker>,
     /// The "Shared catalog…" dialog, while it is open.
@@ -197,8 +173,7 @@ impl LookalikeApp {
             view: View::LookAlikes,
             dups: dups_view::DupsView::new(),
             last_index_note: None,
-            query: None,
-            earlier: Vec::new(),
+            query: query_panel::QueryPanel::default(),
             picker: None,
             shared_dialog: None,
             waiting_input: None,
@@ -241,7 +216,7 @@ impl LookalikeApp {
     /// Whether background work is going on that the user would wait for.
     /// How many earlier queries Back can return to.
     pub fn earlier_queries(&self) -> usize {
-        self.earlier.len()
+        self.query.earlier_count()
     }
 
     pub fn busy(&self) -> bool {
@@ -250,7 +225,10 @@ impl LookalikeApp {
             || self.indexing.is_some()
             || self.learning.is_training()
             || self.dups.computing
-            || self.query.as_ref().is_some_and(|q| q.waiting_for.is_some())
+            || self
+                .query
+                .current()
+                .is_some_and(|q| q.waiting_for.is_some())
             || self.waiting_input.is_some()
     }
 
@@ -286,13 +264,13 @@ impl LookalikeApp {
     /// The box of the query photo searched by the user's choice (None: the whole photo and its
     /// automatic regions), in the photo's pixels.
     pub fn query_box(&self) -> Option<crate::query::Rect> {
-        self.query.as_ref().and_then(|q| q.given)
+        self.query.current().and_then(|q| q.given)
     }
 
     /// The kinds of item offered as regions of the query photo.
     pub fn suggested_kinds(&self) -> Vec<String> {
         self.query
-            .as_ref()
+            .current()
             .map(|q| q.suggestions.iter().map(|s| s.kind.clone()).collect())
             .unwrap_or_default()
     }
@@ -329,7 +307,7 @@ impl LookalikeApp {
             ix.cancel.store(true, Ordering::Relaxed);
         }
         if self.index_path.as_ref() != Some(&index) {
-            self.earlier.clear();
+            self.query.forget_earlier();
             self.thumbs.clear();
             self.catalog = None;
             self.look_alikes.clear();
@@ -356,7 +334,7 @@ impl LookalikeApp {
             return;
         }
         // Earlier queries point at the items of the catalog being closed.
-        self.earlier.clear();
+        self.query.forget_earlier();
         if let Some(ix) = self.indexing.take() {
             ix.cancel.store(true, Ordering::Relaxed);
         }

@@ -146,7 +146,7 @@ impl LookalikeApp {
                 (None, Some(f)) => ui.label(format!("Opening {}…", f.display())),
                 (None, None) => ui.label("No catalog"),
             };
-            if let Some(q) = &self.query
+            if let Some(q) = self.query.current()
                 && q.waiting_for.is_none()
             {
                 ui.separator();
@@ -197,117 +197,15 @@ impl LookalikeApp {
             );
             return;
         }
-        match &mut self.query {
-            None => {
-                ui.label("Drop a photo here, press Ctrl+O to pick one, or Ctrl+V to paste an image copied from a shop's web page.");
-                ui.label("Double-click a look-alike or a map point to search from it.");
-                if !self.earlier.is_empty()
-                    && ui
-                        .button("Back (Alt+Left)")
-                        .on_hover_text("The query before, with its region")
-                        .clicked()
-                {
-                    commands.push(Command::Back);
-                }
-            }
-            Some(q) => {
-                ui.label(RichText::new(&q.title).strong()).widget_info(|| {
-                    egui::WidgetInfo::labeled(
-                        egui::Role::Label,
-                        true,
-                        format!("Query: {}", q.title),
-                    )
-                });
-                super::query_photo::show(
-                    ui,
-                    q,
-                    self.catalog.as_deref(),
-                    &mut self.thumbs,
-                    commands,
-                );
-                if q.given.is_some() {
-                    ui.horizontal(|ui| {
-                        ui.weak("Searching the box.");
-                        if ui
-                            .button("Whole photo (Esc)")
-                            .on_hover_text("Search the whole photo again (and, for a scene, its automatic regions)")
-                            .clicked()
-                        {
-                            commands.push(Command::SearchRegion(None));
-                        }
-                    });
-                } else if q.photo.is_some() && q.preview.is_some() {
-                    ui.weak("Drag a box on the photo to search one garment.");
-                }
-                if q.waiting_for.is_some() {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Finding look-alikes…");
-                    });
-                } else if let Some(c) = &self.catalog {
-                    let n = self.look_alikes.hits().len();
-                    ui.label(format!(
-                        "{n} look-{} among {} items",
-                        if n == 1 { "alike" } else { "alikes" },
-                        c.len()
-                    ));
-                }
-                ui.horizontal(|ui| {
-                    ui.label("Shape");
-                    let mut colour = self.settings.colour;
-                    let r = ui
-                        .add(
-                            egui::Slider::new(&mut colour, 0.0..=1.0)
-                                .show_value(false)
-                                .step_by(0.01),
-                        )
-                        .on_hover_text("How much colour counts in the ranking: to the left, items of the same shape and kind whatever their colour; to the right, items of the same colours first.");
-                    ui.label("Colour");
-                    if r.changed() {
-                        commands.push(Command::SetColour(colour));
-                    }
-                    if r.drag_stopped() || (r.changed() && !r.dragged()) {
-                        commands.push(Command::Requery);
-                    }
-                });
-                if !q.predictions.is_empty() {
-                    ui.label(RichText::new("Looks like").strong());
-                    egui::Grid::new("predictions")
-                        .num_columns(3)
-                        .show(ui, |ui| {
-                            for p in &q.predictions {
-                                ui.weak(&p.column);
-                                ui.label(&p.label).widget_info(|| {
-                                    egui::WidgetInfo::labeled(
-                                        egui::Role::Label,
-                                        true,
-                                        format!("Predicted {}: {}", p.column, p.label),
-                                    )
-                                });
-                                ui.add(
-                                    egui::ProgressBar::new(p.confidence)
-                                        .desired_width(70.0)
-                                        .text(format!("{:.0}%", p.confidence * 100.0)),
-                                );
-                                ui.end_row();
-                            }
-                        });
-                }
-                let earlier = !self.earlier.is_empty();
-                ui.horizontal(|ui| {
-                    if ui
-                        .add_enabled(earlier, egui::Button::new("Back (Alt+Left)"))
-                        .on_hover_text("The query before this one, with its region")
-                        .clicked()
-                    {
-                        commands.push(Command::Back);
-                    }
-                    if ui.button("Clear (Esc)").clicked() {
-                        commands.push(Command::Clear);
-                    }
-                });
-            }
-        }
+        let shown = self.look_alikes.hits().len();
+        self.query.ui(
+            ui,
+            self.catalog.as_deref(),
+            &mut self.thumbs,
+            self.settings.colour,
+            shown,
+            commands,
+        );
         if let Some(catalog) = &self.catalog {
             self.learning.ui(ui, catalog, &self.settings, commands);
         }
@@ -382,7 +280,7 @@ impl LookalikeApp {
         let results: Vec<usize> = self.look_alikes.hits().iter().map(|h| h.index).collect();
         let query_point = self
             .query
-            .as_ref()
+            .current()
             .and_then(|q| q.regions.as_ref().and_then(|r| r.get(q.lead)))
             .zip(catalog.projection.as_ref())
             .map(|(r, p)| p.project(&r.vector));

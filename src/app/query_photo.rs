@@ -5,7 +5,7 @@
 use egui::{Color32, Pos2, Rect as ScreenRect, Sense, Stroke, StrokeKind, Ui, vec2};
 
 use super::Command;
-use super::Query;
+use super::query_panel::Query;
 use super::thumbs::Thumbs;
 use crate::catalog::Catalog;
 use crate::query::Rect;
