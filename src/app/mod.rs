@@ -213,12 +213,12 @@ impl LookalikeApp {
         self.catalog.as_deref()
     }
 
-    /// Whether background work is going on that the user would wait for.
     /// How many earlier queries Back can return to.
     pub fn earlier_queries(&self) -> usize {
         self.query.earlier_count()
     }
 
+    /// Whether background work is going on that the user would wait for.
     pub fn busy(&self) -> bool {
         matches!(self.engine, Engine::Starting)
             || self.loading_catalog
@@ -247,12 +247,12 @@ impl LookalikeApp {
         self.error.as_deref()
     }
 
-    /// Current look-alikes as (catalog item, score).
     /// How many catalog thumbnails are loaded (tests read it).
     pub fn thumbnails_loaded(&self) -> usize {
         self.thumbs.loaded()
     }
 
+    /// Current look-alikes as (catalog item, score).
     pub fn results(&self) -> Vec<(usize, f32)> {
         self.look_alikes
             .hits()
