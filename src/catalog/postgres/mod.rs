@@ -419,18 +419,22 @@ fn connect_err(location: &str, user: &str, e: postgres::Error) -> Error {
             source: e,
         },
         // The server asked for a password and none was given.
-        _ if e.as_db_error().is_none() && chain(&e).contains("password missing") => {
+        _ if e.as_db_error().is_none()
+            && crate::error::describe(&e).contains("password missing") =>
+        {
             Error::ServerAuth {
                 location,
                 user: user.to_string(),
                 source: e,
             }
         }
-        _ if e.as_db_error().is_none() && chain(&e).contains("TLS") => Error::ServerTls {
-            location,
-            problem: tls_problem(&e),
-            source: e,
-        },
+        _ if e.as_db_error().is_none() && crate::error::describe(&e).contains("TLS") => {
+            Error::ServerTls {
+                location,
+                problem: tls_problem(&e),
+                source: e,
+            }
+        }
         _ if e.as_db_error().is_none() => Error::ServerUnreachable {
             location,
             source: e,
@@ -442,21 +446,9 @@ fn connect_err(location: &str, user: &str, e: postgres::Error) -> Error {
     }
 }
 
-/// An error and its causes, as one line.
-fn chain(e: &postgres::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text += ": ";
-        text += &c.to_string();
-        cause = c.source();
-    }
-    text
-}
-
 /// What went wrong with TLS, in a few words (the details follow in the error's chain).
 fn tls_problem(e: &postgres::Error) -> String {
-    let text = chain(e);
+    let text = crate::error::describe(e);
     if text.contains("certificate verify failed") {
         "the server's certificate is not trusted".into()
     } else if text.contains("does not support TLS") {

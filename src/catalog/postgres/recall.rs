@@ -86,16 +86,15 @@ pub(super) fn search(
     let mut tx = c.transaction().map_err(pg_err(at))?;
     // A wide search must still go through the index: pgvector 0.8 prices a scan by ef_search, so
     // from about 700 the planner would rather read every row (1.6 s at 100,000 items on PGlite).
-    let settings = match ef_search {
+    let settings = match ef_search.map(|ef| ef.clamp(1, 1000)) {
         // Past ef_search rows the index goes on scanning (pgvector 0.8's iterative scans).
-        Some(ef) if k > ef.clamp(1, 1000) => format!(
-            "SET LOCAL hnsw.ef_search = {}; SET LOCAL hnsw.iterative_scan = strict_order;
-             SET LOCAL enable_seqscan = off",
-            ef.clamp(1, 1000)
-        ),
         Some(ef) => format!(
-            "SET LOCAL hnsw.ef_search = {}; SET LOCAL enable_seqscan = off",
-            ef.clamp(1, 1000)
+            "SET LOCAL hnsw.ef_search = {ef}; SET LOCAL enable_seqscan = off{}",
+            if k > ef {
+                "; SET LOCAL hnsw.iterative_scan = strict_order"
+            } else {
+                ""
+            }
         ),
         None => "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off".into(),
     };
