@@ -51,8 +51,8 @@ pub fn evaluate(
     colour: f32,
 ) -> Result<Vec<LabelScore>> {
     let palettes = (colour > 0.0).then(|| catalog.palettes()).flatten();
-    let all = catalog.embeddings.to_f32();
-    let (matrix, dims) = vectors.unwrap_or((&all, catalog.dims));
+    let all = catalog.vectors().to_f32();
+    let (matrix, dims) = vectors.unwrap_or((&all, catalog.dims()));
     let mut out = Vec::new();
     for column in columns {
         let labels = catalog.labels_of(column);
@@ -68,7 +68,11 @@ pub fn evaluate(
         let queries: Vec<usize> = (0..catalog.len())
             .filter(|&i| labels[i].is_some_and(|l| counts[l] > 1))
             .collect();
-        let hashes: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
+        let hashes: Vec<&[u8]> = catalog
+            .items()
+            .iter()
+            .map(|it| it.hash.as_slice())
+            .collect();
         let s = retrieval_scores(
             &labels,
             &hashes,

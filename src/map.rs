@@ -1,47 +1,81 @@
-//! The catalog map: a 2-D PCA projection of all embeddings (see [`crate::search::pca`]).
+//! The catalog map: every item placed on the plane of the catalog's first two principal
+//! components (see [`crate::search::pca`]), computed when a folder is indexed and kept in the
+//! store, so the window shows it at once and places each query photo on it.
 
 use rayon::prelude::*;
 
-use crate::search::pca::principal_components;
+use crate::catalog::{Catalog, StoredMap};
+use crate::error::Result;
+pub use crate::search::pca::{MapProjection, pca_2d};
 
-/// The plane of the map: the catalog's mean and its two principal axes. Kept with the index so a
-/// query photo can be placed on the same map.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct MapProjection {
-    pub mean: Vec<f32>,
-    pub axes: [Vec<f32>; 2],
+/// Catalogs larger than this have their map plane fitted on this many evenly spaced items.
+pub const MAP_FIT_ROWS: usize = 50_000;
+
+/// The map of a catalog: its plane, and each item's point on it in item order.
+#[derive(Debug, Clone)]
+pub struct CatalogMap {
+    pub projection: MapProjection,
+    /// One point per item of the catalog, in the catalog's order.
+    pub points: Vec<[f32; 2]>,
 }
 
-impl MapProjection {
-    /// Where vector `v` falls on the map.
-    pub fn project(&self, v: &[f32]) -> [f32; 2] {
-        let along = |axis: &[f32]| {
-            v.iter()
-                .zip(&self.mean)
-                .zip(axis)
-                .map(|((x, m), a)| (x - m) * a)
-                .sum()
+impl CatalogMap {
+    /// Fit the plane on every item of `catalog` (or an even sample of [`MAP_FIT_ROWS`] of a
+    /// larger one), place every item, and save the map with the catalog.
+    pub fn compute(catalog: &Catalog) -> Result<CatalogMap> {
+        let vectors = catalog.vectors();
+        let (n, dims) = (vectors.len(), vectors.dims());
+        let projection = if n <= MAP_FIT_ROWS {
+            pca_2d(&vectors.to_f32(), dims)
+        } else {
+            let sample: Vec<f32> = (0..MAP_FIT_ROWS)
+                .flat_map(|j| vectors.row(j * n / MAP_FIT_ROWS).into_owned())
+                .collect();
+            pca_2d(&sample, dims)
         };
-        [along(&self.axes[0]), along(&self.axes[1])]
+        let mut points = Vec::with_capacity(n);
+        vectors.for_each_block(|block| {
+            points.par_extend(block.par_chunks_exact(dims).map(|r| projection.project(r)))
+        });
+        let ids = catalog.items().iter().map(|it| it.id);
+        let stored: Vec<(i64, [f32; 2])> = ids.zip(points.iter().copied()).collect();
+        catalog.store().save_map(&projection, &stored)?;
+        Ok(CatalogMap { projection, points })
     }
 
-    /// Map coordinates of every row of `data`.
-    pub fn project_all(&self, data: &[f32]) -> Vec<[f32; 2]> {
-        data.par_chunks_exact(self.mean.len())
-            .map(|r| self.project(r))
-            .collect()
+    /// The map saved with `catalog`, when there is one for every item it has now.
+    pub fn load(catalog: &Catalog) -> Result<Option<CatalogMap>> {
+        Ok(catalog
+            .store()
+            .load_map()?
+            .and_then(|stored| Self::for_items(catalog, stored)))
     }
-}
 
-/// Fit the map plane of `n x dims` row-major vectors: their first two principal components.
-/// The first axis explains the most variance; signs are fixed so results are reproducible.
-pub fn pca_2d(data: &[f32], dims: usize) -> MapProjection {
-    let pc = principal_components(data, dims, 2);
-    let mut axes = pc.axes.into_iter();
-    let mut next = || axes.next().unwrap_or_else(|| vec![0.0; dims]);
-    MapProjection {
-        mean: pc.mean,
-        axes: [next(), next()],
+    /// A stored map put in `catalog`'s item order; None when an item has no point.
+    fn for_items(catalog: &Catalog, stored: StoredMap) -> Option<CatalogMap> {
+        let by_id: std::collections::HashMap<i64, [f32; 2]> = stored.points.into_iter().collect();
+        let points: Option<Vec<[f32; 2]>> = catalog
+            .items()
+            .iter()
+            .map(|it| by_id.get(&it.id).copied())
+            .collect();
+        Some(CatalogMap {
+            projection: stored.projection,
+            points: points?,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Where vector `v` (a query photo) falls on the map.
+    pub fn place(&self, v: &[f32]) -> [f32; 2] {
+        self.projection.project(v)
     }
 }
 

@@ -9,7 +9,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::AtomicBool;
 
-use lookalike::catalog::{Catalog, IndexOptions, index_folder};
+use lookalike::catalog::Catalog;
+use lookalike::indexer::{IndexOptions, index_folder};
 
 #[test]
 fn broken_files_are_reported_by_name_and_the_rest_is_indexed() {
@@ -71,7 +72,7 @@ fn broken_files_are_reported_by_name_and_the_rest_is_indexed() {
         "4 demo photos, CMYK, 16-bit, GIF and the non-UTF-8 name"
     );
     assert!(cat.find_path(&root.join(odd_name)).is_some());
-    let failures = cat.store.failures().unwrap();
+    let failures = cat.store().failures().unwrap();
     assert_eq!(
         failures.len(),
         5,

@@ -8,7 +8,9 @@ mod common;
 use std::path::Path;
 
 use common::recall;
-use lookalike::catalog::{Catalog, LookupOptions, Storage, sidecar_path};
+use lookalike::catalog::{Catalog, Storage, sidecar_path};
+use lookalike::learn::StyleSpace;
+use lookalike::query::{LookupOptions, look_alikes};
 
 fn modified(p: &Path) -> std::time::SystemTime {
     std::fs::metadata(p).unwrap().modified().unwrap()
@@ -27,19 +29,20 @@ fn a_compact_catalog_finds_the_same_look_alikes_and_keeps_its_vectors_file_in_st
     let full = Catalog::open_with(&db, Storage::Full).unwrap();
     assert!(!file.exists(), "an f32 catalog writes no vectors file");
     let compact = Catalog::open_with(&db, Storage::Compact).unwrap();
-    assert!(compact.embeddings.is_compact() && file.exists());
+    assert!(compact.vectors().is_compact() && file.exists());
     let queries: Vec<usize> = (0..300).step_by(10).collect();
     let mut mean = 0.0;
     for &q in &queries {
         let v = full.vector(q);
-        let exact = full.embeddings.top_k(&v, 10, |_| true);
-        let approx = compact.embeddings.top_k(&v, 10, |_| true);
+        let exact = full.vectors().top_k(&v, 10, &|_| true);
+        let approx = compact.vectors().top_k(&v, 10, &|_| true);
         assert_eq!(approx[0].index, q, "item {q} finds itself first");
         assert!((approx[0].score - 1.0).abs() < 0.01);
         mean += recall(&exact, &approx) / queries.len() as f64;
     }
     assert!(mean >= 0.9, "recall@10 against f32 {mean:.3}");
-    assert!(compact.map.len() == 300, "the map is there");
+    let map = lookalike::map::CatalogMap::load(&compact).unwrap();
+    assert_eq!(map.map(|m| m.len()), Some(300), "the map is there");
 
     // Opened again with the index unchanged: the file is read, not rewritten.
     let stamp = modified(&file);
@@ -47,8 +50,8 @@ fn a_compact_catalog_finds_the_same_look_alikes_and_keeps_its_vectors_file_in_st
     assert_eq!(modified(&file), stamp);
     let v = full.vector(7);
     assert_eq!(
-        again.embeddings.top_k(&v, 10, |_| true),
-        compact.embeddings.top_k(&v, 10, |_| true)
+        again.vectors().top_k(&v, 10, &|_| true),
+        compact.vectors().top_k(&v, 10, &|_| true)
     );
 
     // A photo added and the folder indexed again (the indexer keeps the file in step): the new
@@ -67,7 +70,7 @@ fn a_compact_catalog_finds_the_same_look_alikes_and_keeps_its_vectors_file_in_st
     assert_eq!(grown.len(), 301);
     let new = grown.find_path(&root.join("new.jpg")).unwrap();
     let (v, _) = common::embedder().embed_file(&photos[300]).unwrap();
-    assert_eq!(grown.embeddings.top_k(&v, 1, |_| true)[0].index, new);
+    assert_eq!(grown.vectors().top_k(&v, 1, &|_| true)[0].index, new);
     let outside = tmp.path().join("download.jpg");
     std::fs::copy(&photos[300], &outside).unwrap();
     let r = common::json_output(
@@ -93,7 +96,7 @@ fn a_compact_catalog_finds_the_same_look_alikes_and_keeps_its_vectors_file_in_st
     f.set_len(len / 2).unwrap();
     drop(f);
     let mended = Catalog::open_with(&db, Storage::Compact).unwrap();
-    assert_eq!(mended.embeddings.top_k(&v, 1, |_| true)[0].index, new);
+    assert_eq!(mended.vectors().top_k(&v, 1, &|_| true)[0].index, new);
     assert_eq!(std::fs::metadata(&file).unwrap().len(), len);
 }
 
@@ -106,7 +109,7 @@ fn a_compact_catalog_with_a_learned_head_ranks_by_style_and_keeps_the_predicted_
     common::write_demo_labels(&photos, &root);
     let db = tmp.path().join("i.sqlite");
     common::cli_index(tmp.path(), &root, &db);
-    let mut full = Catalog::open_with(&db, Storage::Full).unwrap();
+    let full = Catalog::open_with(&db, Storage::Full).unwrap();
     let columns = vec!["articleType".to_string()];
     let (head, _) = lookalike::learn::train_head(
         &full,
@@ -117,11 +120,11 @@ fn a_compact_catalog_with_a_learned_head_ranks_by_style_and_keeps_the_predicted_
         |_| {},
     )
     .unwrap();
-    let mut compact = Catalog::open_with(&db, Storage::Compact).unwrap();
+    let compact = Catalog::open_with(&db, Storage::Compact).unwrap();
     let head = std::sync::Arc::new(head);
-    compact.set_head(head.clone());
-    full.set_head(head);
-    assert!(compact.style.as_ref().unwrap().is_compact());
+    let compact_style = StyleSpace::new(head.clone(), &compact);
+    let full_style = StyleSpace::new(head, &full);
+    assert!(compact_style.vectors().is_compact());
 
     let style = LookupOptions {
         k: 10,
@@ -133,14 +136,14 @@ fn a_compact_catalog_with_a_learned_head_ranks_by_style_and_keeps_the_predicted_
     let queries: Vec<usize> = (0..300).step_by(15).collect();
     for &q in &queries {
         let v = full.vector(q);
-        let want = full.look_alikes(&v, &style, |i| i != q);
-        let got = compact.look_alikes(&v, &style, |i| i != q);
+        let want = look_alikes(&full, Some(&full_style), &v, &style, &|i| i != q);
+        let got = look_alikes(&compact, Some(&compact_style), &v, &style, &|i| i != q);
         assert_eq!(got.predictions[0].label, want.predictions[0].label);
         let predicted = got.predictions[0].label.as_str();
         assert!(
             got.hits
                 .iter()
-                .all(|h| compact.items[h.index].labels.get("articleType") == Some(predicted)),
+                .all(|h| compact.items()[h.index].labels.get("articleType") == Some(predicted)),
             "only the predicted category"
         );
         assert!(got.hits.iter().all(|h| h.index != q));
@@ -167,12 +170,12 @@ fn a_vectors_file_from_another_index_or_with_a_flipped_byte_is_never_used() {
     let finds_itself = |cat: &Catalog| {
         let full = Catalog::open_with(&db, Storage::Full).unwrap();
         for q in (0..full.len()).step_by(7) {
-            let hit = cat.embeddings.top_k(&full.vector(q), 1, |_| true)[0];
+            let hit = cat.vectors().top_k(&full.vector(q), 1, &|_| true)[0];
             assert!(
                 hit.index == q && hit.score > 0.99,
                 "item {q} ({}) found {} at {}",
-                full.items[q].path.display(),
-                full.items[hit.index].path.display(),
+                full.items()[q].path.display(),
+                full.items()[hit.index].path.display(),
                 hit.score
             );
         }

@@ -71,7 +71,7 @@ fn build() -> Built {
 }
 
 fn index_of(cat: &Catalog, name: &str) -> usize {
-    cat.items
+    cat.items()
         .iter()
         .position(|it| it.path == Path::new(name))
         .unwrap_or_else(|| panic!("{name} in the catalog"))
@@ -125,11 +125,11 @@ fn copies_are_found_lookalikes_are_not_and_identical_bytes_group_whatever_the_na
         let in_group: Vec<&usize> = tees.iter().filter(|t| g.items.contains(t)).collect();
         for pair in in_group.windows(2) {
             assert_eq!(
-                cat.items[*pair[0]].hash,
-                cat.items[*pair[1]].hash,
+                cat.items()[*pair[0]].hash,
+                cat.items()[*pair[1]].hash,
                 "two different white T-shirts grouped: {} and {}",
-                cat.items[*pair[0]].path.display(),
-                cat.items[*pair[1]].path.display()
+                cat.items()[*pair[0]].path.display(),
+                cat.items()[*pair[1]].path.display()
             );
         }
     }
@@ -300,7 +300,7 @@ fn links_are_one_file_and_never_offered_for_the_trash() {
     );
     let cat = Catalog::open(&db).unwrap();
     let mut paths: Vec<String> = (0..cat.len())
-        .map(|i| cat.items[i].path.to_string_lossy().into_owned())
+        .map(|i| cat.items()[i].path.to_string_lossy().into_owned())
         .collect();
     paths.sort();
     // The linked folder's names are never items; of two hard links (both real names) the shorter.
@@ -334,7 +334,7 @@ fn links_are_one_file_and_never_offered_for_the_trash() {
     let real = *g
         .items
         .iter()
-        .find(|&&i| cat.items[i].path.starts_with("photos"))
+        .find(|&&i| cat.items()[i].path.starts_with("photos"))
         .unwrap();
     let other = *g.items.iter().find(|&&i| i != real).unwrap();
     std::fs::remove_file(&copy).unwrap();

@@ -151,28 +151,20 @@ fn dropping_a_photo_shows_k_lookalikes_with_scores_and_labels() {
 fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
     let f = fixture();
     let mut h = open(&f);
-    assert!(h.state().catalog().unwrap().head.is_none());
+    assert!(h.state().style().is_none());
     h.get_by_label("Learn from labels").click();
     h.step();
     settle(&mut h);
     assert!(
-        h.state().catalog().unwrap().head.is_some(),
+        h.state().style().is_some(),
         "the learned head is stored and the catalog reloaded with it"
     );
     // The first learned column is the one the category filter follows.
-    let column = h
-        .state()
-        .catalog()
-        .unwrap()
-        .head
-        .as_ref()
-        .unwrap()
-        .column_names()[0]
-        .clone();
+    let column = h.state().style().unwrap().column_names()[0].clone();
     drop_file(&mut h, &f.outside);
     let cat = h.state().catalog().unwrap();
     let original = cat.find_path(&f.original).unwrap();
-    let truth = cat.items[original].labels[column.as_str()].to_string();
+    let truth = cat.items()[original].labels[column.as_str()].to_string();
     h.get_by_label(&format!("Predicted {column}: {truth}"));
 
     h.get_by_label(&format!("Only the predicted {column}"))
@@ -183,7 +175,7 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
     let results = h.state().results();
     assert!(!results.is_empty());
     for (i, _) in results {
-        assert_eq!(&cat.items[i].labels[column.as_str()], truth.as_str());
+        assert_eq!(&cat.items()[i].labels[column.as_str()], truth.as_str());
     }
 }
 
@@ -202,7 +194,7 @@ fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_gri
     let title = format!(
         "Query: {} ({})",
         cat.label(second),
-        cat.items[second].path.display()
+        cat.items()[second].path.display()
     );
     h.get_by_label(&title);
     assert!(
@@ -229,7 +221,7 @@ fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_gri
         results.len()
     );
     assert!(results.iter().all(|(i, _)| {
-        cat.items[*i]
+        cat.items()[*i]
             .labels
             .iter()
             .any(|(_, v)| v.to_lowercase().contains(&wanted.to_lowercase()))
@@ -241,23 +233,21 @@ fn hovering_a_map_point_shows_its_label_and_path() {
     let f = fixture();
     let mut h = open_fake(&f);
     let cat = h.state().catalog().unwrap();
-    assert_eq!(cat.map.len(), 40);
+    let map = &h.state().map().expect("the map is shown").points;
+    assert_eq!(map.len(), 40);
     // The point farthest from the others, so no neighbour is nearer the pointer.
     let i = (0..cat.len())
         .max_by(|&a, &b| {
             let d = |x: usize| {
                 (0..cat.len())
                     .filter(|&y| y != x)
-                    .map(|y| {
-                        (cat.map[x][0] - cat.map[y][0]).powi(2)
-                            + (cat.map[x][1] - cat.map[y][1]).powi(2)
-                    })
+                    .map(|y| (map[x][0] - map[y][0]).powi(2) + (map[x][1] - map[y][1]).powi(2))
                     .fold(f32::MAX, f32::min)
             };
             d(a).total_cmp(&d(b))
         })
         .unwrap();
-    let text = format!("{} — {}", cat.label(i), cat.items[i].path.display());
+    let text = format!("{} — {}", cat.label(i), cat.items()[i].path.display());
     let pos = h.state().map_position(i).expect("the map was drawn");
     h.hover_at(pos);
     // Tooltips open after a short delay of frames.
@@ -657,7 +647,7 @@ fn a_shared_catalog_opens_from_its_address_and_browses_without_the_photos() {
     settle(&mut h);
     let cat = h.state().catalog().expect("the shared catalog opened");
     assert_eq!(cat.len(), 40);
-    assert!(!cat.index_path.to_string_lossy().contains("s3cret"));
+    assert!(!cat.location().to_string_lossy().contains("s3cret"));
     assert!(h.query_by_label_contains("s3cret").is_none());
 
     drop_file(&mut h, &f.outside);

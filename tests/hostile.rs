@@ -9,7 +9,9 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use lookalike::catalog::{Catalog, IndexOptions, LookupOptions, index_folder};
+use lookalike::catalog::Catalog;
+use lookalike::indexer::{IndexOptions, index_folder};
+use lookalike::query::{LookupOptions, look_alikes};
 
 #[test]
 fn indexing_a_folder_of_bombs_stays_within_the_memory_budget() {
@@ -150,7 +152,7 @@ fn a_damaged_stored_embedding_is_never_searched_and_is_embedded_again() {
     };
     index(6);
     let clean = Catalog::open(&db).unwrap();
-    assert!(clean.damaged.is_empty());
+    assert!(clean.damaged().is_empty());
     // One infinity in one item, a NaN in another (a flipped byte in the file would do the same).
     let conn = rusqlite::Connection::open(&db).unwrap();
     let damage = |name: &OsStr, value: f32| {
@@ -174,10 +176,16 @@ fn a_damaged_stored_embedding_is_never_searched_and_is_embedded_again() {
     drop(conn);
 
     let cat = Catalog::open(&db).unwrap();
-    assert_eq!(cat.damaged.len(), 2);
-    let broken: Vec<usize> = cat.damaged.clone();
+    assert_eq!(cat.damaged().len(), 2);
+    let broken: Vec<usize> = cat.damaged().to_vec();
     for q in 2..6 {
-        let hits = cat.look_alikes(&cat.vector(q), &LookupOptions::default(), |_| true);
+        let hits = look_alikes(
+            &cat,
+            None,
+            &cat.vector(q),
+            &LookupOptions::default(),
+            &|_| true,
+        );
         assert!(hits.hits.iter().all(|h| h.score.is_finite()));
         let top: Vec<usize> = hits.hits.iter().take(3).map(|h| h.index).collect();
         assert!(
@@ -187,7 +195,7 @@ fn a_damaged_stored_embedding_is_never_searched_and_is_embedded_again() {
     }
     // The next run embeds exactly the two again; afterwards nothing is damaged.
     index(2);
-    assert!(Catalog::open(&db).unwrap().damaged.is_empty());
+    assert!(Catalog::open(&db).unwrap().damaged().is_empty());
 }
 
 #[test]
@@ -292,7 +300,7 @@ fn a_labels_file_with_a_bad_row_or_semicolons_still_labels_the_rest() {
         "the skipped row is named: {err}"
     );
     let cat = Catalog::open(&db).unwrap();
-    assert_eq!(cat.label_field, "articleType");
+    assert_eq!(cat.label_field(), "articleType");
     let label = |i: usize| cat.label(cat.find_path(&photos[i]).unwrap()).to_string();
     assert_eq!(
         (label(0).as_str(), label(2).as_str()),

@@ -6,7 +6,9 @@ mod common;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use lookalike::catalog::{Catalog, IndexOptions, IndexReport, index_folder};
+use lookalike::catalog::Catalog;
+use lookalike::indexer::{IndexOptions, IndexReport, index_folder};
+use lookalike::map::CatalogMap;
 
 fn index(root: &Path, db: &Path) -> IndexReport {
     index_folder(
@@ -43,18 +45,13 @@ fn only_new_changed_and_moved_files_are_embedded() {
     );
     let cat = Catalog::open(&db).unwrap();
     assert_eq!(cat.len(), 6);
-    assert_eq!(
-        cat.map.len(),
-        6,
-        "the map is computed and stored with the index"
-    );
-    let q = cat
-        .projection
-        .as_ref()
-        .expect("map projection stored")
-        .project(&cat.vector(2));
+    let map = CatalogMap::load(&cat)
+        .unwrap()
+        .expect("the map is computed and stored with the index");
+    assert_eq!(map.len(), 6);
+    let q = map.place(&cat.vector(2));
     assert!(
-        (q[0] - cat.map[2][0]).abs() < 1e-4 && (q[1] - cat.map[2][1]).abs() < 1e-4,
+        (q[0] - map.points[2][0]).abs() < 1e-4 && (q[1] - map.points[2][1]).abs() < 1e-4,
         "a query lands where its item is"
     );
 
@@ -91,7 +88,7 @@ fn only_new_changed_and_moved_files_are_embedded() {
 
     let cat = Catalog::open(&db).unwrap();
     let i = cat
-        .items
+        .items()
         .iter()
         .position(|it| it.path == Path::new("moved/renamed.jpg"))
         .expect("moved item is indexed");
@@ -130,14 +127,14 @@ fn labels_csv_columns_become_labels_and_articletype_is_shown() {
     let db = tmp.path().join("i.sqlite");
     index(&root, &db);
     let cat = Catalog::open(&db).unwrap();
-    assert_eq!(cat.label_field, "articleType");
+    assert_eq!(cat.label_field(), "articleType");
     let first = cat
         .find_path(&root.join("images").join(photos[0].file_name().unwrap()))
         .unwrap();
     let expected = out[1].split(',').nth(4).unwrap();
     assert_eq!(cat.label(first), expected);
-    assert!(cat.items[first].labels.contains_key("baseColour"));
-    assert_eq!(cat.items[first].labels.get("folder"), Some("images"));
+    assert!(cat.items()[first].labels.contains_key("baseColour"));
+    assert_eq!(cat.items()[first].labels.get("folder"), Some("images"));
 }
 
 #[test]

@@ -210,13 +210,13 @@ fn the_int8_model_gives_the_same_embeddings_on_a_cpu_without_vnni() {
     assert_eq!((a.len(), b.len()), (8, 8));
     for i in 0..a.len() {
         let j = (0..b.len())
-            .find(|&j| b.items[j].path == a.items[i].path)
+            .find(|&j| b.items()[j].path == a.items()[i].path)
             .unwrap();
         let cos = lookalike::search::dot(&a.vector(i), &b.vector(j));
         assert!(
             cos > 0.999,
             "{}: cosine {cos} between the int8 embeddings here and on an AVX2-only CPU",
-            a.items[i].path.display()
+            a.items()[i].path.display()
         );
     }
 }

@@ -90,7 +90,7 @@ fn look_alikes_mostly_share_the_querys_category() {
     common::cli_index(tmp.path(), &root, &db);
     let cat = lookalike::catalog::Catalog::open(&db).unwrap();
     let category = |i: usize| {
-        cat.items[i]
+        cat.items()[i]
             .labels
             .get("masterCategory")
             .map(str::to_string)
@@ -98,7 +98,7 @@ fn look_alikes_mostly_share_the_querys_category() {
     };
     let (mut same, mut total, mut chance) = (0, 0, 0.0);
     for q in (0..cat.len()).step_by(cat.len() / 40) {
-        let hits = cat.embeddings.top_k(&cat.vector(q), 5, |i| i != q);
+        let hits = cat.vectors().top_k(&cat.vector(q), 5, &|i| i != q);
         same += hits
             .iter()
             .filter(|h| category(h.index) == category(q))

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::scenes::{self, HELD_OUT_SCENES, Scene};
-use lookalike::catalog::{Catalog, LookupOptions};
+use lookalike::catalog::Catalog;
 use lookalike::embed::Photo;
+use lookalike::query::LookupOptions;
 use lookalike::query::{
     Rect, RegionArg, RegionMode, embed_regions, is_studio_shot, search_regions,
 };
@@ -54,12 +55,13 @@ fn search(scene: &image::RgbImage, mode: RegionMode) -> Vec<PathBuf> {
     let regions = embed_regions(common::embedder(), &photo, mode).unwrap();
     let answer = search_regions(
         &f.catalog,
+        None,
         &regions,
         &LookupOptions {
             k: 10,
             ..Default::default()
         },
-        |_| true,
+        &|_| true,
     );
     answer
         .hits
@@ -251,7 +253,13 @@ fn a_photo_with_two_kinds_of_item_offers_each_kind_apart() {
     }
     let photo = Photo::from_rgb(canvas);
     let regions = embed_regions(common::embedder(), &photo, RegionMode::Auto).unwrap();
-    let answer = search_regions(&f.catalog, &regions, &LookupOptions::default(), |_| true);
+    let answer = search_regions(
+        &f.catalog,
+        None,
+        &regions,
+        &LookupOptions::default(),
+        &|_| true,
+    );
     let kinds: Vec<&str> = answer.suggestions.iter().map(|s| s.kind.as_str()).collect();
     assert!(
         kinds.contains(&"Tshirts") && kinds.contains(&"Casual Shoes"),

@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use super::file_picker::Purpose;
 use super::input::{NOTHING_TO_PASTE, path_from_text};
 use super::query_panel::Query;
 use super::{Engine, LookalikeApp, QueryInput, View};
-use crate::catalog::LookupOptions;
+use crate::query::LookupOptions;
 
 /// Things the UI asks for while drawing; applied after the frame is laid out.
 #[derive(Debug)]
@@ -85,7 +85,7 @@ impl LookalikeApp {
             Command::Paste => self.paste(),
             Command::PasteText(text) => match path_from_text(&text) {
                 Some(path) => self.run_query(QueryInput::File(path)),
-                None => self.error = Some(NOTHING_TO_PASTE.into()),
+                None => self.status.show_error(NOTHING_TO_PASTE),
             },
             Command::Query(input) => self.run_query(input),
             Command::QueryItem(i) => self.run_query(QueryInput::Item(i)),
@@ -119,16 +119,15 @@ impl LookalikeApp {
                 self.look_alikes.clear();
             }
             Command::CancelIndexing => {
-                if let Some(ix) = &self.indexing {
-                    ix.cancel.store(true, Ordering::Relaxed);
-                }
+                self.status.request_cancel();
             }
             Command::Open(p) => {
                 if let Err(e) = open::that_detached(&p) {
-                    self.error = Some(format!("Cannot open {}: {e}", p.display()));
+                    self.status
+                        .show_error(format!("Cannot open {}: {e}", p.display()));
                 }
             }
-            Command::DismissError => self.error = None,
+            Command::DismissError => self.status.dismiss_error(),
             Command::TrainHead => self.train_head(),
             Command::ShowView(v) => self.view = v,
             Command::Back => self.go_back(),
@@ -206,7 +205,7 @@ impl LookalikeApp {
         let start = self
             .folder
             .clone()
-            .or_else(|| self.catalog.as_ref().map(|c| c.root.clone()));
+            .or_else(|| self.catalog.as_ref().map(|c| c.root().to_path_buf()));
         self.picker = Some(super::file_picker::FilePicker::new(
             purpose,
             start.as_deref(),
@@ -214,7 +213,7 @@ impl LookalikeApp {
     }
 
     pub(super) fn run_query(&mut self, input: QueryInput) {
-        self.error = None;
+        self.status.dismiss_error();
         if matches!(
             input,
             QueryInput::File(_) | QueryInput::Pixels(_) | QueryInput::Item(_)
@@ -231,7 +230,7 @@ impl LookalikeApp {
                 .catalog
                 .as_ref()
                 .and_then(|c| {
-                    c.items
+                    c.items()
                         .get(*i)
                         .map(|it| format!("{} ({})", c.label(*i), it.path.display()))
                 })
@@ -248,9 +247,9 @@ impl LookalikeApp {
                 self.query.current().and_then(|q| q.preview.clone())
             }
             (QueryInput::Item(i), Some(c)) => c
-                .items
+                .items()
                 .get(*i)
-                .and_then(|it| self.thumbs.get(&c.store, it.id).cloned()),
+                .and_then(|it| self.thumbs.get(c.store(), it.id).cloned()),
             _ => None,
         };
         let mut kept = self.query.replace(None).filter(|_| keep_preview);
@@ -283,13 +282,15 @@ impl LookalikeApp {
         let (Engine::Ready(embedder), Some(catalog)) = (&self.engine, &self.catalog) else {
             match &self.engine {
                 Engine::Failed(e) => {
-                    self.error = Some(e.clone());
+                    self.status.show_error(e.clone());
                     self.query.replace(None);
                 }
-                _ if self.catalog.is_none() && !self.loading_catalog && self.indexing.is_none() => {
-                    self.error = Some(
-                        "Open a catalog first: its items are what the look-alikes are chosen from."
-                            .into(),
+                _ if self.catalog.is_none()
+                    && !self.loading_catalog
+                    && !self.status.is_indexing() =>
+                {
+                    self.status.show_error(
+                        "Open a catalog first: its items are what the look-alikes are chosen from.",
                     );
                     self.query.replace(None);
                 }
@@ -301,7 +302,10 @@ impl LookalikeApp {
             id,
             input,
             Arc::clone(embedder),
-            Arc::clone(catalog),
+            super::jobs::Searched {
+                catalog: Arc::clone(catalog),
+                style: self.learning.style().cloned(),
+            },
             LookupOptions {
                 k: self.settings.k,
                 style_aware: self.settings.style_aware,
@@ -316,7 +320,7 @@ impl LookalikeApp {
         let Some(catalog) = self.catalog.clone() else {
             return;
         };
-        if self.learning.is_training() || self.indexing.is_some() {
+        if self.learning.is_training() || self.status.is_indexing() {
             return;
         }
         let cancel = Arc::new(AtomicBool::new(false));
@@ -329,11 +333,13 @@ impl LookalikeApp {
         let Some(catalog) = &self.catalog else { return };
         let marked: Vec<usize> = self.dups.marked.iter().copied().collect();
         match crate::dups::write_marked_csv(catalog, &self.dups.groups, &marked, path) {
-            Ok(n) => {
-                self.last_index_note =
-                    Some(format!("{n} marked items written to {}", path.display()))
-            }
-            Err(e) => self.error = Some(format!("Cannot export the marked items: {e}")),
+            Ok(n) => self.status.note(Some(format!(
+                "{n} marked items written to {}",
+                path.display()
+            ))),
+            Err(e) => self
+                .status
+                .show_error(format!("Cannot export the marked items: {e}")),
         }
     }
 
@@ -342,7 +348,9 @@ impl LookalikeApp {
         let marked: Vec<usize> = self.dups.marked.iter().copied().collect();
         match crate::dups::trash_plan(catalog, &self.dups.groups, &marked) {
             Ok(files) => self.dups.confirm_trash = Some(files),
-            Err(e) => self.error = Some(format!("Not moved to the trash: {e}")),
+            Err(e) => self
+                .status
+                .show_error(format!("Not moved to the trash: {e}")),
         }
     }
 
@@ -354,20 +362,24 @@ impl LookalikeApp {
         if let Some(catalog) = &self.catalog {
             let marked: Vec<usize> = self.dups.marked.iter().copied().collect();
             if let Err(e) = crate::dups::trash_plan(catalog, &self.dups.groups, &marked) {
-                self.error = Some(format!("Not moved to the trash: {e}"));
+                self.status
+                    .show_error(format!("Not moved to the trash: {e}"));
                 return;
             }
         }
         match trash::delete_all(&files) {
             Ok(()) => {
-                self.last_index_note = Some(format!("{} files moved to the trash", files.len()));
+                self.status
+                    .note(Some(format!("{} files moved to the trash", files.len())));
                 self.dups.reset();
                 // The index forgets the files that are gone.
                 if self.folder.is_some() {
                     self.start_indexing();
                 }
             }
-            Err(e) => self.error = Some(format!("Cannot move the files to the trash: {e}")),
+            Err(e) => self
+                .status
+                .show_error(format!("Cannot move the files to the trash: {e}")),
         }
     }
 }

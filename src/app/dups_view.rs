@@ -178,8 +178,8 @@ impl DupsView {
         }
         ui.columns(self.compare.len().max(1), |cols| {
             for (col, &i) in cols.iter_mut().zip(&self.compare) {
-                let it = &catalog.items[i];
-                if let Some(t) = thumbs.get(&catalog.store, it.id) {
+                let it = &catalog.items()[i];
+                if let Some(t) = thumbs.get(catalog.store(), it.id) {
                     col.add(
                         egui::Image::from_texture(t).max_size(vec2(col.available_width(), 220.0)),
                     );
@@ -205,7 +205,7 @@ impl DupsView {
                     c.colour_distance * 100.0
                 );
             }
-            if catalog.items[a].hash == catalog.items[b].hash {
+            if catalog.items()[a].hash == catalog.items()[b].hash {
                 line += " · byte-identical";
             }
             ui.label(line);
@@ -245,7 +245,7 @@ fn dup_card(
     thumbs: &mut Thumbs,
     commands: &mut Vec<Command>,
 ) {
-    let it = &catalog.items[i];
+    let it = &catalog.items()[i];
     let name = it.path.display().to_string();
     ui.vertical(|ui| {
         ui.set_width(THUMB + 8.0);
@@ -259,7 +259,7 @@ fn dup_card(
         } else {
             Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color)
         };
-        if let Some(t) = thumbs.get(&catalog.store, it.id) {
+        if let Some(t) = thumbs.get(catalog.store(), it.id) {
             egui::Image::from_texture(t).paint_at(ui, rect.shrink(2.0));
         }
         ui.painter()

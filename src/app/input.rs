@@ -13,7 +13,8 @@ impl LookalikeApp {
         let mut clipboard = match arboard::Clipboard::new() {
             Ok(c) => c,
             Err(e) => {
-                self.error = Some(format!("The clipboard is not available: {e}"));
+                self.status
+                    .show_error(format!("The clipboard is not available: {e}"));
                 return;
             }
         };
@@ -28,7 +29,7 @@ impl LookalikeApp {
             self.run_query(QueryInput::File(path));
             return;
         }
-        self.error = Some(NOTHING_TO_PASTE.into());
+        self.status.show_error(NOTHING_TO_PASTE);
     }
 
     pub(super) fn keyboard(&mut self, ui: &egui::Ui, commands: &mut Vec<Command>) {

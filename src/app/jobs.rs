@@ -9,14 +9,16 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use egui::ColorImage;
 
 use super::file_picker::Purpose;
-use crate::catalog::{Catalog, IndexOptions, IndexReport, LookupOptions, Progress, index_folder};
+use crate::catalog::Catalog;
 use crate::embed::{Embedder, EngineOptions, Photo, read_photo_file};
 use crate::error::describe;
-use crate::learn::{TrainOptions, TrainProgress, train_head};
+use crate::indexer::{IndexOptions, IndexReport, Progress, index_folder};
+use crate::learn::{StyleSpace, TrainOptions, TrainProgress, train_head};
+use crate::map::CatalogMap;
 use crate::model::ModelManifest;
 use crate::query::{
-    Answer, EmbeddedRegion, Rect, RegionArg, RegionMode, decode_query_photo, embed_regions,
-    search_regions,
+    Answer, EmbeddedRegion, LookupOptions, Rect, RegionArg, RegionMode, decode_query_photo,
+    embed_regions, search_regions,
 };
 
 /// Longest side of the query photo shown in the window.
@@ -58,6 +60,23 @@ pub struct QueryOutcome {
     pub search_ms: f64,
 }
 
+/// What a query searches: the open catalog, and the style space learned from its labels.
+pub struct Searched {
+    pub catalog: Arc<Catalog>,
+    pub style: Option<Arc<StyleSpace>>,
+}
+
+/// A catalog opened for the window, with what is kept beside it.
+pub struct Opened {
+    pub catalog: Arc<Catalog>,
+    /// The head learned from its labels, with the catalog in its style space.
+    pub style: Option<Arc<StyleSpace>>,
+    /// Its map, when it has one for every item.
+    pub map: Option<CatalogMap>,
+    /// Its label columns a head can learn.
+    pub learnable: Vec<String>,
+}
+
 /// Messages from the background threads to the window.
 pub enum Msg {
     Engine {
@@ -66,8 +85,7 @@ pub enum Msg {
     },
     Catalog {
         index: PathBuf,
-        /// The catalog, and its label columns a head can learn.
-        result: Result<(Arc<Catalog>, Vec<String>), String>,
+        result: Result<Opened, String>,
     },
     IndexProgress(Progress),
     IndexDone(Result<IndexReport, String>),
@@ -155,10 +173,23 @@ impl Outbox {
     /// Open an index for searching.
     pub fn load_catalog(&self, index: PathBuf) {
         self.spawn("catalog-load", move |out| {
-            let result = crate::open_catalog(&index)
-                .map(|c| {
-                    let learnable = crate::learn::learnable_columns(&c);
-                    (Arc::new(c), learnable)
+            let result = Catalog::open(&index)
+                .map(|catalog| {
+                    // Without its head or its map the catalog is still searched: say why, go on.
+                    let style = StyleSpace::stored(&catalog).unwrap_or_else(|e| {
+                        log::warn!("the learned head is left out: {}", describe(&e));
+                        None
+                    });
+                    let map = CatalogMap::load(&catalog).unwrap_or_else(|e| {
+                        log::warn!("the map is left out: {}", describe(&e));
+                        None
+                    });
+                    Opened {
+                        learnable: crate::learn::learnable_columns(&catalog),
+                        catalog: Arc::new(catalog),
+                        style: style.map(Arc::new),
+                        map,
+                    }
                 })
                 .map_err(|e| describe(&e));
             out.send(Msg::Catalog { index, result });
@@ -196,12 +227,13 @@ impl Outbox {
         id: u64,
         input: QueryInput,
         embedder: Arc<Embedder>,
-        catalog: Arc<Catalog>,
+        searched: Searched,
         opts: LookupOptions,
         filter: String,
     ) {
         self.spawn("query", move |out| {
-            let result = run_query(input, &embedder, &catalog, &opts, &filter);
+            let (catalog, style) = (&searched.catalog, searched.style.as_deref());
+            let result = run_query(input, &embedder, catalog, style, &opts, &filter);
             out.send(Msg::Query { id, result });
         });
     }
@@ -219,7 +251,7 @@ impl Outbox {
                     ));
                 }
             })
-            .map(|_| catalog.index_path.clone())
+            .map(|_| catalog.location().to_path_buf())
             .map_err(|e| format!("Learning from the labels failed: {}", describe(&e)));
             out.send(Msg::TrainDone(result));
         });
@@ -231,7 +263,7 @@ impl Outbox {
             "duplicates",
             move |out| match crate::dups::catalog_candidates(&catalog, &Default::default()) {
                 Ok(pairs) => out.send(Msg::DupCandidates {
-                    index: catalog.index_path.clone(),
+                    index: catalog.location().to_path_buf(),
                     items: catalog.len(),
                     pairs: Arc::new(pairs),
                 }),
@@ -297,7 +329,7 @@ const SYSTEM_DIALOG_MIN: std::time::Duration = std::time::Duration::from_millis(
 /// Whether any label of item `i` contains `filter` (lower case); an empty filter lets all through.
 pub fn label_matches(catalog: &Catalog, i: usize, filter: &str) -> bool {
     filter.is_empty()
-        || catalog.items[i]
+        || catalog.items()[i]
             .labels
             .iter()
             .any(|(_, v)| v.to_lowercase().contains(filter))
@@ -307,6 +339,7 @@ fn run_query(
     input: QueryInput,
     embedder: &Embedder,
     catalog: &Catalog,
+    style: Option<&StyleSpace>,
     opts: &LookupOptions,
     filter: &str,
 ) -> Result<QueryOutcome, String> {
@@ -372,16 +405,16 @@ fn run_query(
         }
     };
     let embed_ms = photo.is_some().then(|| t0.elapsed().as_secs_f64() * 1e3);
-    if let Some(r) = regions.iter().find(|r| r.vector.len() != catalog.dims) {
+    if let Some(r) = regions.iter().find(|r| r.vector.len() != catalog.dims()) {
         return Err(format!(
             "the query has {} dims but the catalog {}: reopen the catalog",
             r.vector.len(),
-            catalog.dims
+            catalog.dims()
         ));
     }
     let t1 = Instant::now();
     let filter = filter.to_lowercase();
-    let answer = search_regions(catalog, &regions, opts, |i| {
+    let answer = search_regions(catalog, style, &regions, opts, &|i| {
         Some(i) != own_item && label_matches(catalog, i, &filter)
     });
     Ok(QueryOutcome {

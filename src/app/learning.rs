@@ -8,7 +8,7 @@ use egui::RichText;
 
 use super::Command;
 use super::settings::Settings;
-use crate::catalog::Catalog;
+use crate::learn::StyleSpace;
 
 /// A head being learned.
 struct Training {
@@ -22,13 +22,22 @@ struct Training {
 pub struct Learning {
     /// Label columns of the open catalog a head can learn.
     columns: Vec<String>,
+    /// What was learned from them (the head and the catalog in its style space), once learned.
+    style: Option<Arc<StyleSpace>>,
     training: Option<Training>,
 }
 
 impl Learning {
-    /// A catalog was opened: these are its columns a head can learn.
-    pub fn set_columns(&mut self, columns: Vec<String>) {
+    /// A catalog was opened: these are its columns a head can learn, and what was learned from
+    /// them before.
+    pub fn set_catalog(&mut self, columns: Vec<String>, style: Option<Arc<StyleSpace>>) {
         self.columns = columns;
+        self.style = style;
+    }
+
+    /// The head learned for the open catalog, with the catalog in its style space.
+    pub fn style(&self) -> Option<&Arc<StyleSpace>> {
+        self.style.as_ref()
     }
 
     pub fn is_training(&self) -> bool {
@@ -65,13 +74,7 @@ impl Learning {
 
     /// The panel's section: a button to learn, progress while learning, then the switches that
     /// use what was learned.
-    pub fn ui(
-        &self,
-        ui: &mut egui::Ui,
-        catalog: &Catalog,
-        settings: &Settings,
-        commands: &mut Vec<Command>,
-    ) {
+    pub fn ui(&self, ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Command>) {
         ui.separator();
         ui.label(RichText::new("Learn from the catalog's labels").strong());
         if let Some(t) = &self.training {
@@ -83,7 +86,7 @@ impl Learning {
             return;
         }
         let columns = &self.columns;
-        match &catalog.head {
+        match &self.style {
             None if columns.is_empty() => {
                 ui.weak("No labels to learn from: put a labels.csv beside the photos, or sort them into folders by label, and index again.");
                 return;
@@ -107,7 +110,7 @@ impl Learning {
                 }
             }
         }
-        let has_head = catalog.head.is_some();
+        let has_head = self.style.is_some();
         let mut style = settings.style_aware;
         if ui
             .add_enabled(has_head, egui::Checkbox::new(&mut style, "Style-aware ranking"))
@@ -116,8 +119,8 @@ impl Learning {
         {
             commands.push(Command::SetStyleAware(style));
         }
-        let category = catalog
-            .head
+        let category = self
+            .style
             .as_ref()
             .and_then(|h| h.column_names().into_iter().next())
             .unwrap_or_else(|| "category".into());

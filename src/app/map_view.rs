@@ -8,7 +8,10 @@ use egui::{
 
 use super::map_pixels::draw_points;
 use super::thumbs::Thumbs;
+use std::sync::Arc;
+
 use crate::catalog::Catalog;
+use crate::map::CatalogMap;
 
 /// Distinct colours for the most common labels; the rest are grey.
 const PALETTE: [Color32; 11] = [
@@ -29,9 +32,10 @@ const QUERY: Color32 = Color32::from_rgb(255, 255, 255);
 /// Hover picks the nearest dot within this many points of the pointer.
 const PICK_RADIUS: f32 = 8.0;
 
-/// Colours of one catalog.
+/// Colours of one catalog and its map.
 struct Palette {
     catalog: *const Catalog,
+    map: *const CatalogMap,
     colors: Vec<Color32>,
     legend: Vec<(String, Color32, usize)>,
     bounds: Rect,
@@ -40,12 +44,15 @@ struct Palette {
 #[derive(PartialEq)]
 struct DrawKey {
     catalog: *const Catalog,
+    map: *const CatalogMap,
     view: [u32; 4],
     size: [usize; 2],
 }
 
 #[derive(Default)]
 pub struct MapView {
+    /// The catalog's map, when it has one for every item.
+    map: Option<Arc<CatalogMap>>,
     /// The visible part of the map in data coordinates; `None` fits the whole catalog.
     view: Option<Rect>,
     texture: Option<TextureHandle>,
@@ -80,7 +87,17 @@ impl MapView {
         self.hovered
     }
 
-    /// Move the view sideways by `fraction` of its width (the panning measurement).
+    /// Show `map` (the map of the catalog just opened; None: it has none yet).
+    pub fn set_map(&mut self, map: Option<CatalogMap>) {
+        self.map = map.map(Arc::new);
+    }
+
+    /// The map shown, if any.
+    pub fn map(&self) -> Option<&CatalogMap> {
+        self.map.as_deref()
+    }
+
+    /// Move the view sideways by `fraction` of its width.
     pub fn pan_by(&mut self, fraction: f32) {
         if let Some(bounds) = self.palette.as_ref().map(|p| p.bounds) {
             let view = self.view.unwrap_or(bounds);
@@ -89,10 +106,10 @@ impl MapView {
     }
 
     /// Where item `i` was drawn in the last frame (for tests that hover it).
-    pub fn screen_pos(&self, catalog: &Catalog, i: usize) -> Option<Pos2> {
+    pub fn screen_pos(&self, i: usize) -> Option<Pos2> {
         let rect = self.last_rect?;
         let view = self.view.or(self.palette.as_ref().map(|p| p.bounds))?;
-        Some(to_screen(*catalog.map.get(i)?, rect, view))
+        Some(to_screen(*self.map.as_ref()?.points.get(i)?, rect, view))
     }
 
     pub fn show(
@@ -103,11 +120,16 @@ impl MapView {
         thumbs: &mut Thumbs,
     ) -> MapEvents {
         self.hovered = None;
-        if catalog.map.len() != catalog.len() || catalog.is_empty() {
+        let Some(map) = self
+            .map
+            .clone()
+            .filter(|m| m.len() == catalog.len() && !catalog.is_empty())
+        else {
             ui.centered_and_justified(|ui| ui.label("The map appears when indexing finishes."));
             return MapEvents::default();
-        }
-        self.ensure_palette(catalog);
+        };
+        let points = map.points.as_slice();
+        self.ensure_palette(catalog, &map);
         let palette = self.palette.as_ref().expect("palette was just made");
         ui.horizontal_wrapped(|ui| {
             for (label, color, count) in &palette.legend {
@@ -150,13 +172,13 @@ impl MapView {
                 self.view = Some(view);
             }
         }
-        if response.double_clicked() && nearest(catalog, rect, view, response.hover_pos()).is_none()
+        if response.double_clicked() && nearest(points, rect, view, response.hover_pos()).is_none()
         {
             self.view = None;
             view = bounds;
         }
 
-        self.redraw_if_needed(ui, catalog, rect, view);
+        self.redraw_if_needed(ui, catalog, &map, rect, view);
         if let Some(tex) = &self.texture {
             painter.image(
                 tex.id(),
@@ -166,7 +188,7 @@ impl MapView {
             );
         }
 
-        let at = |i: usize| to_screen(catalog.map[i], rect, view);
+        let at = |i: usize| to_screen(points[i], rect, view);
         let ring = |p: Pos2, r: f32, c: Color32| {
             painter.circle_stroke(p, r + 1.5, Stroke::new(1.5, Color32::BLACK));
             painter.circle_stroke(p, r, Stroke::new(2.0, c));
@@ -196,7 +218,7 @@ impl MapView {
             ));
         }
 
-        let hovered = nearest(catalog, rect, view, response.hover_pos());
+        let hovered = nearest(points, rect, view, response.hover_pos());
         self.hovered = hovered;
         let mut events = MapEvents::default();
         if let Some(i) = hovered {
@@ -207,8 +229,8 @@ impl MapView {
             if response.double_clicked() {
                 events.double_clicked = Some(i);
             }
-            let item = &catalog.items[i];
-            let tex = thumbs.get(&catalog.store, item.id).cloned();
+            let item = &catalog.items()[i];
+            let tex = thumbs.get(catalog.store(), item.id).cloned();
             let text = format!("{} — {}", catalog.label(i), item.path.display());
             response.on_hover_ui_at_pointer(|ui| {
                 if let Some(t) = tex {
@@ -221,11 +243,11 @@ impl MapView {
         events
     }
 
-    fn ensure_palette(&mut self, catalog: &Catalog) {
+    fn ensure_palette(&mut self, catalog: &Catalog, map: &CatalogMap) {
         if self
             .palette
             .as_ref()
-            .is_some_and(|p| std::ptr::eq(p.catalog, catalog))
+            .is_some_and(|p| std::ptr::eq(p.catalog, catalog) && std::ptr::eq(p.map, map))
         {
             return;
         }
@@ -262,9 +284,10 @@ impl MapView {
         if others > 0 {
             legend.push(("other".into(), OTHER, others));
         }
-        let bounds = bounds_of(&catalog.map);
+        let bounds = bounds_of(&map.points);
         self.palette = Some(Palette {
             catalog,
+            map,
             colors,
             legend,
             bounds,
@@ -272,7 +295,14 @@ impl MapView {
         self.view = None;
     }
 
-    fn redraw_if_needed(&mut self, ui: &Ui, catalog: &Catalog, rect: Rect, view: Rect) {
+    fn redraw_if_needed(
+        &mut self,
+        ui: &Ui,
+        catalog: &Catalog,
+        map: &CatalogMap,
+        rect: Rect,
+        view: Rect,
+    ) {
         let ppp = ui.ctx().pixels_per_point();
         let size = [
             (rect.width() * ppp).max(1.0) as usize,
@@ -280,6 +310,7 @@ impl MapView {
         ];
         let key = DrawKey {
             catalog,
+            map,
             view: [
                 view.min.x.to_bits(),
                 view.min.y.to_bits(),
@@ -292,7 +323,7 @@ impl MapView {
             return;
         }
         let palette = self.palette.as_ref().expect("palette");
-        let image = draw_points(&catalog.map, &palette.colors, size, view);
+        let image = draw_points(&map.points, &palette.colors, size, view);
         match &mut self.texture {
             Some(t) => t.set(image, TextureOptions::NEAREST),
             None => {
@@ -322,10 +353,10 @@ fn to_data(p: Pos2, rect: Rect, view: Rect) -> Pos2 {
 }
 
 /// The item nearest to the pointer, within `PICK_RADIUS` points.
-fn nearest(catalog: &Catalog, rect: Rect, view: Rect, pointer: Option<Pos2>) -> Option<usize> {
+fn nearest(points: &[[f32; 2]], rect: Rect, view: Rect, pointer: Option<Pos2>) -> Option<usize> {
     let pointer = pointer?;
     let mut best = (PICK_RADIUS * PICK_RADIUS, None);
-    for (i, p) in catalog.map.iter().enumerate() {
+    for (i, p) in points.iter().enumerate() {
         let d = to_screen(*p, rect, view).distance_sq(pointer);
         if d < best.0 {
             best = (d, Some(i));

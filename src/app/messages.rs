@@ -1,7 +1,6 @@
 //! Messages from the background threads: the engine, the catalog, indexing progress, query results.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use egui::TextureOptions;
 
@@ -43,49 +42,49 @@ impl LookalikeApp {
                     }
                     self.loading_catalog = false;
                     match result {
-                        Ok((cat, learnable)) => {
-                            self.learning.set_columns(learnable);
-                            self.catalog_loaded(cat)
+                        Ok(opened) => {
+                            self.learning.set_catalog(opened.learnable, opened.style);
+                            self.map.set_map(opened.map);
+                            self.catalog_loaded(opened.catalog)
                         }
-                        Err(e) => self.error = Some(e),
+                        Err(e) => self.status.show_error(e),
                     }
                 }
                 Msg::IndexProgress(p) => {
-                    if let Some(ix) = &mut self.indexing {
-                        ix.progress = p;
-                        if ix.last_reload.elapsed() > RELOAD_WHILE_INDEXING
-                            && !self.loading_catalog
-                            && p.done > 0
-                            // A catalog large enough to be compact rebuilds its vectors file on
-                            // each load: it is reloaded once, when indexing ends.
-                            && !self.catalog.as_ref().is_some_and(|c| c.embeddings.is_compact())
-                        {
-                            ix.last_reload = Instant::now();
-                            if let Some(index) = &self.index_path {
-                                self.loading_catalog = true;
-                                self.outbox.load_catalog(index.clone());
-                            }
-                        }
+                    // A catalog large enough to be compact rebuilds its vectors file on each
+                    // load: it is reloaded once, when indexing ends.
+                    let can_reload = !self.loading_catalog
+                        && !self
+                            .catalog
+                            .as_ref()
+                            .is_some_and(|c| c.vectors().is_compact());
+                    if self
+                        .status
+                        .indexing_progress(p, RELOAD_WHILE_INDEXING, can_reload)
+                        && let Some(index) = &self.index_path
+                    {
+                        self.loading_catalog = true;
+                        self.outbox.load_catalog(index.clone());
                     }
                 }
                 Msg::IndexDone(result) => {
-                    self.indexing = None;
+                    self.status.indexing_ended();
                     match result {
                         Ok(r) => {
-                            self.last_index_note = (!r.failures.is_empty()).then(|| {
+                            self.status.note((!r.failures.is_empty()).then(|| {
                                 format!(
                                     "{} files could not be indexed (first: {}: {})",
                                     r.failures.len(),
                                     r.failures[0].0.display(),
                                     r.failures[0].1
                                 )
-                            });
+                            }));
                             if let Some(index) = &self.index_path {
                                 self.loading_catalog = true;
                                 self.outbox.load_catalog(index.clone());
                             }
                         }
-                        Err(e) => self.error = Some(format!("Indexing failed: {e}")),
+                        Err(e) => self.status.show_error(format!("Indexing failed: {e}")),
                     }
                 }
                 Msg::Query { id, result } => self.query_done(ctx, id, result),
@@ -117,18 +116,18 @@ impl LookalikeApp {
                         self.engine = Engine::Failed(e.clone());
                     }
                     self.loading_catalog = false;
-                    self.indexing = None;
+                    self.status.indexing_ended();
                     self.learning.ended();
                     self.dups.computing = false;
                     if let Some(q) = self.query.current_mut() {
                         q.waiting_for = None;
                     }
                     self.waiting_input = None;
-                    self.error = Some(e);
+                    self.status.show_error(e);
                 }
                 Msg::DupsFailed(e) => {
                     self.dups.computing = false;
-                    self.error = Some(e);
+                    self.status.show_error(e);
                 }
                 Msg::PickedExportFile(p) => self.apply(Command::ExportMarked(p)),
                 Msg::PickerUnavailable(purpose) => self.open_picker(purpose),
@@ -144,7 +143,7 @@ impl LookalikeApp {
                             self.outbox.load_catalog(index);
                         }
                         Ok(_) => {}
-                        Err(e) => self.error = Some(e),
+                        Err(e) => self.status.show_error(e),
                     }
                 }
             }
@@ -159,7 +158,7 @@ impl LookalikeApp {
                 .engine_model
                 .as_ref()
                 .is_some_and(|m| Self::same_model(m, &wanted))
-            && self.indexing.is_none()
+            && !self.status.is_indexing()
         {
             self.start_engine(Ok(wanted));
         }
@@ -212,7 +211,7 @@ impl LookalikeApp {
                     .show_hits(out.answer.hits.iter().map(|h| h.hit).collect());
             }
             Err(e) => {
-                self.error = Some(e);
+                self.status.show_error(e);
                 self.look_alikes.clear();
             }
         }

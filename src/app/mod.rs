@@ -20,17 +20,18 @@ mod query_photo;
 mod results;
 mod settings;
 mod shared_dialog;
+mod status;
 mod thumbs;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use egui::{Color32, RichText};
+use egui::Color32;
 
-use crate::catalog::{Catalog, Progress, model_for_index};
+use crate::catalog::{Catalog, model_for_index};
 use crate::embed::Embedder;
 use crate::model::{ModelManifest, default_model};
 pub use commands::Command;
@@ -60,8 +61,6 @@ pub struct AppConfig {
     pub persist: bool,
     /// Browse this index file as it is, without indexing its folder.
     pub index_file: Option<PathBuf>,
-    /// Pan the map every frame for this many frames, print the frame rate, and close (measurement).
-    pub pan_frames: Option<u64>,
     /// Use the window's own file picker, not the system's dialog (also `LOOKALIKE_FILE_PICKER=builtin`).
     pub builtin_file_picker: bool,
     /// Make embedders with this instead of ONNX Runtime (tests).
@@ -81,13 +80,6 @@ pub enum View {
     Duplicates,
 }
 
-struct Indexing {
-    progress: Progress,
-    cancel: Arc<AtomicBool>,
-    started: Instant,
-    last_reload: Instant,
-}
-
 pub struct LookalikeApp {
     config: AppConfig,
     settings: Settings,
@@ -101,11 +93,9 @@ pub struct LookalikeApp {
     index_path: Option<PathBuf>,
     catalog: Option<Arc<Catalog>>,
     loading_catalog: bool,
-    indexing: Option<Indexing>,
     learning: learning::Learning,
     view: View,
     dups: dups_view::DupsView,
-    last_index_note: Option<String>,
     query: query_panel::QueryPanel,
     /// The window's own file picker, open when the system's dialog could not.
     picker: Option<file_picker::FilePicker>,
@@ -116,10 +106,8 @@ pub struct LookalikeApp {
     look_alikes: results::LookAlikes,
     map: MapView,
     thumbs: Thumbs,
-    error: Option<String>,
+    status: status::Status,
     next_query: u64,
-    /// Frames panned so far and when the panning started (see `AppConfig::pan_frames`).
-    panned: (u64, Option<Instant>),
 }
 
 /// Open the window (blocks until it closes).
@@ -168,11 +156,9 @@ impl LookalikeApp {
             index_path: None,
             catalog: None,
             loading_catalog: false,
-            indexing: None,
             learning: learning::Learning::default(),
             view: View::LookAlikes,
             dups: dups_view::DupsView::new(),
-            last_index_note: None,
             query: query_panel::QueryPanel::default(),
             picker: None,
             shared_dialog: None,
@@ -180,9 +166,8 @@ impl LookalikeApp {
             look_alikes: results::LookAlikes::default(),
             map: MapView::default(),
             thumbs,
-            error: None,
+            status: status::Status::default(),
             next_query: 0,
-            panned: (0, None),
             config,
         };
         let start = app
@@ -213,6 +198,16 @@ impl LookalikeApp {
         self.catalog.as_deref()
     }
 
+    /// The open catalog's map, if it has one (tests read it).
+    pub fn map(&self) -> Option<&crate::map::CatalogMap> {
+        self.map.map()
+    }
+
+    /// The head learned from the open catalog's labels, if any (tests read it).
+    pub fn style(&self) -> Option<&crate::learn::StyleSpace> {
+        self.learning.style().map(|s| s.as_ref())
+    }
+
     /// How many earlier queries Back can return to.
     pub fn earlier_queries(&self) -> usize {
         self.query.earlier_count()
@@ -222,7 +217,7 @@ impl LookalikeApp {
     pub fn busy(&self) -> bool {
         matches!(self.engine, Engine::Starting)
             || self.loading_catalog
-            || self.indexing.is_some()
+            || self.status.is_indexing()
             || self.learning.is_training()
             || self.dups.computing
             || self
@@ -244,7 +239,7 @@ impl LookalikeApp {
 
     /// The message shown in the error banner.
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.status.error()
     }
 
     /// How many catalog thumbnails are loaded (tests read it).
@@ -275,9 +270,25 @@ impl LookalikeApp {
             .unwrap_or_default()
     }
 
+    /// Whether the map of an open catalog is shown and nothing is loading or indexing.
+    pub fn map_is_shown(&self) -> bool {
+        self.view == View::LookAlikes
+            && !self.busy()
+            && self
+                .catalog
+                .as_ref()
+                .zip(self.map.map())
+                .is_some_and(|(c, m)| m.len() == c.len() && !c.is_empty())
+    }
+
+    /// Move the map's view sideways by `fraction` of its width (what dragging it does).
+    pub fn pan_map(&mut self, fraction: f32) {
+        self.map.pan_by(fraction);
+    }
+
     /// Where catalog item `i` is drawn on the map (for tests).
     pub fn map_position(&self, i: usize) -> Option<egui::Pos2> {
-        self.map.screen_pos(self.catalog.as_deref()?, i)
+        self.map.screen_pos(i)
     }
 
     /// Ask for look-alikes of a photo file: what dropping it does.
@@ -303,9 +314,7 @@ impl LookalikeApp {
     /// Open an index for searching only: its folder is not scanned or indexed.
     fn browse_index(&mut self, index: PathBuf) {
         self.learning.cancel();
-        if let Some(ix) = self.indexing.take() {
-            ix.cancel.store(true, Ordering::Relaxed);
-        }
+        self.status.cancel_indexing();
         if self.index_path.as_ref() != Some(&index) {
             self.query.forget_earlier();
             self.thumbs.clear();
@@ -330,14 +339,13 @@ impl LookalikeApp {
         // A head being learned belongs to the catalog being closed.
         self.learning.cancel();
         if !folder.is_dir() {
-            self.error = Some(format!("{} is not a folder.", folder.display()));
+            self.status
+                .show_error(format!("{} is not a folder.", folder.display()));
             return;
         }
         // Earlier queries point at the items of the catalog being closed.
         self.query.forget_earlier();
-        if let Some(ix) = self.indexing.take() {
-            ix.cancel.store(true, Ordering::Relaxed);
-        }
+        self.status.cancel_indexing();
         let index = index_path_for(&folder, self.config.index_dir.as_deref());
         if self.index_path.as_ref() != Some(&index) {
             self.thumbs.clear();
@@ -380,13 +388,7 @@ impl LookalikeApp {
             Arc::clone(embedder),
             Arc::clone(&cancel),
         );
-        let now = Instant::now();
-        self.indexing = Some(Indexing {
-            progress: Progress::default(),
-            cancel,
-            started: now,
-            last_reload: now,
-        });
+        self.status.indexing_started(cancel);
     }
 }
 
@@ -398,16 +400,12 @@ impl eframe::App for LookalikeApp {
         self.keyboard(ui, &mut commands);
 
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut commands));
-        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui, &mut commands));
-        if let Some(e) = self.error.clone() {
-            egui::Panel::top("error").show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.colored_label(Color32::from_rgb(255, 110, 100), RichText::new(&e).strong());
-                    if ui.small_button("Dismiss").clicked() {
-                        commands.push(Command::DismissError);
-                    }
-                });
-            });
+        egui::Panel::bottom("status").show(ui, |ui| {
+            let shown = self.status_shown();
+            self.status.ui(ui, &shown, &mut commands)
+        });
+        if self.status.error().is_some() {
+            egui::Panel::top("error").show(ui, |ui| self.status.error_ui(ui, &mut commands));
         }
         match self.view {
             View::LookAlikes => {
@@ -471,16 +469,12 @@ impl eframe::App for LookalikeApp {
         for cmd in commands {
             self.apply(cmd);
         }
-        self.pan_measurement(&ctx);
         if self.busy() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if self.config.pan_frames.is_some() {
-            return;
-        }
         if self.config.persist {
             eframe::set_value(storage, eframe::APP_KEY, &self.settings);
         }

@@ -1,37 +1,12 @@
-//! The window's panels: toolbar, status bar, query, look-alikes and map.
-
-use std::time::Instant;
+//! The window's layout of its panels: the toolbar, the query and learning sections, the
+//! look-alikes and the map, and what the status bar is shown.
 
 use egui::{Color32, RichText};
 
 use super::map_view::Marks;
-use super::{Command, Engine, LookalikeApp, View, settings};
+use super::{Command, Engine, LookalikeApp, View, settings, status};
 
 impl LookalikeApp {
-    /// Pan the map each frame once the catalog is shown; report frames per second at the end.
-    pub(super) fn pan_measurement(&mut self, ctx: &egui::Context) {
-        let Some(frames) = self.config.pan_frames else {
-            return;
-        };
-        if self.catalog.as_ref().is_none_or(|c| c.map.is_empty()) || self.busy() {
-            return;
-        }
-        let (done, start) = &mut self.panned;
-        let start = *start.get_or_insert_with(Instant::now);
-        *done += 1;
-        self.map.pan_by(0.004);
-        if *done == frames {
-            let secs = start.elapsed().as_secs_f64();
-            let points = self.catalog.as_ref().map(|c| c.len()).unwrap_or(0);
-            println!(
-                "map panning: {frames} frames with {points} points in {secs:.2} s = {:.1} frames/s",
-                frames as f64 / secs
-            );
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
-        ctx.request_repaint();
-    }
-
     pub(super) fn toolbar(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         ui.horizontal(|ui| {
             ui.heading("lookalike");
@@ -102,90 +77,22 @@ impl LookalikeApp {
         });
     }
 
-    pub(super) fn status_bar(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
-        ui.horizontal(|ui| {
-            match (&self.engine, &self.engine_model) {
-                (Engine::Ready(e), _) => ui.label(format!("Model: {}", e.manifest().label())),
-                (Engine::Starting, Some(m)) => ui.label(format!("Loading {}…", m.label())),
-                (Engine::Starting, None) => ui.label("Loading the model…"),
-                (Engine::Failed(_), _) => {
-                    ui.colored_label(Color32::from_rgb(255, 110, 100), "No model")
-                }
-            };
-            ui.separator();
-            match (&self.catalog, &self.folder) {
-                (Some(c), _) => {
-                    let shared = c.store.is_shared();
-                    let name = if shared {
-                        format!("the shared catalog {}", c.store.location().display())
-                    } else {
-                        c.root
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default()
-                    };
-                    let compact = c.embeddings.is_compact();
-                    let kept = match &c.embeddings {
-                        crate::catalog::Vectors::Remote(server) => match server.expected_recall() {
-                            Some(r) => format!(" (searched on the server, recall@10 {r:.2})"),
-                            None => " (searched on the server)".into(),
-                        },
-                        _ if compact => " (int8)".into(),
-                        _ => String::new(),
-                    };
-                    ui.label(format!("{} items in {name}{kept}", c.len()))
-                    .on_hover_text(if compact {
-                        format!(
-                            "{}\nA large catalog: its vectors are kept as int8, searched in two stages",
-                            c.root.display()
-                        )
-                    } else {
-                        c.root.display().to_string()
-                    })
-                }
-                (None, Some(f)) => ui.label(format!("Opening {}…", f.display())),
-                (None, None) => ui.label("No catalog"),
-            };
-            if let Some(q) = self.query.current()
-                && q.waiting_for.is_none()
-            {
-                ui.separator();
-                ui.label(format!(
-                    "Query: embed {:.0} ms, search {:.1} ms",
-                    q.embed_ms, q.search_ms
-                ));
-            }
-            if let Some(ix) = &self.indexing {
-                ui.separator();
-                let p = ix.progress;
-                let secs = ix.started.elapsed().as_secs_f64();
-                let rate = p.done as f64 / secs.max(1e-3);
-                let eta = if rate > 0.0 {
-                    (p.total - p.done) as f64 / rate
-                } else {
-                    0.0
-                };
-                let frac = if p.total > 0 {
-                    p.done as f32 / p.total as f32
-                } else {
-                    0.0
-                };
-                ui.add(
-                    egui::ProgressBar::new(frac)
-                        .desired_width(220.0)
-                        .text(format!(
-                            "Indexing {}/{} · {rate:.0}/s · ETA {eta:.0} s",
-                            p.done, p.total
-                        )),
-                );
-                if ui.button("Cancel").clicked() {
-                    commands.push(Command::CancelIndexing);
-                }
-            } else if let Some(note) = &self.last_index_note {
-                ui.separator();
-                ui.colored_label(Color32::from_rgb(230, 180, 80), note);
-            }
-        });
+    /// What the status bar shows of the other panels' state.
+    pub(super) fn status_shown(&self) -> status::Shown<'_> {
+        status::Shown {
+            model: match (&self.engine, &self.engine_model) {
+                (Engine::Ready(e), _) => status::ModelState::Ready(e.manifest().label()),
+                (Engine::Starting, m) => status::ModelState::Loading(m.as_ref().map(|m| m.label())),
+                (Engine::Failed(_), _) => status::ModelState::Failed,
+            },
+            catalog: self.catalog.as_deref(),
+            opening: self.folder.as_deref(),
+            query_ms: self
+                .query
+                .current()
+                .filter(|q| q.waiting_for.is_none())
+                .map(|q| (q.embed_ms, q.search_ms)),
+        }
     }
 
     pub(super) fn query_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
@@ -206,12 +113,12 @@ impl LookalikeApp {
             shown,
             commands,
         );
-        if let Some(catalog) = &self.catalog {
-            self.learning.ui(ui, catalog, &self.settings, commands);
+        if self.catalog.is_some() {
+            self.learning.ui(ui, &self.settings, commands);
         }
         if let (Some((rank, h)), Some(c)) = (self.look_alikes.selected_hit(), &self.catalog) {
             ui.separator();
-            let item = &c.items[h.index];
+            let item = &c.items()[h.index];
             ui.label(RichText::new(format!("Selected: #{} · {:.3}", rank + 1, h.score)).strong());
             for (k, v) in item.labels.iter() {
                 ui.label(format!("{k}: {v}"));
@@ -282,8 +189,8 @@ impl LookalikeApp {
             .query
             .current()
             .and_then(|q| q.regions.as_ref().and_then(|r| r.get(q.lead)))
-            .zip(catalog.projection.as_ref())
-            .map(|(r, p)| p.project(&r.vector));
+            .zip(self.map.map())
+            .map(|(r, map)| map.place(&r.vector));
         let selected = self.look_alikes.selected_hit().map(|(_, h)| h.index);
         let marks = Marks {
             results: &results,

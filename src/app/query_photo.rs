@@ -309,8 +309,8 @@ fn suggestions(
                 continue;
             };
             let current = s.region == q.lead;
-            let item = &catalog.items[s.best.index];
-            let thumb = thumbs.get(&catalog.store, item.id).cloned();
+            let item = &catalog.items()[s.best.index];
+            let thumb = thumbs.get(catalog.store(), item.id).cloned();
             let text = if current {
                 format!("{} (shown)", s.kind)
             } else {

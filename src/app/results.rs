@@ -150,7 +150,7 @@ fn grid(
             ui.horizontal_wrapped(|ui| {
                 ui.spacing_mut().item_spacing = vec2(8.0, 8.0);
                 for (rank, hit) in hits.iter().enumerate() {
-                    let item = &catalog.items[hit.index];
+                    let item = &catalog.items()[hit.index];
                     let label = catalog.label(hit.index).to_string();
                     let (rect, response) = ui.allocate_exact_size(CARD, Sense::click());
                     let accessible =
@@ -182,7 +182,7 @@ fn grid(
                         rect.center_top() + vec2(0.0, 8.0 + THUMB / 2.0),
                         vec2(THUMB, THUMB),
                     );
-                    match thumbs.get(&catalog.store, item.id) {
+                    match thumbs.get(catalog.store(), item.id) {
                         Some(t) => {
                             let size = t.size_vec2();
                             let scale = (THUMB / size.x.max(size.y)).min(1.0);
@@ -225,7 +225,7 @@ fn grid(
                         commands.push(Command::Select(Some(rank)));
                     }
                     let path = catalog.abs_path(hit.index);
-                    let tip_thumb = thumbs.get(&catalog.store, item.id).cloned();
+                    let tip_thumb = thumbs.get(catalog.store(), item.id).cloned();
                     let response = response.on_hover_ui(|ui| {
                         if let Some(t) = tip_thumb {
                             ui.add(

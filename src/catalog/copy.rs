@@ -1,6 +1,9 @@
 //! Copying a whole catalog from one store to another: a local index into a shared PostgreSQL
 //! catalog and back (`lookalike copy-index`).
 
+use std::collections::HashMap;
+use std::path::Path;
+
 use super::store::CatalogStore;
 use super::{NewItem, Storage};
 use crate::error::{Error, Result};
@@ -47,14 +50,14 @@ pub fn copy_catalog(
         to.remove_all()?;
         w = to.open_writer()?;
     }
-    let variant = super::indexer::model_variant(&catalog.model, catalog.pooling, catalog.resize);
+    let variant = super::model_variant(&catalog.model, catalog.pooling, catalog.resize);
     for (key, value) in [
         ("root", catalog.root.to_string_lossy().into_owned()),
         ("model", catalog.model.clone()),
         ("model_variant", variant),
         ("pooling", catalog.pooling.name().to_string()),
         ("resize", catalog.resize.name().to_string()),
-        ("dims", catalog.dims.to_string()),
+        ("dims", catalog.dims().to_string()),
         ("label_field", catalog.label_field.clone()),
     ] {
         w.set_meta(key, &value)?;
@@ -100,20 +103,22 @@ pub fn copy_catalog(
             .try_for_each(|(path, reason)| iw.record_failure(path, reason))
     })?;
     report.failures = failures.len();
-    w.finish(catalog.dims)?;
+    w.finish(catalog.dims())?;
     let new_ids = w.known_files()?;
     drop(w);
 
-    if let Some(projection) = &catalog.projection
-        && catalog.map.len() == catalog.len()
-    {
-        let points: Vec<(i64, [f32; 2])> = catalog
-            .items
+    if let Some(map) = catalog.store().load_map()? {
+        let path_of: HashMap<i64, &Path> = catalog
+            .items()
             .iter()
-            .zip(&catalog.map)
-            .filter_map(|(it, p)| Some((new_ids.get(&it.path)?.id, *p)))
+            .map(|it| (it.id, it.path.as_path()))
             .collect();
-        to.save_map(projection, &points)?;
+        let points: Vec<(i64, [f32; 2])> = map
+            .points
+            .iter()
+            .filter_map(|(id, p)| Some((new_ids.get(*path_of.get(id)?)?.id, *p)))
+            .collect();
+        to.save_map(&map.projection, &points)?;
         report.map = true;
     }
     if let Some(head) = &head {

@@ -1,10 +1,9 @@
-//! The catalog: a folder of photos, its index in SQLite, and the in-memory view used for search.
+//! The catalog: a folder of photos, where its index is kept (an SQLite file or a shared
+//! PostgreSQL catalog, behind [`CatalogStore`]), and the in-memory view used for search.
 
 mod copy;
 mod db;
-mod indexer;
 mod labels;
-mod lookup;
 mod postgres;
 mod scan;
 mod store;
@@ -19,23 +18,16 @@ pub(crate) use db::f32_bytes;
 pub use db::{
     IndexDb, Known, NewItem, StoredHead, WriteLock, lock_for_writing, lock_path, remove_index,
 };
-pub use indexer::{IndexOptions, IndexReport, Progress, index_folder};
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
-pub use lookup::{LearnedHead, Lookup, LookupOptions, Prediction};
 pub use postgres::{DEFAULT_RECALL, PgStore, RecallCurve, is_postgres_url};
 pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
-pub use store::{CatalogStore, CatalogWriter, ItemWriter, SqliteStore, WriteGuard};
-pub use vectors::{COMPACT_FROM, RemoteVectors, Storage, Vectors, sidecar_path};
-
-use rayon::prelude::*;
+pub use store::{CatalogStore, CatalogWriter, ItemWriter, SqliteStore, StoredMap, WriteGuard};
+pub use vectors::{COMPACT_FROM, Storage, sidecar_path};
 
 use crate::embed::fingerprint::Fingerprint;
 use crate::error::Result;
-use crate::map::MapProjection;
 use crate::model::{ModelManifest, Pooling, ResizePolicy, find_model};
-
-/// Catalogs larger than this have their map plane fitted on this many evenly spaced items.
-pub const MAP_FIT_ROWS: usize = 50_000;
+use crate::search::{VectorIndex, Vectors};
 
 /// One photo of the catalog, as the index knows it.
 #[derive(Debug, Clone)]
@@ -53,36 +45,29 @@ pub struct Item {
     pub labels: Labels,
 }
 
-/// An opened index: items and their embeddings as one row-major matrix, ready for search.
+/// An opened catalog: its items and their embeddings, ready for search. What is computed from it
+/// (the map, a head learned from its labels) is kept beside it, by [`crate::map`] and
+/// [`crate::learn`].
 pub struct Catalog {
-    /// Where the catalog is kept: thumbnails, fingerprints, the map and the head are read and saved there.
-    pub store: Arc<dyn CatalogStore>,
-    pub index_path: PathBuf,
-    pub root: PathBuf,
+    /// Where the catalog is kept: thumbnails and fingerprints are read from there.
+    store: Arc<dyn CatalogStore>,
+    /// The folder of photos the items' paths are relative to.
+    root: PathBuf,
     /// Name of the model that made the embeddings.
-    pub model: String,
-    pub dims: usize,
+    model: String,
     /// Pooling and resize policy the embeddings were made with (queries must use the same).
-    pub pooling: Pooling,
-    pub resize: ResizePolicy,
+    pooling: Pooling,
+    resize: ResizePolicy,
     /// The label field shown beside results.
-    pub label_field: String,
-    pub items: Vec<Item>,
+    label_field: String,
+    items: Vec<Item>,
     /// `items.len() x dims` unit vectors: f32, or int8 for very large catalogs (see [`Storage`]).
-    pub embeddings: Vectors,
-    /// 2-D map coordinates (PCA) of each item; empty until computed.
-    pub map: Vec<[f32; 2]>,
-    /// The plane of the map, to place query photos on it.
-    pub projection: Option<MapProjection>,
-    /// The head learned from the catalog's labels, when one was trained for these embeddings.
-    pub head: Option<Arc<dyn LearnedHead>>,
-    /// `items.len() x head.proj_dims()` unit vectors in the head's style space; None without a head.
-    pub style: Option<Vectors>,
+    vectors: Vectors,
     /// Items whose stored embedding is damaged (not finite or not of unit length): kept as zeros,
     /// which match nothing, until the next `index` embeds them again.
-    pub damaged: Vec<usize>,
+    damaged: Vec<usize>,
     /// Each item's colours for colour-aware ranking, read on first use (see [`Catalog::palettes`]).
-    pub(crate) palettes: std::sync::OnceLock<Vec<Option<crate::search::colour::Palette>>>,
+    palettes: std::sync::OnceLock<Vec<Option<crate::search::colour::Palette>>>,
 }
 
 impl Catalog {
@@ -98,47 +83,29 @@ impl Catalog {
     }
 
     pub(crate) fn load(db: &IndexDb, index_path: &Path, storage: Storage) -> Result<Self> {
-        let catalog = if storage.is_compact(db.count()?) {
-            // The items from SQLite and the vectors from their file, read side by side.
-            let version = db.items_version()?;
-            let made = db
-                .index_id()?
-                .map(|index_id| vectors::Made { index_id, version });
-            let file = sidecar_path(index_path);
-            let (catalog, stored) = std::thread::scope(|s| {
-                let stored = s.spawn(|| made.and_then(|m| vectors::read_sidecar(&file, m)));
-                (db.load_catalog(false), stored.join().ok().flatten())
-            });
-            let mut catalog = catalog?;
-            let ids: Vec<i64> = catalog.items.iter().map(|it| it.id).collect();
-            let vectors = match stored {
-                Some((stored_ids, two)) if stored_ids == ids && two.full.dims() == catalog.dims => {
-                    two
-                }
-                _ => vectors::build_compact(db, &ids, catalog.dims, made)?,
-            };
-            catalog.embeddings = Vectors::Compact(vectors);
-            catalog
-        } else {
-            db.load_catalog(true)?
+        if !storage.is_compact(db.count()?) {
+            return db.load_catalog(true);
+        }
+        // The items from SQLite and the vectors from their file, read side by side.
+        let version = db.items_version()?;
+        let made = db
+            .index_id()?
+            .map(|index_id| vectors::Made { index_id, version });
+        let file = sidecar_path(index_path);
+        let (catalog, stored) = std::thread::scope(|s| {
+            let stored = s.spawn(|| made.and_then(|m| vectors::read_sidecar(&file, m)));
+            (db.load_catalog(false), stored.join().ok().flatten())
+        });
+        let mut catalog = catalog?;
+        let ids: Vec<i64> = catalog.items.iter().map(|it| it.id).collect();
+        let dims = catalog.dims();
+        catalog.vectors = match stored {
+            Some((stored_ids, two)) if stored_ids == ids && two.full.dims() == dims => {
+                Box::new(two)
+            }
+            _ => Box::new(vectors::build_compact(db, &ids, dims, made)?),
         };
         Ok(catalog)
-    }
-
-    /// Use `head` for predictions and style-aware search.
-    pub fn set_head(&mut self, head: Arc<dyn LearnedHead>) {
-        self.style = Some(match &self.embeddings {
-            Vectors::Full { data, .. } => Vectors::Full {
-                dims: head.proj_dims(),
-                data: head.style_all(data),
-            },
-            compact => {
-                let mut rows = crate::search::compact::Int8Rows::empty(head.proj_dims());
-                compact.for_each_block(|block| rows.extend_from(&head.style_all(block)));
-                Vectors::Int8(rows)
-            }
-        });
-        self.head = Some(head);
     }
 
     /// The model that made this index, set up exactly as it was (pooling, resize), to embed queries.
@@ -146,37 +113,62 @@ impl Catalog {
         Ok(find_model(&self.model)?.with_variant(self.pooling, self.resize))
     }
 
-    /// Compute the 2-D map of the whole catalog and store it in the index. The plane is fitted on
-    /// every item, or on an even sample of [`MAP_FIT_ROWS`] of a larger catalog.
-    pub fn compute_map(&mut self) -> Result<()> {
-        let n = self.len();
-        let projection = if n <= MAP_FIT_ROWS {
-            crate::map::pca_2d(&self.embeddings.to_f32(), self.dims)
-        } else {
-            let sample: Vec<f32> = (0..MAP_FIT_ROWS)
-                .flat_map(|j| self.embeddings.row(j * n / MAP_FIT_ROWS).into_owned())
-                .collect();
-            crate::map::pca_2d(&sample, self.dims)
-        };
-        self.map = (0..n)
-            .into_par_iter()
-            .map_init(
-                || vec![0.0f32; self.dims],
-                |row, i| {
-                    self.embeddings.row_into(i, row);
-                    projection.project(row)
-                },
-            )
-            .collect();
-        let points: Vec<(i64, [f32; 2])> = self
-            .items
-            .iter()
-            .zip(&self.map)
-            .map(|(it, p)| (it.id, *p))
-            .collect();
-        self.store.save_map(&projection, &points)?;
-        self.projection = Some(projection);
-        Ok(())
+    /// Where the catalog is kept.
+    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+        &self.store
+    }
+
+    /// The index file or database address the catalog was opened from.
+    pub fn location(&self) -> &Path {
+        self.store.location()
+    }
+
+    /// The folder of photos.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The name of the model that made the embeddings.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub fn pooling(&self) -> Pooling {
+        self.pooling
+    }
+
+    pub fn resize(&self) -> ResizePolicy {
+        self.resize
+    }
+
+    /// Dimensions of the embeddings.
+    pub fn dims(&self) -> usize {
+        self.vectors.dims()
+    }
+
+    /// The label column shown beside results.
+    pub fn label_field(&self) -> &str {
+        &self.label_field
+    }
+
+    /// Every item, in the catalog's order (the rows of [`Catalog::vectors`]).
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// Item `i`.
+    pub fn item(&self, i: usize) -> &Item {
+        &self.items[i]
+    }
+
+    /// The embeddings, one row per item.
+    pub fn vectors(&self) -> &dyn VectorIndex {
+        self.vectors.as_ref()
+    }
+
+    /// Items whose stored embedding is damaged (searched as zeros: they match nothing).
+    pub fn damaged(&self) -> &[usize] {
+        &self.damaged
     }
 
     pub fn len(&self) -> usize {
@@ -189,7 +181,7 @@ impl Catalog {
 
     /// The embedding of item `i` (dequantised in a compact catalog).
     pub fn vector(&self, i: usize) -> Cow<'_, [f32]> {
-        self.embeddings.row(i)
+        self.vectors.row(i)
     }
 
     /// The absolute path of item `i`.
@@ -233,7 +225,7 @@ impl Catalog {
     /// None for a compact catalog (a million items' colours are not kept in memory) or when the
     /// store cannot give them.
     pub fn palettes(&self) -> Option<&[Option<crate::search::colour::Palette>]> {
-        if self.embeddings.is_compact() {
+        if self.vectors.is_compact() {
             return None;
         }
         let all = self.palettes.get_or_init(|| match self.fingerprints() {
@@ -266,6 +258,12 @@ pub fn store_for(location: &Path) -> Arc<dyn CatalogStore> {
     } else {
         SqliteStore::new(location)
     }
+}
+
+/// How a catalog records the model its embeddings were made with (its `model_variant`): an
+/// embedding is comparable only with one made the same way.
+pub(crate) fn model_variant(model: &str, pooling: Pooling, resize: ResizePolicy) -> String {
+    format!("{model}|{}|{}", pooling.name(), resize.name())
 }
 
 /// The model to index `index_path` with: the one asked for; else the model the index was made with

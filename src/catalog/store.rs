@@ -14,11 +14,19 @@ use super::db::{
 use super::{Catalog, Storage};
 use crate::embed::fingerprint::Fingerprint;
 use crate::error::Result;
-use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
+use crate::search::pca::MapProjection;
 
 /// Held while this process changes a store; dropping it lets other writers in.
 pub type WriteGuard = Box<dyn Send>;
+
+/// The catalog map as a store keeps it: the plane, and the points of the items it was made for.
+#[derive(Debug, Clone)]
+pub struct StoredMap {
+    pub projection: MapProjection,
+    /// (item id, point), in no particular order.
+    pub points: Vec<(i64, [f32; 2])>,
+}
 
 /// A catalog's storage: items, labels, embeddings, thumbnails, fingerprints, the map, the learned
 /// head and the files that failed.
@@ -38,6 +46,8 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     /// Save the map's plane and every item's point; skipped (it is a cache) while another process
     /// writes the catalog.
     fn save_map(&self, projection: &MapProjection, points: &[(i64, [f32; 2])]) -> Result<()>;
+    /// The map saved with the catalog, if any (see [`crate::map::CatalogMap`]).
+    fn load_map(&self) -> Result<Option<StoredMap>>;
     /// Save the learned head, replacing the one before.
     fn save_head(&self, head: &StoredHead) -> Result<()>;
     /// The learned head saved with the catalog, if any.
@@ -159,6 +169,10 @@ impl CatalogStore for SqliteStore {
             Some(_writing) => self.with_db(|db| db.save_map(projection, points)),
             None => Ok(()),
         }
+    }
+
+    fn load_map(&self) -> Result<Option<StoredMap>> {
+        self.with_db(|db| db.load_map())
     }
 
     fn save_head(&self, head: &StoredHead) -> Result<()> {

@@ -1,23 +1,18 @@
-//! The catalog's embeddings in memory. Ordinary catalogs keep them as f32 rows and search them
-//! exactly. Very large ones (a million photos would need 5 GB of f32) keep int8 rows with a
-//! two-stage index instead, read from a file beside the index so that opening is one sequential
-//! read rather than a million SQLite rows.
+//! How a catalog keeps its embeddings in memory (a [`crate::search::VectorIndex`]). Ordinary
+//! catalogs keep them as f32 rows and search them exactly. Very large ones (a million photos would
+//! need 5 GB of f32) keep int8 rows with a two-stage index instead, read from a file beside the
+//! index so that opening is one sequential read rather than a million SQLite rows.
 //!
 //! The file (`<index>.vectors`) is a cache: it names the index it was made from (its random id) and
 //! the version of its items, ends with a CRC-32 of everything before, and is rebuilt from the f32
 //! embeddings in SQLite whenever either differs or it is damaged.
 
-use std::borrow::Cow;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use rayon::prelude::*;
 
 use super::db::IndexDb;
 use crate::error::{Error, Result, io_err};
 use crate::search::compact::{Int8Rows, TwoStage, read_u64};
-use crate::search::{Hit, top_k};
 
 /// Catalogs with at least this many items are kept compact when nothing else is asked for: below
 /// it, f32 rows take under 1.3 GB (at 1280 dims) and exact search stays under 50 ms.
@@ -103,172 +98,6 @@ impl Storage {
             Storage::Auto | Storage::Server => items >= COMPACT_FROM,
             Storage::Full => false,
             Storage::Compact => true,
-        }
-    }
-}
-
-/// `n x dims` unit vectors, searchable.
-pub enum Vectors {
-    /// Row-major f32.
-    Full { dims: usize, data: Vec<f32> },
-    /// int8 rows, searched exactly in int8 arithmetic.
-    Int8(Int8Rows),
-    /// int8 rows behind a low-dimensional pre-filter.
-    Compact(TwoStage),
-    /// Kept and searched by a server (a shared catalog's pgvector index).
-    Remote(Arc<dyn RemoteVectors>),
-}
-
-/// Vectors a server keeps and searches itself; rows are fetched when something needs them.
-pub trait RemoteVectors: Send + Sync {
-    fn dims(&self) -> usize;
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Rows `start..start + n` into `out` (`n x dims`), in order.
-    fn rows_into(&self, start: usize, n: usize, out: &mut [f32]);
-    /// The `k` rows most similar to `query`, best first, among those `keep` lets through.
-    fn top_k(&self, query: &[f32], k: usize, keep: &(dyn Fn(usize) -> bool + Sync)) -> Vec<Hit>;
-    /// Each row's `m` most similar other rows whose cosine is at least `floor`, as pairs of rows
-    /// (a < b), found by the store's own index without reading the rows out.
-    fn neighbour_pairs(&self, m: usize, floor: f32) -> crate::Result<Vec<(usize, usize)>>;
-    /// The cosine of each pair of rows, computed where the rows are.
-    fn cosines(&self, pairs: &[(usize, usize)]) -> crate::Result<Vec<f32>>;
-    /// Make searches aim at `recall`@10 against exact search (an approximate index trades
-    /// recall for speed); exact stores ignore it.
-    fn aim_at_recall(&self, _recall: f32) {}
-    /// The recall@10 searches are expected to reach (measured), when it is known.
-    fn expected_recall(&self) -> Option<f32> {
-        None
-    }
-}
-
-impl Vectors {
-    pub fn dims(&self) -> usize {
-        match self {
-            Vectors::Full { dims, .. } => *dims,
-            Vectors::Int8(rows) => rows.dims(),
-            Vectors::Compact(two) => two.full.dims(),
-            Vectors::Remote(r) => r.dims(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Vectors::Full { dims, data } => data.len() / (*dims).max(1),
-            Vectors::Int8(rows) => rows.len(),
-            Vectors::Compact(two) => two.full.len(),
-            Vectors::Remote(r) => r.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether the rows are int8 (approximate scores, a quarter of the memory).
-    pub fn is_compact(&self) -> bool {
-        !matches!(self, Vectors::Full { .. })
-    }
-
-    /// Memory held by the vectors, in bytes.
-    pub fn bytes(&self) -> usize {
-        match self {
-            Vectors::Full { data, .. } => data.len() * 4,
-            Vectors::Int8(rows) => rows.bytes(),
-            Vectors::Compact(two) => two.file_bytes() as usize,
-            Vectors::Remote(_) => 0,
-        }
-    }
-
-    /// Row `i` as f32 (dequantised when compact).
-    pub fn row(&self, i: usize) -> Cow<'_, [f32]> {
-        match self {
-            Vectors::Full { dims, data } => Cow::Borrowed(&data[i * dims..(i + 1) * dims]),
-            _ => {
-                let mut out = vec![0.0; self.dims()];
-                self.row_into(i, &mut out);
-                Cow::Owned(out)
-            }
-        }
-    }
-
-    /// Row `i` as f32, into `out`.
-    pub fn row_into(&self, i: usize, out: &mut [f32]) {
-        match self {
-            Vectors::Full { dims, data } => out.copy_from_slice(&data[i * dims..(i + 1) * dims]),
-            Vectors::Int8(rows) => rows.dequantise(i, out),
-            Vectors::Compact(two) => two.full.dequantise(i, out),
-            Vectors::Remote(r) => r.rows_into(i, 1, out),
-        }
-    }
-
-    /// Every row as one row-major f32 matrix (built when compact: `len x dims x 4` bytes).
-    pub fn to_f32(&self) -> Cow<'_, [f32]> {
-        match self {
-            Vectors::Full { data, .. } => Cow::Borrowed(data),
-            Vectors::Remote(r) => {
-                let mut out = vec![0.0f32; r.len() * r.dims()];
-                r.rows_into(0, r.len(), &mut out);
-                Cow::Owned(out)
-            }
-            _ => {
-                let dims = self.dims();
-                let mut out = vec![0.0f32; self.len() * dims];
-                out.par_chunks_mut(dims)
-                    .enumerate()
-                    .for_each(|(i, row)| self.row_into(i, row));
-                Cow::Owned(out)
-            }
-        }
-    }
-
-    /// Apply `f` to the rows a block at a time (`rows x dims` f32), in order: whole-catalog
-    /// computations without a whole f32 copy of a compact catalog.
-    pub fn for_each_block(&self, mut f: impl FnMut(&[f32])) {
-        if let Vectors::Full { data, dims } = self {
-            return data.chunks(BLOCK * dims).for_each(f);
-        }
-        let dims = self.dims();
-        let mut block = vec![0.0f32; BLOCK * dims];
-        for start in (0..self.len()).step_by(BLOCK) {
-            let m = BLOCK.min(self.len() - start);
-            if let Vectors::Remote(r) = self {
-                r.rows_into(start, m, &mut block[..m * dims]);
-                f(&block[..m * dims]);
-                continue;
-            }
-            block[..m * dims]
-                .par_chunks_mut(dims)
-                .enumerate()
-                .for_each(|(j, row)| self.row_into(start + j, row));
-            f(&block[..m * dims]);
-        }
-    }
-
-    /// The `k` rows most similar to `query`, best first, among those `keep` lets through.
-    pub fn top_k(&self, query: &[f32], k: usize, keep: impl Fn(usize) -> bool + Sync) -> Vec<Hit> {
-        match self {
-            Vectors::Full { dims, data } => top_k(data, *dims, query, k, keep),
-            Vectors::Int8(rows) => rows.top_k_filtered(query, k, keep),
-            Vectors::Compact(two) => two.top_k_filtered(query, k, keep),
-            Vectors::Remote(r) => r.top_k(query, k, &keep),
-        }
-    }
-
-    /// [`Vectors::top_k`] for several queries; f32 rows are read once for all of them.
-    pub fn top_k_many(
-        &self,
-        queries: &[&[f32]],
-        k: usize,
-        keep: impl Fn(usize) -> bool + Sync,
-    ) -> Vec<Vec<Hit>> {
-        match self {
-            Vectors::Full { dims, data } => {
-                crate::search::top_k_many(data, *dims, queries, k, keep)
-            }
-            _ => queries.iter().map(|q| self.top_k(q, k, &keep)).collect(),
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn run(a: DupsArgs, quiet: bool) -> Result<ExitCode> {
     if missing > 0 && !quiet {
         eprintln!(
             "note: {missing} items have no perceptual hash yet (indexed by an older version): run `lookalike index {}` to add them; until then they are matched by embedding only",
-            catalog.root.display()
+            catalog.root().display()
         );
     }
     let t = Instant::now();
@@ -89,7 +89,7 @@ pub fn run(a: DupsArgs, quiet: bool) -> Result<ExitCode> {
         };
         println!("\nGroup {} ({} items, {kind})", n + 1, g.items.len());
         for (k, &i) in g.items.iter().enumerate() {
-            let it = &catalog.items[i];
+            let it = &catalog.items()[i];
             let mark = if k == 0 { "keep" } else { "    " };
             let best = g
                 .pairs
@@ -111,7 +111,7 @@ pub fn run(a: DupsArgs, quiet: bool) -> Result<ExitCode> {
 }
 
 fn item_json(catalog: &Catalog, i: usize) -> serde_json::Value {
-    let it = &catalog.items[i];
+    let it = &catalog.items()[i];
     serde_json::json!({
         "path": catalog.abs_path(i).to_string_lossy(), "width": it.width, "height": it.height,
         "bytes": it.size, "label": catalog.label(i),
@@ -124,7 +124,7 @@ fn write_csv(catalog: &Catalog, groups: &[Group], path: &std::path::Path) -> Res
     w.write_record(["group", "keep", "path", "width", "height", "bytes", "exact"])?;
     for (n, g) in groups.iter().enumerate() {
         for (k, &i) in g.items.iter().enumerate() {
-            let it = &catalog.items[i];
+            let it = &catalog.items()[i];
             w.write_record([
                 (n + 1).to_string(),
                 (k == 0).to_string(),

@@ -36,7 +36,7 @@ pub struct EvalArgs {
 /// Label columns worth evaluating: more than one value, and not nearly one value per item.
 fn default_columns(cat: &Catalog) -> Vec<String> {
     let mut columns: Vec<String> = cat
-        .items
+        .items()
         .iter()
         .flat_map(|it| it.labels.iter().map(|(k, _)| k.to_string()))
         .collect();
@@ -46,8 +46,11 @@ fn default_columns(cat: &Catalog) -> Vec<String> {
     columns
         .into_iter()
         .filter(|c| {
-            let mut values: Vec<&str> =
-                cat.items.iter().filter_map(|it| it.labels.get(c)).collect();
+            let mut values: Vec<&str> = cat
+                .items()
+                .iter()
+                .filter_map(|it| it.labels.get(c))
+                .collect();
             values.sort_unstable();
             values.dedup();
             (2..=max).contains(&values.len())
@@ -66,7 +69,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     if columns.is_empty() {
         anyhow::bail!(
             "{} has no label columns to evaluate: put a labels.csv in the catalog folder (or sort photos into folders by label) and index it again",
-            cat.root.display()
+            cat.root().display()
         );
     }
     let t = Instant::now();
@@ -76,7 +79,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     )];
     let eval_s = t.elapsed().as_secs_f64();
     if let Some(n) = a.whiten {
-        let pc = principal_components(&cat.embeddings.to_f32(), cat.dims, n);
+        let pc = principal_components(&cat.vectors().to_f32(), cat.dims(), n);
         let whitened: Vec<f32> = (0..cat.len())
             .flat_map(|i| pc.whiten(&cat.vector(i)))
             .collect();
@@ -88,10 +91,10 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     }
     let model = format!(
         "{} ({}-d, {} pooling, {})",
-        cat.model,
-        cat.dims,
-        cat.pooling.name(),
-        cat.resize.name()
+        cat.model(),
+        cat.dims(),
+        cat.pooling().name(),
+        cat.resize().name()
     );
     if a.json {
         let out = serde_json::json!({

@@ -9,8 +9,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use lookalike::catalog::{IndexOptions, index_folder, model_for_index};
+use lookalike::catalog::model_for_index;
 use lookalike::embed::{Embedder, EngineOptions};
+use lookalike::indexer::{IndexOptions, index_folder};
 use lookalike::model::{Pooling, ResizePolicy};
 use lookalike::paths;
 

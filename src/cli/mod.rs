@@ -61,9 +61,6 @@ enum Command {
         /// Browse this index (a file or postgres://USER@HOST/DB) as it is, without indexing its folder.
         #[arg(long, conflicts_with = "folder")]
         index: Option<PathBuf>,
-        /// Measure: pan the map for this many frames, print the frame rate, close.
-        #[arg(long)]
-        pan_frames: Option<u64>,
     },
     /// Copy a whole catalog (embeddings, thumbnails, labels, map, learned head) between a local
     /// index file and a shared PostgreSQL catalog (postgres://USER@HOST/DB), either way.
@@ -83,12 +80,8 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Dups(a)) => dups::run(a, cli.quiet),
         Some(Command::CopyIndex(a)) => copy::run(a, cli.quiet),
         Some(Command::Models) => models(),
-        Some(Command::Gui {
-            folder,
-            index,
-            pan_frames,
-        }) => window::open(folder, index, pan_frames),
-        None => window::open(cli.folder, None, None),
+        Some(Command::Gui { folder, index }) => window::open(folder, index),
+        None => window::open(cli.folder, None),
     }
 }
 
@@ -99,16 +92,11 @@ mod window {
 
     use anyhow::Result;
 
-    pub fn open(
-        folder: Option<PathBuf>,
-        index_file: Option<PathBuf>,
-        pan_frames: Option<u64>,
-    ) -> Result<ExitCode> {
+    pub fn open(folder: Option<PathBuf>, index_file: Option<PathBuf>) -> Result<ExitCode> {
         let config = lookalike::app::AppConfig {
             folder,
             index_file,
-            pan_frames,
-            persist: pan_frames.is_none(),
+            persist: true,
             ..Default::default()
         };
         lookalike::app::run(config, lookalike::app::renderer_from_env())
@@ -124,7 +112,7 @@ mod window {
 
     use anyhow::Result;
 
-    pub fn open(_: Option<PathBuf>, _: Option<PathBuf>, _: Option<u64>) -> Result<ExitCode> {
+    pub fn open(_: Option<PathBuf>, _: Option<PathBuf>) -> Result<ExitCode> {
         anyhow::bail!(
             "this lookalike was built without the window (the `gui` feature); use its commands (`lookalike --help`)"
         )
@@ -185,14 +173,14 @@ fn remember_index(index: &std::path::Path) {
 
 /// Open the catalog of `index`, saying when some of its embeddings are damaged.
 fn open_catalog(index: &std::path::Path) -> Result<lookalike::catalog::Catalog> {
-    let catalog = lookalike::open_catalog(index)
+    let catalog = lookalike::catalog::Catalog::open(index)
         .with_context(|| format!("opening the index {}", index.display()))?;
-    if !catalog.damaged.is_empty() {
+    if !catalog.damaged().is_empty() {
         eprintln!(
             "lookalike: {} item(s) of {} have a damaged embedding and are left out of searches; `lookalike index {}` embeds them again",
-            catalog.damaged.len(),
+            catalog.damaged().len(),
             index.display(),
-            catalog.root.display()
+            catalog.root().display()
         );
     }
     Ok(catalog)

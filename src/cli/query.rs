@@ -7,10 +7,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use lookalike::catalog::{LookupOptions, Vectors};
 use lookalike::embed::{Embedder, EngineOptions, read_photo_file};
+use lookalike::learn::StyleSpace;
 use lookalike::model::{default_model, find_model, imagenet_classes, top_classes};
+use lookalike::query::LookupOptions;
 use lookalike::query::{RegionArg, RegionMode, decode_query_photo, embed_regions, search_regions};
+use lookalike::search::VectorKind;
 
 /// Whether to look for the garment in regions of a scene.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,9 +65,11 @@ pub struct QueryArgs {
 pub fn run(a: QueryArgs) -> Result<ExitCode> {
     let index = super::resolve_index(a.index)?;
     let catalog = super::open_catalog(&index)?;
-    if let Vectors::Remote(server) = &catalog.embeddings {
+    if let Some(server) = catalog.vectors().remote() {
         server.aim_at_recall(a.recall);
     }
+    let style = StyleSpace::stored(&catalog)
+        .with_context(|| format!("reading the learned head of {}", index.display()))?;
     let embedder = Embedder::start(
         catalog.query_model()?,
         EngineOptions {
@@ -73,7 +77,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         },
     )?;
 
-    if (a.style || a.same_category) && catalog.head.is_none() {
+    if (a.style || a.same_category) && style.is_none() {
         anyhow::bail!(
             "--style and --same-category need a head learned from the catalog's labels: run `lookalike train-head --index {}` first",
             index.display()
@@ -101,7 +105,9 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         same_category: a.same_category,
         colour: a.colour,
     };
-    let answer = search_regions(&catalog, &regions, &opts, |i| Some(i) != own);
+    let answer = search_regions(&catalog, style.as_ref(), &regions, &opts, &|i| {
+        Some(i) != own
+    });
     let search_ms = t1.elapsed().as_secs_f64() * 1e3;
     let (hits, predictions) = (&answer.hits, &answer.predictions);
     let automatic = regions.iter().filter(|r| r.automatic).count();
@@ -118,7 +124,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             .map(|(r, h)| {
                 serde_json::json!({
                     "rank": r + 1, "score": h.hit.score, "path": catalog.abs_path(h.hit.index).to_string_lossy(),
-                    "label": catalog.label(h.hit.index), "labels": catalog.items[h.hit.index].labels,
+                    "label": catalog.label(h.hit.index), "labels": catalog.items()[h.hit.index].labels,
                     "region": h.region,
                 })
             })
@@ -134,9 +140,9 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             })
             .collect();
         let out = serde_json::json!({
-            "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims, "items": catalog.len(),
-            "vectors": vectors_name(&catalog.embeddings),
-            "expected_recall": expected_recall(&catalog.embeddings),
+            "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims(), "items": catalog.len(),
+            "vectors": catalog.vectors().kind().name(),
+            "expected_recall": catalog.vectors().expected_recall(),
             "width": photo.width, "height": photo.height,
             "regions": (0..regions.len()).map(rect).collect::<Vec<_>>(), "lead_region": answer.lead,
             "suggestions": suggestions,
@@ -149,12 +155,15 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         "Look-alikes of {} among {} items  [{model}{}; embed {embed_ms:.0} ms, search {search_ms:.1} ms]",
         a.photo.display(),
         catalog.len(),
-        match (&catalog.embeddings, expected_recall(&catalog.embeddings)) {
-            (Vectors::Remote(_), Some(r)) =>
+        match (
+            catalog.vectors().kind(),
+            catalog.vectors().expected_recall()
+        ) {
+            (VectorKind::Server, Some(r)) =>
                 format!(", searched on the server, recall@10 {r:.2} measured"),
-            (Vectors::Remote(_), None) => ", searched on the server".into(),
-            (v, _) if v.is_compact() => ", int8 vectors".into(),
-            _ => String::new(),
+            (VectorKind::Server, None) => ", searched on the server".into(),
+            (VectorKind::F32, _) => String::new(),
+            _ => ", int8 vectors".into(),
         }
     );
     let lead = regions[answer.lead].rect;
@@ -193,7 +202,9 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
     }
     println!(
         "{:>4}  {:>6}  {:<20}  path",
-        "rank", "score", catalog.label_field
+        "rank",
+        "score",
+        catalog.label_field()
     );
     for (r, h) in hits.iter().enumerate() {
         println!(
@@ -246,22 +257,4 @@ pub fn classify(a: ClassifyArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// How the catalog's vectors are kept, as `--json` names it.
-fn vectors_name(v: &Vectors) -> &'static str {
-    match v {
-        Vectors::Full { .. } => "f32",
-        Vectors::Remote(_) => "server",
-        _ => "int8",
-    }
-}
-
-/// The recall@10 a search is expected to reach: 1 when it is exact.
-fn expected_recall(v: &Vectors) -> Option<f32> {
-    match v {
-        Vectors::Full { .. } => Some(1.0),
-        Vectors::Remote(server) => server.expected_recall(),
-        _ => None,
-    }
 }

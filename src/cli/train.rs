@@ -71,7 +71,7 @@ pub fn run(a: TrainArgs, quiet: bool) -> Result<ExitCode> {
     println!(
         "Trained a head on {} items ({} -> {} dims, {} epochs, {:.1} s); stored in {}",
         report.items,
-        catalog.dims,
+        catalog.dims(),
         head.proj_dims(),
         report.epochs,
         report.seconds,

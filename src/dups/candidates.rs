@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
-use crate::catalog::RemoteVectors;
 use crate::embed::fingerprint::Fingerprint;
+use crate::search::RemoteVectors;
 use crate::search::dot;
 
 /// Rows of the reduced matrix multiplied at once.

@@ -17,7 +17,7 @@ use serde::Serialize;
 pub use crate::embed::fingerprint::{Fingerprint, HASH_BITS, fingerprint};
 pub use candidates::{Candidate, CandidateOptions, Embeddings, candidates};
 
-use crate::catalog::{Catalog, Vectors, physical_file};
+use crate::catalog::{Catalog, physical_file};
 
 /// When a candidate pair counts as a duplicate: byte-identical; or perceptual hashes nearly equal;
 /// or the embedding alike and the colours alike; or the embedding nearly equal.
@@ -100,15 +100,19 @@ pub fn catalog_candidates(
     opts: &CandidateOptions,
 ) -> crate::Result<Vec<Candidate>> {
     let prints = catalog.fingerprints()?;
-    let content: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
+    let content: Vec<&[u8]> = catalog
+        .items()
+        .iter()
+        .map(|it| it.hash.as_slice())
+        .collect();
     let local;
-    let embeddings = match &catalog.embeddings {
-        Vectors::Remote(server) => Embeddings::Server(server.as_ref()),
-        vectors => {
-            local = vectors.to_f32();
+    let embeddings = match catalog.vectors().remote() {
+        Some(server) => Embeddings::Server(server),
+        None => {
+            local = catalog.vectors().to_f32();
             Embeddings::Local {
                 rows: &local,
-                dims: catalog.dims,
+                dims: catalog.dims(),
             }
         }
     };
@@ -158,7 +162,7 @@ pub fn group_by(
             items.sort_by_key(|&i| keeper_rank(catalog, i));
             let exact = items
                 .iter()
-                .all(|&i| catalog.items[i].hash == catalog.items[items[0]].hash);
+                .all(|&i| catalog.items()[i].hash == catalog.items()[items[0]].hash);
             Group {
                 items,
                 pairs: edges.remove(&r).unwrap_or_default(),
@@ -185,7 +189,7 @@ fn keeper_rank(
     usize,
     PathBuf,
 ) {
-    let it = &catalog.items[i];
+    let it = &catalog.items()[i];
     (
         std::cmp::Reverse(it.width as u64 * it.height as u64),
         std::cmp::Reverse(it.size),
@@ -296,7 +300,7 @@ pub fn write_marked_csv(
     let mut n = 0;
     for &i in marked {
         let g = groups.iter().position(|g| g.items.contains(&i));
-        let it = &catalog.items[i];
+        let it = &catalog.items()[i];
         w.write_record([
             catalog.abs_path(i).display().to_string(),
             g.map(|g| (g + 1).to_string()).unwrap_or_default(),

@@ -3,8 +3,16 @@
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{LearnedHead, Prediction};
 use crate::embed::l2_normalize;
+
+/// A predicted label of a photo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    pub column: String,
+    pub label: String,
+    /// Softmax probability of `label`, 0..1.
+    pub confidence: f32,
+}
 
 /// One label column the head predicts.
 #[derive(Debug, Clone)]
@@ -177,22 +185,4 @@ pub(crate) fn softmax(mut z: Array1<f32>) -> Array1<f32> {
     z.mapv_inplace(|v| (v - max).exp());
     let sum = z.sum();
     z / sum
-}
-
-impl LearnedHead for Head {
-    fn column_names(&self) -> Vec<String> {
-        self.columns.iter().map(|c| c.name.clone()).collect()
-    }
-    fn proj_dims(&self) -> usize {
-        Head::proj_dims(self)
-    }
-    fn style(&self, v: &[f32]) -> Vec<f32> {
-        Head::style(self, v)
-    }
-    fn style_all(&self, embeddings: &[f32]) -> Vec<f32> {
-        Head::style_all(self, embeddings)
-    }
-    fn predict(&self, v: &[f32]) -> Vec<Prediction> {
-        Head::predict(self, v)
-    }
 }

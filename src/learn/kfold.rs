@@ -58,20 +58,24 @@ pub fn cross_validate(
     let folds = folds.max(2);
     let n = catalog.len();
     let fold: Vec<usize> = catalog
-        .items
+        .items()
         .iter()
         .map(|it| fold_of(&it.hash, folds))
         .collect();
-    let hashes: Vec<&[u8]> = catalog.items.iter().map(|it| it.hash.as_slice()).collect();
+    let hashes: Vec<&[u8]> = catalog
+        .items()
+        .iter()
+        .map(|it| it.hash.as_slice())
+        .collect();
     let key = embedding_key(catalog);
-    let embeddings = catalog.embeddings.to_f32();
+    let embeddings = catalog.vectors().to_f32();
     let mut sums = vec![ColumnFigures::default(); targets.len()];
     for f in 0..folds {
         let train: Vec<usize> = (0..n).filter(|&i| fold[i] != f).collect();
         let held: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
         let head = fit(
             &embeddings,
-            catalog.dims,
+            catalog.dims(),
             &key,
             targets,
             &train,
@@ -98,7 +102,7 @@ pub fn cross_validate(
                 &labels,
                 &hashes,
                 &embeddings,
-                catalog.dims,
+                catalog.dims(),
                 &queries,
                 k,
                 None,
@@ -122,7 +126,7 @@ pub fn cross_validate(
                         .enumerate()
                         .max_by(|a, b| a.1.total_cmp(b.1))
                         .map(|(j, _)| j);
-                    let hits = top_k(&embeddings, catalog.dims, &v, VOTERS, |j| {
+                    let hits = top_k(&embeddings, catalog.dims(), &v, VOTERS, |j| {
                         fold[j] != f && t.labels[j].is_some()
                     });
                     let mut votes = vec![0.0f32; t.classes.len()];
@@ -170,6 +174,9 @@ pub fn cross_validate(
 pub fn embedding_key(catalog: &Catalog) -> String {
     format!(
         "{}|{:?}|{:?}|{}",
-        catalog.model, catalog.pooling, catalog.resize, catalog.dims
+        catalog.model(),
+        catalog.pooling(),
+        catalog.resize(),
+        catalog.dims()
     )
 }

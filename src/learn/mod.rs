@@ -7,11 +7,12 @@
 
 mod head;
 mod kfold;
+mod style;
 mod train;
 
-pub use crate::catalog::Prediction;
-pub use head::{Head, HeadColumn};
+pub use head::{Head, HeadColumn, Prediction};
 pub use kfold::{ColumnFigures, CrossValidation, cross_validate, embedding_key};
+pub use style::StyleSpace;
 pub use train::{Epoch, Targets, TrainOptions, fit, targets_for};
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +27,7 @@ use crate::error::{Error, Result};
 /// and on average two items or more per label (not names or ids).
 pub fn learnable_columns(catalog: &Catalog) -> Vec<String> {
     let mut columns: Vec<String> = catalog
-        .items
+        .items()
         .iter()
         .flat_map(|it| it.labels.iter().map(|(k, _)| k.to_string()))
         .collect::<std::collections::BTreeSet<_>>()
@@ -39,7 +40,7 @@ pub fn learnable_columns(catalog: &Catalog) -> Vec<String> {
         repeated >= 2 && t.classes.len() * 2 <= labelled.max(1)
     });
     // The shown label first: the category filter follows the first column.
-    if let Some(pos) = columns.iter().position(|c| *c == catalog.label_field) {
+    if let Some(pos) = columns.iter().position(|c| *c == catalog.label_field()) {
         let c = columns.remove(pos);
         columns.insert(0, c);
     }
@@ -80,7 +81,7 @@ pub fn train_head(
     mut progress: impl FnMut(TrainProgress),
 ) -> Result<(Head, TrainReport)> {
     // Fail at once, not after minutes of training, when another process is writing the index.
-    let _writing = catalog.store.lock_for_writing()?;
+    let _writing = catalog.store().lock_for_writing()?;
     let columns = if columns.is_empty() {
         learnable_columns(catalog)
     } else {
@@ -89,7 +90,7 @@ pub fn train_head(
     let targets: Vec<Targets> = columns.iter().map(|c| targets_for(catalog, c)).collect();
     if targets.is_empty() {
         return Err(Error::NothingToLearn {
-            root: catalog.root.clone(),
+            root: catalog.root().to_path_buf(),
         });
     }
     if let Some(t) = targets
@@ -115,8 +116,8 @@ pub fn train_head(
         .collect();
     let mut final_loss = f32::NAN;
     let head = fit(
-        &catalog.embeddings.to_f32(),
-        catalog.dims,
+        &catalog.vectors().to_f32(),
+        catalog.dims(),
         &embedding_key(catalog),
         &targets,
         &train,
@@ -140,22 +141,10 @@ pub fn train_head(
         cross_validation,
     };
     let (layout, weights) = head.to_bytes();
-    catalog.store.save_head(&StoredHead {
+    catalog.store().save_head(&StoredHead {
         layout,
         weights,
         report: serde_json::to_string(&report).unwrap_or_default(),
     })?;
     Ok((head, report))
-}
-
-/// Put the head saved with `catalog` to use, unless it was trained on other embeddings (the folder
-/// was indexed again with another model): then it is ignored.
-pub fn attach_stored_head(catalog: &mut Catalog) -> Result<()> {
-    if let Some(stored) = catalog.store.load_head()?
-        && let Some(head) = Head::from_bytes(&stored.layout, &stored.weights)
-        && head.embedding_key == embedding_key(catalog)
-    {
-        catalog.set_head(std::sync::Arc::new(head));
-    }
-    Ok(())
 }

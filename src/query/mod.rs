@@ -7,6 +7,7 @@
 //! best region wins), keeping the results to one kind of item and offering the other kinds found
 //! in the photo as suggestions.
 
+mod lookup;
 pub mod regions;
 
 use std::collections::HashMap;
@@ -14,13 +15,14 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 pub use crate::error::RegionError;
+pub use lookup::{Lookup, LookupOptions, look_alikes, look_alikes_many};
 pub use regions::{Rect, RegionArg, candidate_windows, is_studio_shot};
 
-use crate::catalog::{Catalog, LookupOptions};
+use crate::catalog::Catalog;
 use crate::embed::preprocess::{fit_square, to_chw};
 use crate::embed::{Embedder, Photo};
 use crate::error::{Error, Result};
-use crate::learn::Prediction;
+use crate::learn::{Prediction, StyleSpace};
 use crate::model::ModelManifest;
 use crate::search::Hit;
 
@@ -161,14 +163,16 @@ const SUGGESTION_MARGIN: f32 = 0.12;
 /// At most this many kinds are suggested.
 const MAX_SUGGESTIONS: usize = 4;
 
-/// Search the catalog with every region and fuse: each item scores as its best region. With
+/// Search the catalog (in `style`, when given and asked for) with every region and fuse: each item
+/// scores as its best region. With
 /// automatic regions, the results keep to the kind of item of the best-matching region, and the
 /// other kinds become [`Answer::suggestions`].
 pub fn search_regions(
     catalog: &Catalog,
+    style: Option<&StyleSpace>,
     regions: &[EmbeddedRegion],
     opts: &LookupOptions,
-    keep: impl Fn(usize) -> bool + Sync,
+    keep: &crate::search::Keep,
 ) -> Answer {
     if regions.is_empty() {
         return Answer::default();
@@ -184,7 +188,7 @@ pub fn search_regions(
         },
         ..*opts
     };
-    let mut lookups = catalog.look_alikes_many(&queries, &wide, keep);
+    let mut lookups = look_alikes_many(catalog, style, &queries, &wide, keep);
     for (lookup, region) in lookups.iter_mut().zip(regions) {
         match (palettes, &region.colours) {
             (Some(p), Some(c)) => {

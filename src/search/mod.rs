@@ -1,4 +1,5 @@
-//! Exact cosine search: the query against every catalog vector, in parallel, keeping the top k.
+//! Exact cosine search: the query against every catalog vector, in parallel, keeping the top k;
+//! and the vector indexes a catalog keeps its embeddings in ([`VectorIndex`]).
 //!
 //! Vectors are unit length, so cosine similarity is a dot product.
 
@@ -10,7 +11,10 @@ use rayon::prelude::*;
 pub mod colour;
 pub mod compact;
 mod dot;
+mod index;
 pub mod pca;
+
+pub use index::{F32Rows, Keep, RemoteVectors, VectorIndex, VectorKind, Vectors};
 
 /// Rows scored per parallel task: large enough to amortise scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 4096;

@@ -173,3 +173,43 @@ fn orthonormalize(basis: &mut [Vec<f32>]) {
         crate::embed::l2_normalize(&mut basis[i]);
     }
 }
+/// The plane of the map: the catalog's mean and its two principal axes. Kept with the index so a
+/// query photo can be placed on the same map.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct MapProjection {
+    pub mean: Vec<f32>,
+    pub axes: [Vec<f32>; 2],
+}
+
+impl MapProjection {
+    /// Where vector `v` falls on the map.
+    pub fn project(&self, v: &[f32]) -> [f32; 2] {
+        let along = |axis: &[f32]| {
+            v.iter()
+                .zip(&self.mean)
+                .zip(axis)
+                .map(|((x, m), a)| (x - m) * a)
+                .sum()
+        };
+        [along(&self.axes[0]), along(&self.axes[1])]
+    }
+
+    /// Map coordinates of every row of `data`.
+    pub fn project_all(&self, data: &[f32]) -> Vec<[f32; 2]> {
+        data.par_chunks_exact(self.mean.len())
+            .map(|r| self.project(r))
+            .collect()
+    }
+}
+
+/// Fit the map plane of `n x dims` row-major vectors: their first two principal components.
+/// The first axis explains the most variance; signs are fixed so results are reproducible.
+pub fn pca_2d(data: &[f32], dims: usize) -> MapProjection {
+    let pc = principal_components(data, dims, 2);
+    let mut axes = pc.axes.into_iter();
+    let mut next = || axes.next().unwrap_or_else(|| vec![0.0; dims]);
+    MapProjection {
+        mean: pc.mean,
+        axes: [next(), next()],
+    }
+}

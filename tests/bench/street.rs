@@ -14,10 +14,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use common::scenes::{DESIGN_SCENES, HELD_OUT_SCENES, street_scenes};
-use lookalike::catalog::{Catalog, IndexOptions, LookupOptions, index_folder};
+use lookalike::catalog::Catalog;
 use lookalike::embed::{Embedder, EngineOptions, Photo};
+use lookalike::indexer::{IndexOptions, index_folder};
 use lookalike::model::{default_model, find_model};
-use lookalike::query::{Rect, RegionArg, RegionMode, embed_regions, search_regions};
+use lookalike::query::LookupOptions;
+use lookalike::query::{
+    Rect, RegionArg, RegionMode, embed_regions, look_alikes_many, search_regions,
+};
 use lookalike::search::top_k_many;
 
 struct Tally {
@@ -94,7 +98,7 @@ fn main() {
         ..Default::default()
     };
     let kind = |i: usize| {
-        catalog.items[i]
+        catalog.items()[i]
             .labels
             .get("articleType")
             .unwrap_or_default()
@@ -121,11 +125,11 @@ fn main() {
             let photo = Photo::from_rgb(scene.rgb.clone());
             let regions = embed_regions(&embedder, &photo, RegionMode::Auto).unwrap();
             let queries: Vec<&[f32]> = regions.iter().map(|r| r.vector.as_slice()).collect();
-            let mut fused: Vec<lookalike::search::Hit> = catalog
-                .look_alikes_many(&queries, &opts, |_| true)
-                .into_iter()
-                .flat_map(|l| l.hits)
-                .collect();
+            let mut fused: Vec<lookalike::search::Hit> =
+                look_alikes_many(&catalog, None, &queries, &opts, &|_| true)
+                    .into_iter()
+                    .flat_map(|l| l.hits)
+                    .collect();
             fused.sort_by(|a, b| b.score.total_cmp(&a.score));
             let mut top = Vec::new();
             for h in fused {
@@ -141,7 +145,7 @@ fn main() {
                 let t = Instant::now();
                 let photo = Photo::from_rgb(scene.rgb.clone());
                 let regions = embed_regions(&embedder, &photo, mode).unwrap();
-                let answer = search_regions(&catalog, &regions, &opts, |_| true);
+                let answer = search_regions(&catalog, None, &regions, &opts, &|_| true);
                 tally.ms.push(t.elapsed().as_secs_f64() * 1e3);
                 let top: Vec<usize> = answer.hits.iter().map(|h| h.hit.index).collect();
                 tally.found += top.contains(&target) as usize;
@@ -174,7 +178,7 @@ fn main() {
             let t = Instant::now();
             let photo = Photo::from_rgb(rgb.clone());
             let regions = embed_regions(&embedder, &photo, mode).unwrap();
-            let answer = search_regions(&catalog, &regions, &opts, |j| j != i);
+            let answer = search_regions(&catalog, None, &regions, &opts, &|j| j != i);
             tally.ms.push(t.elapsed().as_secs_f64() * 1e3);
             let top: Vec<usize> = answer.hits.iter().map(|h| h.hit.index).collect();
             tally.precision += top.iter().filter(|&&j| kind(j) == kind(i)).count() as f64 / 10.0;
@@ -190,8 +194,8 @@ fn main() {
     }
 
     // The search part at 7,500 items: the catalog's rows repeated with noise, all regions at once.
-    let dims = catalog.dims;
-    let base = catalog.embeddings.to_f32();
+    let dims = catalog.dims();
+    let base = catalog.vectors().to_f32();
     let mut rng = fastrand::Rng::with_seed(5);
     let rows: Vec<f32> = (0..7_500 * dims)
         .map(|j| base[j % base.len()] + 0.01 * (rng.f32() - 0.5))

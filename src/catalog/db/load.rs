@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use super::{IndexDb, bad, db_err, path_from_bytes};
-use crate::catalog::vectors::Vectors;
-use crate::catalog::{Catalog, Item, LabelInterner, Labels};
+use crate::catalog::{Catalog, Item, LabelInterner, Labels, StoredMap};
 use crate::error::Result;
 use crate::model::{Pooling, ResizePolicy};
+use crate::search::F32Rows;
 
 /// Items whose labels one parallel task parses when a catalog opens.
 const LABELS_PER_TASK: usize = 16_384;
@@ -14,20 +14,28 @@ const LABELS_PER_TASK: usize = 16_384;
 const LABEL_SHARES_IN_FLIGHT: usize = 4;
 
 impl IndexDb {
-    /// The stored map coordinates, in item id order.
-    fn map_points(&self) -> Result<Vec<(i64, [f32; 2])>> {
+    /// The stored map: its plane and every item's point.
+    pub fn load_map(&self) -> Result<Option<StoredMap>> {
+        let Some(projection) = self
+            .meta("map_projection")?
+            .and_then(|j| serde_json::from_str(&j).ok())
+        else {
+            return Ok(None);
+        };
         let mut stmt = self
             .conn
-            .prepare("SELECT item_id, x, y FROM map_points ORDER BY item_id")
+            .prepare("SELECT item_id, x, y FROM map_points")
             .map_err(db_err(&self.path))?;
-        stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                [r.get::<_, f64>(1)? as f32, r.get::<_, f64>(2)? as f32],
-            ))
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(db_err(&self.path))
+        let points = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    [r.get::<_, f64>(1)? as f32, r.get::<_, f64>(2)? as f32],
+                ))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err(&self.path))?;
+        Ok(Some(StoredMap { projection, points }))
     }
 
     /// Load every item, with its embedding for search when `embeddings` (else the catalog's
@@ -55,7 +63,6 @@ impl IndexDb {
             .and_then(|p| ResizePolicy::from_name(&p))
             .ok_or_else(|| bad(&self.path, "no resize policy recorded".into()))?;
         let label_field = self.meta("label_field")?.unwrap_or_else(|| "folder".into());
-        let points = self.map_points()?;
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -66,10 +73,7 @@ impl IndexDb {
         let mut rows = stmt.query([]).map_err(db_err(&self.path))?;
         let mut items = Vec::new();
         let mut embeddings_out = Vec::new();
-        let mut map = Vec::new();
-        let mut map_complete = true;
         let mut damaged = Vec::new();
-        let mut next_point = points.iter().peekable();
         // Labels are parsed by the thread pool a share at a time while SQLite reads on, each share
         // with its own interner. At most `LABEL_SHARES_IN_FLIGHT` wait for the pool; past that the
         // reading thread parses the next share itself, so unparsed JSON never piles up.
@@ -104,15 +108,8 @@ impl IndexDb {
                         damaged.push(items.len());
                     }
                 }
-                let id: i64 = r.get(0).map_err(get)?;
-                // Both lists are in id order: walk them together.
-                while next_point.next_if(|(pid, _)| *pid < id).is_some() {}
-                match next_point.next_if(|(pid, _)| *pid == id) {
-                    Some((_, p)) => map.push(*p),
-                    None => map_complete = false,
-                }
                 items.push(Item {
-                    id,
+                    id: r.get(0).map_err(get)?,
                     path: path_from_bytes(
                         r.get_ref(1)
                             .and_then(|v| v.as_blob().map_err(Into::into))
@@ -142,30 +139,15 @@ impl IndexDb {
                 item.labels = labels;
             }
         }
-        if !map_complete {
-            map.clear();
-        }
-        let projection = self
-            .meta("map_projection")?
-            .and_then(|j| serde_json::from_str(&j).ok());
         Ok(Catalog {
             store: crate::catalog::SqliteStore::new(&self.path),
-            map,
-            projection,
-            index_path: self.path.clone(),
             root,
             model,
-            dims,
             pooling,
             resize,
             label_field,
             items,
-            embeddings: Vectors::Full {
-                dims,
-                data: embeddings_out,
-            },
-            head: None,
-            style: None,
+            vectors: Box::new(F32Rows::new(dims, embeddings_out)),
             damaged,
             palettes: Default::default(),
         })

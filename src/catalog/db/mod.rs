@@ -23,8 +23,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::embed::fingerprint::Fingerprint;
 use crate::error::{Error, Result};
-use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
+use crate::search::pca::MapProjection;
 
 const SCHEMA_VERSION: &str = "1";
 

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::search::compact::Int8Rows;
+use crate::search::{F32Rows, Vectors};
 
 impl PgStore {
     /// The catalog for search, its vectors kept as `storage` says (see [`CatalogStore::load`]).
@@ -35,9 +36,6 @@ impl PgStore {
             let resize = ResizePolicy::from_name(&need("resize")?)
                 .ok_or_else(|| bad(at, "bad resize policy"))?;
             let label_field = meta.get("label_field").cloned().unwrap_or("folder".into());
-            let projection: Option<MapProjection> = meta
-                .get("map_projection")
-                .and_then(|j| serde_json::from_str(j).ok());
             let count: i64 = tx
                 .query_typed_one("SELECT count(*) FROM items", &[])
                 .map_err(pg_err(at))?
@@ -57,14 +55,12 @@ impl PgStore {
             let mut rows8 = Int8Rows::empty(dims);
             let mut block = Vec::new();
             let mut damaged = Vec::new();
-            let mut map = Vec::with_capacity(count as usize);
-            let mut map_complete = true;
             let mut rows = tx
                 .query_typed_raw(
                     &format!(
                         "SELECT i.id, i.path, i.size, i.mtime_ns, i.width, i.height, i.labels::text,
-                                {}, i.hash, m.x, m.y
-                         FROM items i LEFT JOIN map_points m ON m.item_id = i.id ORDER BY i.id",
+                                {}, i.hash
+                         FROM items i ORDER BY i.id",
                         if remote { "NULL::real[]" } else { "i.embedding::real[]" }
                     ),
                     std::iter::empty::<(i64, Type)>(),
@@ -86,10 +82,6 @@ impl PgStore {
                 if compact && block.len() >= 8192 * dims {
                     rows8.extend_from(&block);
                     block.clear();
-                }
-                match (r.get::<_, Option<f32>>(9), r.get::<_, Option<f32>>(10)) {
-                    (Some(x), Some(y)) => map.push([x, y]),
-                    _ => map_complete = false,
                 }
                 items.push(Item {
                     id: r.get(0),
@@ -119,42 +111,28 @@ impl PgStore {
             for (item, l) in items.iter_mut().zip(labels) {
                 item.labels = l;
             }
-            if !map_complete {
-                map.clear();
-            }
             let store = PgStore::new_connected(&location, &self.config, &self.tls);
-            let embeddings = if remote {
+            let vectors: Vectors = if remote {
                 let ids: Vec<i64> = items.iter().map(|it| it.id).collect();
                 let curve = meta
                     .get(recall::RecallCurve::KEY)
                     .and_then(|t| recall::RecallCurve::parse(t));
-                Vectors::Remote(Arc::new(ServerVectors::new(
-                    Arc::clone(&store),
-                    ids,
-                    dims,
-                    curve,
-                )))
+                Box::new(ServerVectors::new(Arc::clone(&store), ids, dims, curve))
             } else if compact {
                 rows8.extend_from(&block);
-                Vectors::Compact(compact_from_rows(rows8))
+                Box::new(compact_from_rows(rows8))
             } else {
-                Vectors::Full { dims, data: full }
+                Box::new(F32Rows::new(dims, full))
             };
             Ok(Catalog {
                 store,
-                index_path: location.clone(),
                 root,
                 model,
-                dims,
                 pooling,
                 resize,
                 label_field,
                 items,
-                embeddings,
-                map,
-                projection,
-                head: None,
-                style: None,
+                vectors,
                 damaged,
                 palettes: Default::default(),
             })

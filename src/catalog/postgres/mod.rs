@@ -32,13 +32,13 @@ use postgres::{Client, Config, error::SqlState};
 use rayon::prelude::*;
 
 use super::db::{Known, NewItem, StoredHead, path_bytes, path_from_bytes};
-use super::store::{CatalogStore, CatalogWriter, ItemWriter, WriteGuard};
-use super::vectors::{COMPACT_FROM, RemoteVectors, Storage, Vectors, compact_from_rows};
+use super::store::{CatalogStore, CatalogWriter, ItemWriter, StoredMap, WriteGuard};
+use super::vectors::{COMPACT_FROM, Storage, compact_from_rows};
 use super::{Catalog, Item, LabelInterner};
 use crate::embed::fingerprint::Fingerprint;
 use crate::error::{Error, Result};
-use crate::map::MapProjection;
 use crate::model::{Pooling, ResizePolicy};
+use crate::search::pca::MapProjection;
 use connect::{TlsPolicy, migrate, password_for, redacted, split_tls, tls_connector};
 pub use recall::{DEFAULT_RECALL, RecallCurve};
 pub use vectors::ServerVectors;
@@ -316,6 +316,23 @@ impl CatalogStore for PgStore {
             )
             .map_err(pg_err(at))?;
             tx.commit().map_err(pg_err(at))
+        })
+    }
+
+    fn load_map(&self) -> Result<Option<StoredMap>> {
+        self.with_client(|c, at| {
+            let Some(projection) = Self::meta(c, at, "map_projection")?
+                .and_then(|j| serde_json::from_str::<MapProjection>(&j).ok())
+            else {
+                return Ok(None);
+            };
+            let points = c
+                .query_typed("SELECT item_id, x, y FROM map_points", &[])
+                .map_err(pg_err(at))?
+                .iter()
+                .map(|r| (r.get(0), [r.get(1), r.get(2)]))
+                .collect();
+            Ok(Some(StoredMap { projection, points }))
         })
     }
 

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::recall::{DEFAULT_RECALL, RecallCurve};
 use super::*;
-use crate::search::Hit;
+use crate::search::{Hit, Keep, RemoteVectors, VectorIndex, VectorKind};
 
 /// Items whose neighbours one statement asks for.
 const NEIGHBOUR_BATCH: usize = 500;
@@ -54,7 +54,7 @@ impl ServerVectors {
     }
 }
 
-impl RemoteVectors for ServerVectors {
+impl VectorIndex for ServerVectors {
     fn dims(&self) -> usize {
         self.dims
     }
@@ -63,9 +63,18 @@ impl RemoteVectors for ServerVectors {
         self.ids.len()
     }
 
-    fn rows_into(&self, start: usize, n: usize, out: &mut [f32]) {
+    fn kind(&self) -> VectorKind {
+        VectorKind::Server
+    }
+
+    fn bytes(&self) -> usize {
+        self.ids.len() * 8
+    }
+
+    fn rows_into(&self, start: usize, out: &mut [f32]) {
         out.fill(0.0);
         let dims = self.dims;
+        let n = out.len() / dims.max(1);
         for (chunk_start, ids) in (start..start + n)
             .step_by(4096)
             .map(|s| (s, &self.ids[s..(s + 4096).min(start + n)]))
@@ -99,6 +108,47 @@ impl RemoteVectors for ServerVectors {
         }
     }
 
+    fn expected_recall(&self) -> Option<f32> {
+        self.width().1
+    }
+
+    fn top_k(&self, query: &[f32], k: usize, keep: &Keep) -> Vec<Hit> {
+        // Ask for more than k (the filter may drop some), and more again while too few pass.
+        let mut fetch = (k * 4).max(MIN_FETCH);
+        let (ef, _) = self.width();
+        loop {
+            let found = match self.store.nearest(query, fetch, fetch.max(ef)) {
+                Ok(found) => found,
+                Err(e) => {
+                    log::warn!(
+                        "search on the server failed: {}",
+                        crate::error::describe(&e)
+                    );
+                    return Vec::new();
+                }
+            };
+            let exhausted = found.len() < fetch || fetch >= self.ids.len();
+            let hits: Vec<Hit> = found
+                .into_iter()
+                .filter_map(|(id, score)| {
+                    let index = *self.position.get(&id)?;
+                    keep(index).then_some(Hit { index, score })
+                })
+                .take(k)
+                .collect();
+            if hits.len() >= k || exhausted {
+                return hits;
+            }
+            fetch *= 4;
+        }
+    }
+
+    fn remote(&self) -> Option<&dyn RemoteVectors> {
+        Some(self)
+    }
+}
+
+impl RemoteVectors for ServerVectors {
     fn neighbour_pairs(&self, m: usize, floor: f32) -> Result<Vec<(usize, usize)>> {
         let dims = self.dims;
         // The measured width for the recall aimed at, as for a search (each row asks m + 1: itself).
@@ -196,40 +246,5 @@ impl RemoteVectors for ServerVectors {
     fn aim_at_recall(&self, recall: f32) {
         self.target
             .store(recall.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
-    }
-
-    fn expected_recall(&self) -> Option<f32> {
-        self.width().1
-    }
-
-    fn top_k(&self, query: &[f32], k: usize, keep: &(dyn Fn(usize) -> bool + Sync)) -> Vec<Hit> {
-        // Ask for more than k (the filter may drop some), and more again while too few pass.
-        let mut fetch = (k * 4).max(MIN_FETCH);
-        let (ef, _) = self.width();
-        loop {
-            let found = match self.store.nearest(query, fetch, fetch.max(ef)) {
-                Ok(found) => found,
-                Err(e) => {
-                    log::warn!(
-                        "search on the server failed: {}",
-                        crate::error::describe(&e)
-                    );
-                    return Vec::new();
-                }
-            };
-            let exhausted = found.len() < fetch || fetch >= self.ids.len();
-            let hits: Vec<Hit> = found
-                .into_iter()
-                .filter_map(|(id, score)| {
-                    let index = *self.position.get(&id)?;
-                    keep(index).then_some(Hit { index, score })
-                })
-                .take(k)
-                .collect();
-            if hits.len() >= k || exhausted {
-                return hits;
-            }
-            fetch *= 4;
-        }
     }
 }

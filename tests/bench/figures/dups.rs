@@ -15,9 +15,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::common::transform::Transform;
-use lookalike::catalog::{Catalog, IndexOptions, index_folder, scan_folder};
+use lookalike::catalog::{Catalog, scan_folder};
 use lookalike::dups::{Candidate, CandidateOptions, HASH_BITS, Rule, catalog_candidates, group_by};
 use lookalike::embed::{Embedder, EngineOptions, load_photo};
+use lookalike::indexer::{IndexOptions, index_folder};
 use lookalike::model::default_model;
 
 #[derive(Args)]
@@ -163,12 +164,14 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
     let catalog = Catalog::open(&index)?;
 
     // Known groups: each copy with its original, and byte-identical files.
-    let name_of = |i: usize| catalog.items[i].path.to_string_lossy().into_owned();
+    let name_of = |i: usize| catalog.items()[i].path.to_string_lossy().into_owned();
     let by_name: HashMap<String, usize> = (0..catalog.len()).map(|i| (name_of(i), i)).collect();
     let mut component: Vec<usize> = (0..catalog.len()).collect();
     let mut by_hash: HashMap<&[u8], usize> = HashMap::new();
     for (i, c) in component.iter_mut().enumerate() {
-        *c = *by_hash.entry(catalog.items[i].hash.as_slice()).or_insert(i);
+        *c = *by_hash
+            .entry(catalog.items()[i].hash.as_slice())
+            .or_insert(i);
     }
     for (copy, (original, _)) in &copy_of {
         component[by_name[copy]] = component[by_name[original]];

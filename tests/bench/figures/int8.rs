@@ -15,13 +15,13 @@ pub const MODEL: &str = "efficientnet-lite0-int8";
 /// Cosine between the two catalogs' vectors of the same files: (mean, min, files compared).
 fn agreement(float: &Catalog, int8: &Catalog) -> (f64, f64, usize) {
     let rows: HashMap<&Path, usize> = float
-        .items
+        .items()
         .iter()
         .enumerate()
         .map(|(j, it)| (it.path.as_path(), j))
         .collect();
     let cos: Vec<f64> = int8
-        .items
+        .items()
         .iter()
         .enumerate()
         .filter_map(|(i, it)| {
@@ -35,7 +35,7 @@ fn agreement(float: &Catalog, int8: &Catalog) -> (f64, f64, usize) {
 
 /// Precision@10 of the catalog's shown label, leave-one-out; `None` without labels.
 fn precision_at_10(cat: &Catalog) -> Option<(String, f64)> {
-    let column = cat.label_field.clone();
+    let column = cat.label_field().to_string();
     let scores =
         lookalike::eval::evaluate(cat, std::slice::from_ref(&column), 10, None, 0.0).ok()?;
     scores.first().map(|s| (column, s.precision_at_k))

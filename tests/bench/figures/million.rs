@@ -9,8 +9,9 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::common::recall;
-use lookalike::catalog::{COMPACT_FROM, Catalog, IndexDb, MAP_FIT_ROWS, NewItem, sidecar_path};
+use lookalike::catalog::{COMPACT_FROM, Catalog, NewItem, copy_catalog, sidecar_path, store_for};
 use lookalike::embed::Embedder;
+use lookalike::map::MAP_FIT_ROWS;
 use lookalike::search::compact::{Int8Rows, TwoStage};
 use lookalike::search::{Hit, top_k};
 
@@ -64,8 +65,8 @@ fn mean_recall(exact: &[Vec<Hit>], approx: &[Vec<Hit>]) -> f64 {
 }
 
 pub fn run(real: &Catalog, n: usize, work: &Path, embedder: &Embedder) -> Result<()> {
-    let dims = real.dims;
-    let base = &*real.embeddings.to_f32();
+    let dims = real.dims();
+    let base = &*real.vectors().to_f32();
 
     // int8 against f32 on the real catalog: does quantising the rows change the look-alikes?
     let rows = Int8Rows::quantise(base, dims);
@@ -190,7 +191,12 @@ fn whole_index(
     embedder: &Embedder,
 ) -> Result<()> {
     let db = work.join(format!("bench-{n}.sqlite"));
-    let made = IndexDb::open_existing(&db).and_then(|d| d.count()).ok() == Some(n);
+    let made = db.is_file()
+        && store_for(&db)
+            .open_writer()
+            .and_then(|mut w| w.count())
+            .ok()
+            == Some(n);
     if made {
         println!("reusing the {n}-item index {}", db.display());
     } else {
@@ -205,7 +211,7 @@ fn whole_index(
         );
     }
     let t = Instant::now();
-    let mut cat = Catalog::open(&db)?;
+    let cat = Catalog::open(&db)?;
     if !made {
         println!(
             "first open: every f32 embedding read from SQLite, quantised, the two-stage index built and saved ({:.0} MB): {:.1} s (indexing does this at its end)",
@@ -213,7 +219,7 @@ fn whole_index(
             t.elapsed().as_secs_f64()
         );
         let t = Instant::now();
-        cat.compute_map()?;
+        lookalike::map::CatalogMap::compute(&cat)?;
         println!(
             "map of {n} items: plane fitted on {MAP_FIT_ROWS} of them, all projected and stored: {:.1} s",
             t.elapsed().as_secs_f64()
@@ -226,7 +232,7 @@ fn whole_index(
     let open_ms = t.elapsed().as_secs_f64() * 1e3;
     let rss = super::rss_mib();
     anyhow::ensure!(
-        cat.embeddings.is_compact(),
+        cat.vectors().is_compact(),
         "a {n}-item catalog should open compact"
     );
     println!(
@@ -245,7 +251,7 @@ fn whole_index(
         .iter()
         .filter(|q| {
             embedder.embed_file(q).ok().is_some_and(|(v, _)| {
-                let hits = cat.embeddings.top_k(&v, 1, |_| true);
+                let hits = cat.vectors().top_k(&v, 1, &|_| true);
                 hits.first().map(|h| cat.abs_path(h.index)) == Some(q.to_path_buf())
             })
         })
@@ -263,18 +269,18 @@ fn fill_index(real: &Catalog, base: &[f32], n: usize, db: &Path) -> Result<()> {
     for f in [db.to_path_buf(), sidecar_path(db)] {
         let _ = std::fs::remove_file(f);
     }
-    rusqlite::Connection::open(&real.index_path)?
-        .execute("VACUUM INTO ?1", [db.to_string_lossy()])?;
-    let mut idx = IndexDb::open_existing(db)?;
+    let store = store_for(db);
+    copy_catalog(real.store().as_ref(), store.as_ref(), true, |_, _| {})?;
+    let mut idx = store.open_writer()?;
     let labels: Vec<String> = real
-        .items
+        .items()
         .iter()
         .map(|it| serde_json::to_string(&it.labels).unwrap_or_else(|_| "{}".into()))
         .collect();
-    let dims = real.dims;
+    let dims = real.dims();
     const BATCH: usize = 50_000;
     for start in (real.len()..n).step_by(BATCH) {
-        idx.transaction(|w| {
+        idx.write(&mut |w| {
             let mut v = vec![0.0f32; dims];
             for i in start..(start + BATCH).min(n) {
                 let parent = synthetic(base, dims, i as u64, &mut v);

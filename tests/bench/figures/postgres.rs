@@ -13,11 +13,10 @@ use clap::Args;
 
 use crate::common::pg::PgServer;
 use crate::common::{copy_photos, demo_photos, recall};
-use lookalike::catalog::{
-    CatalogStore, IndexOptions, NewItem, PgStore, Storage, Vectors, index_folder, store_for,
-};
+use lookalike::catalog::{CatalogStore, NewItem, PgStore, Storage, store_for};
 use lookalike::embed::fingerprint::Fingerprint;
 use lookalike::embed::{Embedder, EngineOptions};
+use lookalike::indexer::{IndexOptions, index_folder};
 use lookalike::search::{Hit, top_k};
 
 #[derive(Args)]
@@ -108,16 +107,16 @@ pub fn run(a: PgArgs) -> Result<std::process::ExitCode> {
 
     // The search figures on synthetic rows drawn from the real embeddings.
     let real = store_for(&pg_url).load(Storage::Full)?;
-    let dims = real.dims;
-    let base = real.embeddings.to_f32().into_owned();
+    let dims = real.dims();
+    let base = real.vectors().to_f32().into_owned();
     let store = PgStore::new(&pg_url);
     store.remove_all()?;
     let mut w = store.open_writer()?;
     for (key, value) in [
         ("root", "/synthetic".to_string()),
-        ("model", real.model.clone()),
-        ("pooling", real.pooling.name().to_string()),
-        ("resize", real.resize.name().to_string()),
+        ("model", real.model().to_string()),
+        ("pooling", real.pooling().name().to_string()),
+        ("resize", real.resize().name().to_string()),
         ("dims", dims.to_string()),
     ] {
         w.set_meta(key, &value)?;
@@ -170,7 +169,7 @@ pub fn run(a: PgArgs) -> Result<std::process::ExitCode> {
     // halfway between two real embeddings (harder: no dense cluster around them).
     let ids: Vec<i64> = store_for(&pg_url)
         .load(Storage::Server)?
-        .items
+        .items()
         .iter()
         .map(|it| it.id)
         .collect();
@@ -249,7 +248,7 @@ pub fn run(a: PgArgs) -> Result<std::process::ExitCode> {
 /// 500 sampled items' exact 8 nearest neighbours (cosine >= 0.5) that the pairs hold.
 fn duplicate_neighbours(url: &Path, all: &[f32], dims: usize) -> Result<()> {
     let catalog = store_for(url).load(Storage::Server)?;
-    let Vectors::Remote(server) = &catalog.embeddings else {
+    let Some(server) = catalog.vectors().remote() else {
         anyhow::bail!("the vectors were not left on the server");
     };
     let t = Instant::now();

@@ -9,8 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use lookalike::catalog::{Catalog, IndexDb, IndexOptions, index_folder, scan_folder};
+use lookalike::catalog::{Catalog, scan_folder};
 use lookalike::embed::{Embedder, EngineOptions, load_photo, model_input};
+use lookalike::indexer::{IndexOptions, index_folder};
 use lookalike::model::{ModelManifest, available_models, default_model};
 
 mod decode;
@@ -121,7 +122,7 @@ fn query_latency(embedder: &Embedder, cat: &Catalog, queries: &[PathBuf]) -> Res
         let t0 = Instant::now();
         let (v, _) = embedder.embed_file(q)?;
         let t1 = Instant::now();
-        let hits = cat.embeddings.top_k(&v, 12, |_| true);
+        let hits = cat.vectors().top_k(&v, 12, &|_| true);
         std::hint::black_box(hits);
         e.push(t1.duration_since(t0).as_secs_f64() * 1e3);
         s.push(ms(t1));
@@ -333,11 +334,11 @@ fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<(usize
     if n < images.len() {
         // Fill the index to full size with perturbed copies: search and open cost depend on the
         // number of rows and dims, not on what the vectors say.
-        let mut idx = IndexDb::open_existing(&db)?;
+        let mut idx = lookalike::catalog::store_for(&db).open_writer()?;
         let base = Catalog::open(&db)?;
         let prints = base.fingerprints()?;
         let extra = images.len() - n;
-        idx.transaction(|w| {
+        idx.write(&mut |w| {
             let noise = |i: usize, j: usize| ((i * 31 + j * 17) % 97) as f32 / 97.0 * 0.02 - 0.01;
             for i in 0..extra {
                 let src = i % base.len();
@@ -369,9 +370,9 @@ fn mnist_scale(a: &BenchArgs, embedder: &Embedder, work: &Path) -> Result<(usize
             images.len()
         );
     }
-    let mut full = Catalog::open(&db)?;
+    let full = Catalog::open(&db)?;
     let t = Instant::now();
-    full.compute_map()?;
+    lookalike::map::CatalogMap::compute(&full)?;
     println!(
         "map (PCA) of {} items: {:.2} s",
         full.len(),

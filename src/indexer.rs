@@ -1,4 +1,4 @@
-//! Indexing a catalog folder: embed new and changed photos only, reuse embeddings of moved and
+//! Indexing a catalog folder into its store (the use case both front ends call): embed new and changed photos only, reuse embeddings of moved and
 //! duplicated files, drop vanished ones. Decoding (rayon, on a `decoder` thread) overlaps inference
 //! (the `embedder` thread), and each batch is written in its own transaction.
 
@@ -10,16 +10,16 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, bounded};
 use rayon::prelude::*;
 
-use super::db::NewItem;
-use super::labels::load_labels;
-use super::scan::{ScannedFile, scan_folder};
-use super::store::CatalogWriter;
+use crate::catalog::{
+    CatalogWriter, NewItem, ScannedFile, Storage, load_labels, model_variant, scan_folder,
+    store_for,
+};
 use crate::embed::fingerprint::{Fingerprint, fingerprint};
 use crate::embed::preprocess::{decode_photo_for, model_input, thumbnail_jpeg};
 use crate::embed::{Embedder, Embeddings};
 use crate::embed::{is_unit_vector, read_photo_file};
 use crate::error::{Error, PhotoError, Result};
-use crate::model::{ModelManifest, Pooling, ResizePolicy};
+use crate::model::ModelManifest;
 
 /// How to index.
 #[derive(Debug, Clone)]
@@ -116,7 +116,7 @@ pub fn index_folder(
     }
     let root = root.canonicalize().map_err(crate::error::io_err(root))?;
     let model = embedder.manifest();
-    let store = super::store_for(index_path);
+    let store = store_for(index_path);
     let _writing = store.lock_for_writing()?;
     let mut db = store.open_writer()?;
     prepare_meta(&mut *db, &root, model, store.is_shared())?;
@@ -268,9 +268,10 @@ pub fn index_folder(
         db.finish(model.dims)?;
         // The map is part of the index: recompute it when the catalog changed or it is missing.
         drop(db);
-        let mut catalog = store.load(super::Storage::from_env())?;
-        if catalog.map.is_empty() || report.embedded + report.reused + report.removed > 0 {
-            catalog.compute_map()?;
+        let catalog = store.load(Storage::from_env())?;
+        let changed = report.embedded + report.reused + report.removed > 0;
+        if changed || crate::map::CatalogMap::load(&catalog)?.is_none() {
+            crate::map::CatalogMap::compute(&catalog)?;
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -306,10 +307,6 @@ fn resize_name(m: &ModelManifest) -> &'static str {
 }
 
 /// What decides whether stored embeddings can be reused: the model and how it was set up.
-pub(crate) fn model_variant(model: &str, pooling: Pooling, resize: ResizePolicy) -> String {
-    format!("{model}|{}|{}", pooling.name(), resize.name())
-}
-
 fn prepare(file: &ScannedFile, hashes: &HashMap<Vec<u8>, i64>, model: &ModelManifest) -> Prepared {
     let fail = |e: PhotoError| Prepared::Failed {
         file: file.clone(),
