@@ -207,3 +207,125 @@ fn a_vectors_file_from_another_index_or_with_a_flipped_byte_is_never_used() {
         "the stale file was replaced"
     );
 }
+
+/// `LOOKALIKE_SIMD` forces an int8 kernel: every kernel this CPU has gives the same look-alikes
+/// with the same scores (they compute the same integers), and `--json` says which one ran.
+#[test]
+fn every_int8_kernel_this_cpu_has_gives_the_same_look_alikes() {
+    use lookalike::search::compact::Simd;
+    let c = common::indexed_catalog(120);
+    let query = |kernel: &str, photo: &Path| {
+        common::json_output(
+            common::lookalike(c.tmp.path())
+                .env("LOOKALIKE_VECTORS", "int8")
+                .env("LOOKALIKE_SIMD", kernel)
+                .arg("query")
+                .arg(photo)
+                .args(["-k", "10", "--json", "--index"])
+                .arg(&c.db),
+        )
+    };
+    let kernels = Simd::available();
+    assert!(kernels.contains(&Simd::Portable));
+    // Photos from outside the catalog (a catalog item never finds itself): their copies come first.
+    let originals = common::demo_photos(120);
+    for photo in [&originals[3], &originals[77]] {
+        let hits = |r: &serde_json::Value| -> Vec<(String, f64)> {
+            r["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    let path = h["path"].as_str().unwrap().to_string();
+                    (path, h["score"].as_f64().unwrap())
+                })
+                .collect()
+        };
+        let reference = query("portable", photo);
+        assert_eq!(reference["vectors"], "int8");
+        assert_eq!(reference["kernel"], "portable");
+        assert_eq!(hits(&reference).len(), 10);
+        let name = photo.file_name().unwrap().to_str().unwrap();
+        assert!(
+            hits(&reference)[0].0.ends_with(name),
+            "{name} finds its copy first"
+        );
+        for k in &kernels {
+            let r = query(k.name(), photo);
+            assert_eq!(r["kernel"], k.name());
+            assert_eq!(
+                hits(&r),
+                hits(&reference),
+                "{k} against the portable kernel"
+            );
+        }
+    }
+}
+
+/// A kernel that does not exist, or one the CPU lacks (an AVX2-only CPU emulated by QEMU asked for
+/// AVX-512), is refused before anything runs: exit 2 and a message naming what the CPU can run.
+/// The same emulated CPU answers with its AVX2 kernel as this one does.
+#[test]
+fn a_kernel_the_cpu_lacks_is_refused_with_what_it_can_run() {
+    let c = common::indexed_catalog(40);
+    let err = common::fails_with(
+        common::lookalike(c.tmp.path())
+            .env("LOOKALIKE_SIMD", "sse9")
+            .arg("query")
+            .arg(&c.photos[0])
+            .arg("--index")
+            .arg(&c.db),
+        2,
+    );
+    assert!(
+        err.contains("LOOKALIKE_SIMD=sse9") && err.contains("avx2") && err.contains("portable"),
+        "{err}"
+    );
+
+    let emulated = |kernel: &str| {
+        std::process::Command::new(common::x86_emulator())
+            .args(["-cpu", "Haswell", env!("CARGO_BIN_EXE_lookalike")])
+            .args(["query", "--json", "-k", "5", "--index"])
+            .arg(&c.db)
+            .arg(&c.photos[5])
+            .env("LOOKALIKE_DATA_DIR", c.tmp.path())
+            .env("LOOKALIKE_VECTORS", "int8")
+            .env("LOOKALIKE_SIMD", kernel)
+            .output()
+            .expect("the emulator runs")
+    };
+    let out = emulated("avx512vnni");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("does not have those instructions") && err.contains("avx2, portable"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let out = emulated("avx2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let there: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let here = common::json_output(
+        common::lookalike(c.tmp.path())
+            .env("LOOKALIKE_VECTORS", "int8")
+            .env("LOOKALIKE_SIMD", "avx2")
+            .args(["query", "--json", "-k", "5", "--index"])
+            .arg(&c.db)
+            .arg(&c.photos[5]),
+    );
+    assert_eq!(there["kernel"], "avx2");
+    let paths = |r: &serde_json::Value| -> Vec<String> {
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paths(&there), paths(&here));
+}

@@ -1,6 +1,6 @@
 //! Labels of catalog items: the parent folder's name, and the columns of a `labels.csv` beside the catalog.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -243,7 +243,7 @@ impl serde::Serialize for Labels {
 
 /// Makes [`Labels`] that share their strings.
 #[derive(Default)]
-pub struct LabelInterner(HashSet<Arc<str>>);
+pub struct LabelInterner(foldhash::HashSet<Arc<str>>);
 
 impl LabelInterner {
     fn intern(&mut self, s: &str) -> Arc<str> {
@@ -258,14 +258,13 @@ impl LabelInterner {
     /// Labels from the JSON object the index stores (none when it is not one).
     pub fn from_json(&mut self, json: &str) -> Labels {
         // Borrowed strings when nothing is escaped; owned ones otherwise.
-        let fields: Vec<(String, String)> = match serde_json::from_str::<BTreeMap<&str, &str>>(json)
-        {
-            Ok(map) => return self.from_pairs(map),
-            Err(_) => serde_json::from_str::<BTreeMap<String, String>>(json)
-                .map(|m| m.into_iter().collect())
+        let owned: Vec<(String, String)> = match serde_json::from_str::<Pairs<&str>>(json) {
+            Ok(Pairs(pairs)) => return self.from_pairs(pairs),
+            Err(_) => serde_json::from_str::<Pairs<String>>(json)
+                .map(|p| p.0)
                 .unwrap_or_default(),
         };
-        self.from_pairs(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        self.from_pairs(owned.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     /// Labels from name and value pairs.
@@ -277,8 +276,37 @@ impl LabelInterner {
             .into_iter()
             .map(|(k, v)| (self.intern(k), self.intern(v)))
             .collect();
+        // A name given twice keeps its last value, as a JSON object read into a map does.
+        fields.reverse();
         fields.sort_by(|a, b| a.0.cmp(&b.0));
         fields.dedup_by(|a, b| a.0 == b.0);
         Labels(fields)
+    }
+}
+
+/// A JSON object's string fields in the order written, read without building a map (a million
+/// items are opened this way).
+struct Pairs<S>(Vec<(S, S)>);
+
+impl<'de, S: serde::Deserialize<'de>> serde::Deserialize<'de> for Pairs<S> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields<S>(std::marker::PhantomData<S>);
+        impl<'de, S: serde::Deserialize<'de>> serde::de::Visitor<'de> for Fields<S> {
+            type Value = Pairs<S>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of label fields")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Pairs<S>, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(field) = map.next_entry()? {
+                    fields.push(field);
+                }
+                Ok(Pairs(fields))
+            }
+        }
+        d.deserialize_map(Fields(std::marker::PhantomData))
     }
 }

@@ -92,9 +92,16 @@ impl Catalog {
             .index_id()?
             .map(|index_id| vectors::Made { index_id, version });
         let file = sidecar_path(index_path);
+        let started = std::time::Instant::now();
         let (catalog, stored) = std::thread::scope(|s| {
-            let stored = s.spawn(|| made.and_then(|m| vectors::read_sidecar(&file, m)));
-            (db.load_catalog(false), stored.join().ok().flatten())
+            let stored = s.spawn(|| {
+                let stored = made.and_then(|m| vectors::read_sidecar(&file, m));
+                log::debug!("vectors file mapped and checked in {:?}", started.elapsed());
+                stored
+            });
+            let catalog = db.load_catalog(false);
+            log::debug!("items read from SQLite in {:?}", started.elapsed());
+            (catalog, stored.join().ok().flatten())
         });
         let mut catalog = catalog?;
         let ids: Vec<i64> = catalog.items.iter().map(|it| it.id).collect();

@@ -1,18 +1,18 @@
 //! How a catalog keeps its embeddings in memory (a [`crate::search::VectorIndex`]). Ordinary
 //! catalogs keep them as f32 rows and search them exactly. Very large ones (a million photos would
-//! need 5 GB of f32) keep int8 rows with a two-stage index instead, read from a file beside the
-//! index so that opening is one sequential read rather than a million SQLite rows.
+//! need 5 GB of f32) keep int8 rows with a two-stage index instead, in a file beside the index
+//! that is mapped into memory when the catalog opens rather than read from a million SQLite rows.
 //!
 //! The file (`<index>.vectors`) is a cache: it names the index it was made from (its random id) and
 //! the version of its items, ends with a CRC-32 of everything before, and is rebuilt from the f32
 //! embeddings in SQLite whenever either differs or it is damaged.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::db::IndexDb;
 use crate::error::{Error, Result, io_err};
-use crate::search::compact::{Int8Rows, TwoStage, read_u64};
+use crate::search::compact::{Int8Rows, MappedFile, TwoStage, read_u64};
 
 /// Catalogs with at least this many items are kept compact when nothing else is asked for: below
 /// it, f32 rows take under 1.3 GB (at 1280 dims) and exact search stays under 50 ms.
@@ -25,7 +25,7 @@ const AXES_SAMPLE: usize = 5_000;
 const CANDIDATES: usize = 2_000;
 /// Rows read from SQLite and quantised at a time while building the compact rows.
 const BLOCK: usize = 8_192;
-const MAGIC: &[u8; 8] = b"LKVECT02";
+const MAGIC: &[u8; 8] = b"LKVECT03";
 
 /// What a vectors file was made from: the index's random id and its items version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub(crate) struct Made {
     pub version: u64,
 }
 
-/// A reader or writer that keeps a CRC-32 of the bytes through it.
+/// A writer that keeps a CRC-32 of the bytes through it.
 struct Checked<T> {
     inner: T,
     crc: crc32fast::Hasher,
@@ -46,14 +46,6 @@ impl<T> Checked<T> {
             inner,
             crc: crc32fast::Hasher::new(),
         }
-    }
-}
-
-impl<R: Read> Read for Checked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.crc.update(&buf[..n]);
-        Ok(n)
     }
 }
 
@@ -153,11 +145,18 @@ pub(crate) fn compact_from_rows(rows: Int8Rows) -> TwoStage {
 }
 
 /// The item ids and compact vectors saved in `file`, if it was made as `made` and is whole (its
-/// length and checksum agree).
+/// length and checksum agree). The file is mapped, not read: its rows stay in the page cache and
+/// come into memory as searches touch them.
 pub(crate) fn read_sidecar(file: &Path, made: Made) -> Option<(Vec<i64>, TwoStage)> {
     let f = std::fs::File::open(file).ok()?;
-    let len = f.metadata().ok()?.len().checked_sub(4)?;
-    let mut r = Checked::new(BufReader::with_capacity(1 << 20, f));
+    // SAFETY: the file is a cache of ours that is never changed in place: it is written whole
+    // beside the index and renamed over the old one, which stays intact for existing maps.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) }.ok()?;
+    let len = map.len().checked_sub(4)?;
+    if !checksum_matches(&map[..len], &map[len..]) {
+        return None;
+    }
+    let mut r = &map[..len];
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic).ok()?;
     let mut id = [0u8; 16];
@@ -169,20 +168,34 @@ pub(crate) fn read_sidecar(file: &Path, made: Made) -> Option<(Vec<i64>, TwoStag
         return None;
     }
     let n = read_u64(&mut r).ok()? as usize;
-    let head = 8u64.checked_mul(n as u64)?.checked_add(40)?;
+    let head = 8usize.checked_mul(n)?.checked_add(40)?;
     if head > len {
         return None;
     }
     let mut ids = vec![0i64; n];
     r.read_exact(bytemuck::cast_slice_mut(&mut ids)).ok()?;
-    let two = TwoStage::read_from(&mut r, len - head).ok()?;
-    let computed = r.crc.clone().finalize();
-    let mut stored = [0u8; 4];
-    r.inner.read_exact(&mut stored).ok()?;
-    (two.full.len() == n
-        && head + two.file_bytes() == len
-        && u32::from_le_bytes(stored) == computed)
-        .then_some((ids, two))
+    let mut rows = MappedFile::new(std::sync::Arc::new(map), head);
+    let two = TwoStage::read_mapped(&mut rows, (len - head) as u64).ok()?;
+    (two.full.len() == n && rows.position() == len).then_some((ids, two))
+}
+
+/// Whether `stored` (4 bytes, little endian) is the CRC-32 of `bytes`, computed in parallel.
+fn checksum_matches(bytes: &[u8], stored: &[u8]) -> bool {
+    use rayon::prelude::*;
+    let crc = bytes
+        .par_chunks(64 << 20)
+        .map(|chunk| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(chunk);
+            h
+        })
+        .reduce_with(|mut a, b| {
+            a.combine(&b);
+            a
+        })
+        .unwrap_or_default()
+        .finalize();
+    stored == crc.to_le_bytes()
 }
 
 fn write_sidecar(file: &Path, made: Made, ids: &[i64], two: &TwoStage) -> Result<()> {

@@ -71,6 +71,11 @@ enum Command {
 
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
+    // A kernel forced for measuring is refused at once, like a bad argument, not at the first search.
+    if let Err(e) = lookalike::search::compact::check_simd_env() {
+        eprintln!("lookalike: {e}");
+        return Ok(ExitCode::from(2));
+    }
     match cli.command {
         Some(Command::Index(a)) => index::run(a, cli.quiet),
         Some(Command::Query(a)) => query::run(a),

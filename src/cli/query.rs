@@ -13,6 +13,7 @@ use lookalike::model::{default_model, find_model, imagenet_classes, top_classes}
 use lookalike::query::LookupOptions;
 use lookalike::query::{RegionArg, RegionMode, decode_query_photo, embed_regions, search_regions};
 use lookalike::search::VectorKind;
+use lookalike::search::compact::Simd;
 
 /// Whether to look for the garment in regions of a scene.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -143,6 +144,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims(), "items": catalog.len(),
             "vectors": catalog.vectors().kind().name(),
             "expected_recall": catalog.vectors().expected_recall(),
+            "kernel": catalog.vectors().is_compact().then(|| Simd::chosen().name()),
             "width": photo.width, "height": photo.height,
             "regions": (0..regions.len()).map(rect).collect::<Vec<_>>(), "lead_region": answer.lead,
             "suggestions": suggestions,
@@ -163,7 +165,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
                 format!(", searched on the server, recall@10 {r:.2} measured"),
             (VectorKind::Server, None) => ", searched on the server".into(),
             (VectorKind::F32, _) => String::new(),
-            _ => ", int8 vectors".into(),
+            _ => format!(", int8 vectors, {} kernel", Simd::chosen()),
         }
     );
     let lead = regions[answer.lead].rect;

@@ -209,6 +209,26 @@ impl IndexDb {
         Ok(db)
     }
 
+    /// A second connection to an index `open_existing` has opened, only to read it (see
+    /// [`IndexDb::read_items`]).
+    fn open_reader(path: &Path) -> Result<Self> {
+        let conn = if writable(path) {
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        } else {
+            Connection::open_with_flags(
+                immutable_uri(path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+            )
+        }
+        .map_err(|e| diagnose(path, e))?;
+        conn.execute_batch("PRAGMA busy_timeout=5000;")
+            .map_err(|e| diagnose(path, e))?;
+        Ok(IndexDb {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+
     /// Columns added to `items` after version 1 was released: older indexes get them empty, and
     /// the next indexing run fills them (see [`Known::complete`]).
     fn add_missing_columns(&self) -> Result<()> {

@@ -10,17 +10,25 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+mod cells;
 mod kernels;
+mod source;
+mod two_stage;
 
-pub use kernels::dot_i8;
-use kernels::{DotI8, dot_i8_impl};
+pub use source::MappedFile;
+use source::{Copied, RowBytes, RowSource};
+
+pub use cells::{CELLS_FROM, Cells};
+use kernels::DotI8;
+pub use kernels::{Simd, SimdError, check_simd_env, dot_i8};
+pub use two_stage::{TARGET_RECALL, TwoStage};
 
 use super::{Hit, top_k_scored};
 
 /// Rows of int8 values, each with the scale that maps them back: `x ~ q * scale`.
 pub struct Int8Rows {
     dims: usize,
-    data: Vec<i8>,
+    data: RowBytes,
     scales: Vec<f32>,
 }
 
@@ -63,17 +71,27 @@ impl Int8Rows {
                     *s = quantise_into(buf, q);
                 },
             );
-        Int8Rows { dims, data, scales }
+        Int8Rows {
+            dims,
+            data: RowBytes::Owned(data),
+            scales,
+        }
     }
 
+    /// `v` quantised like a row, scored with the kernel searches use.
     pub fn query(&self, v: &[f32]) -> Int8Query {
+        self.query_with(v, Simd::chosen())
+    }
+
+    /// `v` quantised like a row, scored with `simd`'s kernel (benchmarks compare them).
+    pub fn query_with(&self, v: &[f32], simd: Simd) -> Int8Query {
         assert_eq!(v.len(), self.dims, "query length must equal the rows' dims");
         let mut data = vec![0i8; self.dims];
         let scale = quantise_into(v, &mut data);
         Int8Query {
             data,
             scale,
-            dot: dot_i8_impl(),
+            dot: simd.dot(),
         }
     }
 
@@ -116,6 +134,12 @@ impl Int8Rows {
         self.top_k_filtered(query, k, |_| true)
     }
 
+    /// [`Int8Rows::top_k`] with `simd`'s kernel (benchmarks compare them).
+    pub fn top_k_with(&self, query: &[f32], k: usize, simd: Simd) -> Vec<Hit> {
+        let q = self.query_with(query, simd);
+        top_k_scored(self.len(), k, |i| Some(self.score(i, &q)))
+    }
+
     /// [`Int8Rows::top_k`] among the rows `keep` lets through.
     pub fn top_k_filtered(
         &self,
@@ -131,20 +155,36 @@ impl Int8Rows {
     pub fn extend_from(&mut self, rows: &[f32]) {
         let start = self.len();
         let m = rows.len() / self.dims;
-        self.data.resize((start + m) * self.dims, 0);
+        let dims = self.dims;
+        let data = self.data.to_mut();
+        data.resize((start + m) * dims, 0);
         self.scales.resize(start + m, 0.0);
-        self.data[start * self.dims..]
+        data[start * dims..]
             .par_chunks_mut(self.dims)
             .zip(self.scales[start..].par_iter_mut())
             .zip(rows.par_chunks(self.dims))
             .for_each(|((q, s), r)| *s = quantise_into(r, q));
     }
 
+    /// The same rows in another order: row `j` of the result is row `order[j]`.
+    pub(super) fn reordered(&self, order: &[u32]) -> Int8Rows {
+        let dims = self.dims;
+        let mut data = vec![0i8; order.len() * dims];
+        data.par_chunks_mut(dims.max(1))
+            .zip(order)
+            .for_each(|(row, &i)| row.copy_from_slice(self.row(i as usize)));
+        Int8Rows {
+            dims,
+            data: RowBytes::Owned(data),
+            scales: order.iter().map(|&i| self.scales[i as usize]).collect(),
+        }
+    }
+
     /// No rows yet, of `dims` values each.
     pub fn empty(dims: usize) -> Self {
         Int8Rows {
             dims,
-            data: Vec::new(),
+            data: RowBytes::Owned(Vec::new()),
             scales: Vec::new(),
         }
     }
@@ -161,7 +201,7 @@ impl Int8Rows {
         w.write_all(&(self.dims as u64).to_le_bytes())?;
         w.write_all(&(self.len() as u64).to_le_bytes())?;
         w.write_all(bytemuck::cast_slice(&self.scales))?;
-        w.write_all(bytemuck::cast_slice(&self.data))
+        w.write_all(bytemuck::cast_slice(&self.data[..]))
     }
 
     /// Read a file written by [`Int8Rows::save`].
@@ -178,6 +218,11 @@ impl Int8Rows {
     /// Read what [`Int8Rows::write_to`] wrote, refusing sizes beyond the `available` bytes (so a
     /// damaged header cannot ask for a huge allocation).
     pub fn read_from(r: &mut impl Read, available: u64) -> std::io::Result<Self> {
+        Self::read_source(&mut Copied(r), available)
+    }
+
+    /// [`Int8Rows::read_from`] from a source that may hand the rows out without copying them.
+    fn read_source(r: &mut impl RowSource, available: u64) -> std::io::Result<Self> {
         let dims = read_u64(r)? as usize;
         let n = read_u64(r)? as usize;
         let need = n
@@ -191,8 +236,7 @@ impl Int8Rows {
         }
         let mut scales = vec![0.0f32; n];
         r.read_exact(bytemuck::cast_slice_mut(&mut scales))?;
-        let mut data = vec![0i8; n * dims];
-        r.read_exact(bytemuck::cast_slice_mut(&mut data))?;
+        let data = r.row_bytes(n * dims)?;
         Ok(Int8Rows { dims, data, scales })
     }
 }
@@ -211,201 +255,6 @@ fn read_f32s(r: &mut impl Read, n: usize) -> std::io::Result<Vec<f32>> {
     let mut v = vec![0.0f32; n];
     r.read_exact(bytemuck::cast_slice_mut(&mut v))?;
     Ok(v)
-}
-
-/// Pre-filter on a low-dimensional projection, then exact re-ranking of the best candidates.
-pub struct TwoStage {
-    mean: Vec<f32>,
-    /// `reduced_dims x dims`, row-major: the catalog's leading principal axes.
-    axes: Vec<f32>,
-    pub reduced: Int8Rows,
-    pub full: Int8Rows,
-    /// Candidates kept by the pre-filter for re-ranking.
-    pub candidates: usize,
-}
-
-impl TwoStage {
-    /// Fit the axes on (at most `sample` rows of) `full` and project every row. With
-    /// `reduced_dims` 0 there is no pre-filter: every row is scored in full (for catalogs no larger
-    /// than the shortlist, where a pre-filter would let everything through anyway).
-    pub fn build(full: Int8Rows, reduced_dims: usize, sample: usize, candidates: usize) -> Self {
-        let dims = full.dims();
-        if reduced_dims == 0 {
-            return TwoStage {
-                mean: vec![0.0; dims],
-                axes: Vec::new(),
-                reduced: Int8Rows::empty(0),
-                full,
-                candidates,
-            };
-        }
-        let step = (full.len() / sample.max(1)).max(1);
-        let picked: Vec<usize> = (0..full.len()).step_by(step).take(sample).collect();
-        let mut rows = vec![0.0f32; picked.len() * dims];
-        for (chunk, &i) in rows.chunks_exact_mut(dims).zip(&picked) {
-            full.dequantise(i, chunk);
-        }
-        let pc = crate::search::pca::principal_components(&rows, dims, reduced_dims);
-        let axes: Vec<f32> = pc.axes.concat();
-        let r = pc.axes.len();
-        let mean = pc.mean;
-        // Project every row in blocks, each block one matrix product: (x - m) . a = x . a - m . a.
-        let axes_t = ndarray::ArrayView2::from_shape((r, dims), &axes)
-            .expect("r x dims axes")
-            .t()
-            .to_owned();
-        let offsets: Vec<f32> = axes
-            .chunks_exact(dims)
-            .map(|a| crate::search::dot(&mean, a))
-            .collect();
-        const BLOCK: usize = 8192;
-        let n = full.len();
-        let mut reduced = Int8Rows {
-            dims: r,
-            data: vec![0i8; n * r],
-            scales: vec![0.0; n],
-        };
-        for start in (0..n).step_by(BLOCK) {
-            let end = (start + BLOCK).min(n);
-            let mut block = vec![0.0f32; (end - start) * dims];
-            block
-                .par_chunks_mut(dims)
-                .enumerate()
-                .for_each(|(j, row)| full.dequantise(start + j, row));
-            let block = ndarray::ArrayView2::from_shape((end - start, dims), &block)
-                .expect("rows x dims block");
-            let projected = block.dot(&axes_t);
-            let projected = projected.as_slice().expect("a fresh product is contiguous");
-            reduced.data[start * r..end * r]
-                .par_chunks_mut(r)
-                .zip(reduced.scales[start..end].par_iter_mut())
-                .zip(projected.par_chunks(r))
-                .for_each(|((q, s), p)| {
-                    let v: Vec<f32> = p.iter().zip(&offsets).map(|(x, o)| x - o).collect();
-                    *s = quantise_into(&v, q);
-                });
-        }
-        TwoStage {
-            mean,
-            axes,
-            reduced,
-            full,
-            candidates,
-        }
-    }
-
-    fn project(&self, v: &[f32]) -> Vec<f32> {
-        let dims = self.full.dims();
-        self.axes
-            .chunks_exact(dims)
-            .map(|axis| {
-                v.iter()
-                    .zip(&self.mean)
-                    .zip(axis)
-                    .map(|((x, m), a)| (x - m) * a)
-                    .sum()
-            })
-            .collect()
-    }
-
-    /// The `k` best rows for `query`: the pre-filter's `candidates` best by projected dot product
-    /// (the mean removed, so this ranks by the same geometry), re-ranked by the full vectors.
-    pub fn top_k(&self, query: &[f32], k: usize) -> Vec<Hit> {
-        self.top_k_filtered(query, k, |_| true)
-    }
-
-    /// [`TwoStage::top_k`] among the rows `keep` lets through (the pre-filter skips the others,
-    /// so a narrow filter still fills the shortlist).
-    pub fn top_k_filtered(
-        &self,
-        query: &[f32],
-        k: usize,
-        keep: impl Fn(usize) -> bool + Sync,
-    ) -> Vec<Hit> {
-        if k == 0 {
-            return Vec::new();
-        }
-        if self.axes.is_empty() {
-            return self.full.top_k_filtered(query, k, keep);
-        }
-        let q = self.full.query(query);
-        let p = self.project(query);
-        let pq = self.reduced.query(&p);
-        // Every row's pre-filter score, then the best `candidates` picked in linear time (a heap
-        // per task would cost a log factor on each of thousands of kept rows).
-        let mut shortlist: Vec<(f32, u32)> = (0..self.reduced.len())
-            .into_par_iter()
-            .with_min_len(4096)
-            .filter_map(|i| keep(i).then(|| (self.reduced.score(i, &pq), i as u32)))
-            .collect();
-        let c = self.candidates.max(k);
-        if shortlist.len() > c {
-            shortlist.select_nth_unstable_by(c - 1, |a, b| b.0.total_cmp(&a.0));
-            shortlist.truncate(c);
-        }
-        let mut hits: Vec<Hit> = shortlist
-            .par_iter()
-            .map(|&(_, i)| Hit {
-                index: i as usize,
-                score: self.full.score(i as usize, &q),
-            })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-        hits.truncate(k);
-        hits
-    }
-
-    /// Write the whole index to `w`: candidates, the axes and both sets of rows.
-    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
-        let dims = self.full.dims();
-        w.write_all(&(self.candidates as u64).to_le_bytes())?;
-        w.write_all(&(dims as u64).to_le_bytes())?;
-        w.write_all(&((self.axes.len() / dims) as u64).to_le_bytes())?;
-        w.write_all(bytemuck::cast_slice(&self.mean))?;
-        w.write_all(bytemuck::cast_slice(&self.axes))?;
-        self.reduced.write_to(w)?;
-        self.full.write_to(w)
-    }
-
-    /// Read what [`TwoStage::write_to`] wrote, within `available` bytes.
-    pub fn read_from(r: &mut impl Read, available: u64) -> std::io::Result<Self> {
-        let candidates = read_u64(r)? as usize;
-        let dims = read_u64(r)? as usize;
-        let reduced_dims = read_u64(r)? as usize;
-        let floats = reduced_dims
-            .checked_add(1)
-            .and_then(|a| a.checked_mul(dims))
-            .filter(|&f| (24 + 4 * f as u64) <= available && dims > 0)
-            .ok_or_else(|| invalid("two-stage index: bad header"))?;
-        let mean = read_f32s(r, dims)?;
-        let axes = read_f32s(r, floats - dims)?;
-        let left = available - 24 - 4 * floats as u64;
-        let reduced = Int8Rows::read_from(r, left)?;
-        let full = Int8Rows::read_from(r, left - 16 - reduced.bytes() as u64)?;
-        let prefilter = reduced_dims > 0;
-        if reduced.dims() != reduced_dims
-            || full.dims() != dims
-            || (prefilter && reduced.len() != full.len())
-            || (!prefilter && !reduced.is_empty())
-        {
-            return Err(invalid("two-stage index: its parts do not agree"));
-        }
-        Ok(TwoStage {
-            mean,
-            axes,
-            reduced,
-            full,
-            candidates,
-        })
-    }
-
-    /// Bytes written by [`TwoStage::write_to`].
-    pub fn file_bytes(&self) -> u64 {
-        24 + 4 * (self.mean.len() + self.axes.len()) as u64
-            + 32
-            + self.reduced.bytes() as u64
-            + self.full.bytes() as u64
-    }
 }
 
 /// Share of `exact`'s indexes found in `approx` (recall@k when both hold k hits).
@@ -499,7 +348,7 @@ mod tests {
         for block in rows.chunks(1000 * dims) {
             built.extend_from(block);
         }
-        assert_eq!(built.data, Int8Rows::quantise(&rows, dims).data);
+        assert_eq!(built.data[..], Int8Rows::quantise(&rows, dims).data[..]);
         let two = TwoStage::build(built, 16, 1000, 100);
         let mut bytes = Vec::new();
         two.write_to(&mut bytes).unwrap();
@@ -533,7 +382,7 @@ mod tests {
         q.save(&path).unwrap();
         let back = Int8Rows::load(&path).unwrap();
         assert_eq!((back.len(), back.dims()), (100, dims));
-        assert_eq!(back.data, q.data);
+        assert_eq!(back.data[..], q.data[..]);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         assert!(Int8Rows::load(&path).is_err());
