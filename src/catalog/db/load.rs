@@ -95,13 +95,20 @@ impl IndexDb {
     /// items version this connection's snapshot sees (every write to the items changes it), so
     /// the catalog is one snapshot, as if read alone. Otherwise it is read here, alone.
     fn read_items(&self, embeddings: bool, dims: usize) -> Result<ReadItems> {
-        let ranges = rayon::current_num_threads().min(self.count()? / READ_IN_RANGES_FROM);
-        self.read_in_ranges(ranges, embeddings, dims)
+        let n = self.count()?;
+        let ranges = rayon::current_num_threads().min(n / READ_IN_RANGES_FROM);
+        self.read_in_ranges(ranges, n, embeddings, dims)
     }
 
-    fn read_in_ranges(&self, ranges: usize, embeddings: bool, dims: usize) -> Result<ReadItems> {
+    /// [`IndexDb::read_items`] in `ranges` ranges; `n` items are expected.
+    fn read_in_ranges(
+        &self,
+        ranges: usize,
+        n: usize,
+        embeddings: bool,
+        dims: usize,
+    ) -> Result<ReadItems> {
         if ranges >= 2 {
-            let n = self.count()?;
             let (lo, hi): (i64, i64) = self
                 .conn
                 .query_row("SELECT MIN(id), MAX(id) FROM items", [], |r| {
@@ -266,13 +273,13 @@ mod tests {
     fn items_read_in_ranges_side_by_side_are_the_items_read_alone() {
         let dir = tempfile::tempdir().unwrap();
         let db = index_of(1000, dir.path());
-        let alone = db.read_in_ranges(1, true, 4).unwrap();
+        let alone = db.read_in_ranges(1, 1000, true, 4).unwrap();
         assert_eq!(alone.items.len(), 1000);
         assert_eq!(alone.items[0].labels.get("name"), Some(r#"a "quoted" 0"#));
         assert_eq!(alone.items[1].labels.get("folder"), Some("f"));
         for ranges in [2, 3, 7] {
             let side_by_side = db
-                .read_snapshot(|db| db.read_in_ranges(ranges, true, 4))
+                .read_snapshot(|db| db.read_in_ranges(ranges, 1000, true, 4))
                 .unwrap();
             let ids = |r: &ReadItems| r.items.iter().map(|it| it.id).collect::<Vec<_>>();
             assert_eq!(ids(&side_by_side), ids(&alone), "{ranges} ranges");

@@ -434,7 +434,7 @@ mod tests {
     use super::*;
 
     /// Unit vectors in clusters along a decaying spectrum, as a CNN's embeddings are.
-    fn clustered(n: usize, dims: usize) -> Vec<f32> {
+    fn decaying_spectrum_clusters(n: usize, dims: usize) -> Vec<f32> {
         let mut rng = fastrand::Rng::with_seed(9);
         let mut normal = move || (0..12).map(|_| rng.f32()).sum::<f32>() - 6.0;
         let centres: Vec<Vec<f32>> = (0..200)
@@ -462,7 +462,7 @@ mod tests {
     fn cells_scan_a_fraction_of_the_rows_and_find_what_exact_search_finds() {
         let dims = 64;
         let n = 20_000;
-        let rows = clustered(n, dims);
+        let rows = decaying_spectrum_clusters(n, dims);
         let two =
             TwoStage::build_with_cells(Int8Rows::quantise(&rows, dims), 32, 4000, 300, Some(64));
         let cells = two.cells.as_ref().expect("cells");
