@@ -403,6 +403,28 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
         "{err}"
     );
     assert!(folder.join("again.jpg").exists() && folder.join(&first).exists());
+
+    // "Mark all but…" the largest: one of each group marked, never a keeper.
+    h.get_by_label("Mark all but…").click();
+    h.run_steps(2);
+    h.get_by_label("the largest of each group").click();
+    h.run_steps(2);
+    let groups = h.state().duplicate_groups().to_vec();
+    let marked = h.state().marked();
+    assert_eq!(marked.len(), 2, "{marked:?}");
+    assert!(groups.iter().all(|g| !marked.contains(&g.keeper())));
+
+    // "Not duplicates" on a group: it goes, and the decision is kept in the index.
+    let kept_apart = groups[0].items.clone();
+    h.get_all_by_label("Not duplicates").next().unwrap().click();
+    h.run_steps(2);
+    assert_eq!(h.state().duplicate_groups().len(), 1);
+    assert!(
+        h.state().duplicate_groups()[0].items != kept_apart,
+        "the other group stays"
+    );
+    let cat = h.state().catalog().unwrap();
+    assert_eq!(cat.store().not_duplicates().unwrap().len(), 1);
 }
 
 fn button(pos: egui::Pos2, pressed: bool) -> egui::Event {

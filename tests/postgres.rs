@@ -466,6 +466,35 @@ fn duplicates_are_found_in_a_shared_catalog_kept_on_the_server() {
     assert_eq!(on_server, vec![want], "one group: the photo and its copy");
     assert_eq!(on_server, groups(local, "auto"), "as a local index finds");
 
+    // "Not duplicates" said once is kept on the server for the whole team, and can be taken back.
+    let decide = |verb: &str| {
+        let out = lookalike(tmp.path())
+            .args(["dups", verb, "copy-of-six.jpg"])
+            .arg(&photos[6])
+            .args(["--index", &pg.url])
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    decide("ignore");
+    assert!(
+        groups(&pg.url, "server").is_empty(),
+        "kept apart on the server"
+    );
+    assert_eq!(
+        store_for(Path::new(&pg.url))
+            .not_duplicates()
+            .expect("reads")
+            .len(),
+        1
+    );
+    decide("unignore");
+    assert_eq!(groups(&pg.url, "server").len(), 1, "grouped again");
+
     // The neighbours come from the server's index, and are each item's nearest by cosine.
     let remote = store_for(Path::new(&pg.url))
         .load(Storage::Server)

@@ -51,6 +51,15 @@ pub enum Command {
     TrashMarked,
     ConfirmTrash,
     CancelTrash,
+    /// The members of this group are not duplicates of its keeper: never grouped again (kept in
+    /// the index).
+    NotDuplicates(usize),
+    /// Mark every item of these groups but the keeper.
+    MarkAllButKeeper(Vec<usize>),
+    /// Mark every item of every group but the one `Keep` chooses (a preview: nothing moves yet).
+    MarkByRule(crate::dups::Keep),
+    /// Put back the files of the last move to the trash.
+    UndoTrash,
     /// Measure the open catalog's candidate duplicate pairs (once per catalog).
     FindDuplicates,
     SetDuplicateThreshold(f32),
@@ -172,6 +181,23 @@ impl LookalikeApp {
             Command::TrashMarked => self.ask_to_trash(),
             Command::ConfirmTrash => self.trash_marked(),
             Command::CancelTrash => self.dups.confirm_trash = None,
+            Command::NotDuplicates(g) => self.not_duplicates(g),
+            Command::MarkAllButKeeper(groups) => {
+                for g in groups {
+                    if let Some(group) = self.dups.groups.get(g) {
+                        self.dups.marked.extend(group.items[1..].iter().copied());
+                    }
+                }
+            }
+            Command::UndoTrash => self.undo_trash(),
+            Command::MarkByRule(keep) => {
+                if let Some(catalog) = &self.catalog {
+                    self.dups.marked.clear();
+                    for r in crate::dups::resolve(catalog, &self.dups.groups, &keep) {
+                        self.dups.marked.extend(r.remove);
+                    }
+                }
+            }
             Command::SetStyleAware(on) => {
                 self.settings.style_aware = on;
                 self.apply(Command::Requery);
@@ -347,7 +373,13 @@ impl LookalikeApp {
         let Some(catalog) = &self.catalog else { return };
         let marked: Vec<usize> = self.dups.marked.iter().copied().collect();
         match crate::dups::trash_plan(catalog, &self.dups.groups, &marked) {
-            Ok(files) => self.dups.confirm_trash = Some(files),
+            Ok(files) => {
+                self.dups.confirm_titles = marked
+                    .iter()
+                    .map(|&i| super::dups_view::title_of(catalog, i))
+                    .collect();
+                self.dups.confirm_trash = Some(files);
+            }
             Err(e) => self
                 .status
                 .show_error(format!("Not moved to the trash: {e}")),
@@ -367,19 +399,64 @@ impl LookalikeApp {
                 return;
             }
         }
-        match trash::delete_all(&files) {
+        match crate::dups::trash::move_to_trash(&files, &crate::dups::trash::log_path()) {
             Ok(()) => {
-                self.status
-                    .note(Some(format!("{} files moved to the trash", files.len())));
+                self.status.note(Some(format!(
+                    "{} files moved to the trash (Undo in Duplicates puts them back)",
+                    files.len()
+                )));
                 self.dups.reset();
+                self.dups.can_undo = true;
                 // The index forgets the files that are gone.
                 if self.folder.is_some() {
                     self.start_indexing();
                 }
             }
-            Err(e) => self
-                .status
-                .show_error(format!("Cannot move the files to the trash: {e}")),
+            Err(e) => self.status.show_error(format!(
+                "Cannot move the files to the trash: {}",
+                crate::error::describe(&e)
+            )),
         }
+    }
+
+    fn undo_trash(&mut self) {
+        match crate::dups::trash::undo_last(&crate::dups::trash::log_path()) {
+            Ok(files) => {
+                self.status.note(Some(format!(
+                    "{} files put back from the trash",
+                    files.len()
+                )));
+                self.dups.reset();
+                if self.folder.is_some() {
+                    self.start_indexing();
+                }
+            }
+            Err(e) => self.status.show_error(format!(
+                "Cannot put the files back: {}",
+                crate::error::describe(&e)
+            )),
+        }
+    }
+
+    /// The members of group `g` are not duplicates of its keeper: said to the store (by content, so
+    /// it holds across re-indexing), and regrouped at once.
+    fn not_duplicates(&mut self, g: usize) {
+        let (Some(catalog), Some(group)) = (&self.catalog, self.dups.groups.get(g)) else {
+            return;
+        };
+        let keeper = group.keeper();
+        let pairs: Vec<(usize, usize)> = group.items[1..].iter().map(|&i| (keeper, i)).collect();
+        if let Err(e) = crate::dups::decide_apart(catalog, &pairs, true) {
+            self.status
+                .show_error(format!("Not saved: {}", crate::error::describe(&e)));
+            return;
+        }
+        self.dups.set_apart(&pairs);
+        let catalog = catalog.clone();
+        self.dups.regroup(&catalog);
+        self.status.note(Some(format!(
+            "{} pairs kept apart: they will not be suggested again",
+            pairs.len()
+        )));
     }
 }

@@ -10,7 +10,7 @@ use egui::{Color32, RichText, Sense, Stroke, vec2};
 use super::Command;
 use super::thumbs::Thumbs;
 use crate::catalog::Catalog;
-use crate::dups::{Candidate, Group, Rule, group};
+use crate::dups::{Candidate, Group, Keep, Rule, group};
 
 const THUMB: f32 = 96.0;
 
@@ -29,6 +29,10 @@ pub struct DupsView {
     pub compare: Vec<usize>,
     /// Files waiting for the user's yes to go to the trash.
     pub confirm_trash: Option<Vec<PathBuf>>,
+    /// Name and colour of each file waiting for the trash, when the catalog's labels have them.
+    pub confirm_titles: Vec<Option<String>>,
+    /// A move to the trash was made in this session (Undo is offered).
+    pub can_undo: bool,
 }
 
 impl DupsView {
@@ -43,8 +47,23 @@ impl DupsView {
     pub fn reset(&mut self) {
         *self = DupsView {
             threshold: self.threshold,
+            can_undo: self.can_undo,
             ..DupsView::new()
         };
+    }
+
+    /// These pairs were said not to be duplicates: never grouped again.
+    pub fn set_apart(&mut self, pairs: &[(usize, usize)]) {
+        if let Some(all) = &self.candidates {
+            let mut all: Vec<Candidate> = all.as_ref().clone();
+            for c in &mut all {
+                if pairs.contains(&(c.a, c.b)) || pairs.contains(&(c.b, c.a)) {
+                    c.decided_apart = true;
+                }
+            }
+            self.candidates = Some(Arc::new(all));
+            self.grouped_at = None;
+        }
     }
 
     /// Regroup when the threshold moved or the candidates arrived.
@@ -95,7 +114,7 @@ impl DupsView {
             ui.heading("Duplicates");
             let mut threshold = self.threshold;
             if ui.add(
-                egui::Slider::new(&mut threshold, 0.80..=0.99)
+                egui::Slider::new(&mut threshold, crate::dups::LOWEST_THRESHOLD..=0.99)
                     .step_by(0.01)
                     .text("threshold"),
             )
@@ -122,6 +141,49 @@ impl DupsView {
             {
                 commands.push(Command::TrashMarked);
             }
+            ui.add_enabled_ui(!self.groups.is_empty(), |ui| {
+                ui.menu_button("Mark all but…", |ui| {
+                    for (label, keep) in [
+                        ("the largest of each group", Keep::Largest),
+                        ("the newest of each group", Keep::Newest),
+                        ("the oldest of each group", Keep::Oldest),
+                    ] {
+                        if ui.button(label).clicked() {
+                            commands.push(Command::MarkByRule(keep));
+                            ui.close();
+                        }
+                    }
+                    // A folder to keep copies in: the folder of the item last clicked to compare.
+                    if let Some(folder) = self
+                        .compare
+                        .last()
+                        .and_then(|&i| catalog.abs_path(i).parent().map(|p| p.to_path_buf()))
+                    {
+                        let shown = folder
+                            .strip_prefix(catalog.root())
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default();
+                        let shown = if shown.is_empty() { "the catalog's top folder".into() } else { shown };
+                        if ui
+                            .button(format!("the copy in {shown} (the compared item's folder)"))
+                            .clicked()
+                        {
+                            commands.push(Command::MarkByRule(Keep::In(folder)));
+                            ui.close();
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Mark every copy but one in every group, by a rule; the marks show on the cards before anything moves");
+            });
+            if self.can_undo
+                && ui
+                    .button("Undo move to trash")
+                    .on_hover_text("Put back the files of the last move to the trash")
+                    .clicked()
+            {
+                commands.push(Command::UndoTrash);
+            }
         });
         ui.separator();
         if self.groups.is_empty() {
@@ -137,22 +199,32 @@ impl DupsView {
                     } else {
                         "near-duplicates"
                     };
-                    ui.label(
-                        RichText::new(format!(
-                            "Group {} · {} items · {kind}",
-                            n + 1,
-                            g.items.len()
-                        ))
-                        .strong(),
-                    );
+                    ui.horizontal(|ui| {
+                        ui.label(
+                            RichText::new(format!(
+                                "Group {} · {} items · {kind}",
+                                n + 1,
+                                g.items.len()
+                            ))
+                            .strong(),
+                        );
+                        if ui
+                            .small_button("Mark all but the keeper")
+                            .clicked()
+                        {
+                            commands.push(Command::MarkAllButKeeper(vec![n]));
+                        }
+                        if ui
+                            .small_button("Not duplicates")
+                            .on_hover_text("These are different products: never suggest this group again (kept in the index)")
+                            .clicked()
+                        {
+                            commands.push(Command::NotDuplicates(n));
+                        }
+                    });
                     ui.horizontal_wrapped(|ui| {
                         for (k, &i) in g.items.iter().enumerate() {
-                            let score = g
-                                .pairs
-                                .iter()
-                                .filter(|p| p.a == i || p.b == i)
-                                .map(|p| p.cosine)
-                                .fold(f32::NAN, f32::max);
+                            let score = g.to_keeper(i).map_or(f32::NAN, |p| p.cosine);
                             dup_card(ui, &catalog, i, k == 0, score, self, thumbs, commands);
                         }
                     });
@@ -184,6 +256,9 @@ impl DupsView {
                         egui::Image::from_texture(t).max_size(vec2(col.available_width(), 220.0)),
                     );
                 }
+                if let Some(title) = title_of(&catalog, i) {
+                    col.label(RichText::new(title).strong());
+                }
                 col.label(RichText::new(format!("{} x {}", it.width, it.height)).strong());
                 col.label(format!("{:.1} KB", it.size as f64 / 1024.0));
                 col.label(modified(it.mtime_ns));
@@ -209,6 +284,36 @@ impl DupsView {
                 line += " · byte-identical";
             }
             ui.label(line);
+            if let Some(p) = self
+                .candidates
+                .as_ref()
+                .and_then(|p| p.iter().find(|c| (c.a, c.b) == pair))
+                .and_then(|c| c.pixels)
+            {
+                let verdict = if p.colour_variant() {
+                    "the same shot in another colour: a colour variant, not a duplicate"
+                } else if p.structure >= crate::dups::align::ALIGNED {
+                    "the same picture, colours agree"
+                } else {
+                    "too different to align"
+                };
+                ui.label(format!(
+                    "Pixels aligned{}: {verdict} ({:.0}% of the garment differs in colour)",
+                    if p.mirrored { " (mirrored)" } else { "" },
+                    p.colour_differs * 100.0
+                ));
+            }
+            let colour = |i: usize| crate::dups::colour_label(&catalog, i);
+            if let (Some(x), Some(y)) = (colour(a), colour(b))
+                && !x.eq_ignore_ascii_case(y)
+            {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "Labelled in different colours, {x} and {y}: two products, not grouped"
+                    ),
+                );
+            }
         }
     }
 
@@ -219,9 +324,17 @@ impl DupsView {
         };
         egui::Modal::new(egui::Id::unique("confirm-trash")).show(ctx, |ui| {
             ui.heading(format!("Move {} files to the trash?", files.len()));
-            for f in files {
-                ui.label(f.display().to_string());
-            }
+            egui::ScrollArea::vertical()
+                .max_height(360.0)
+                .show(ui, |ui| {
+                    for (f, title) in files.iter().zip(&self.confirm_titles) {
+                        match title {
+                            Some(t) => ui.label(format!("{t} — {}", f.display())),
+                            None => ui.label(f.display().to_string()),
+                        };
+                    }
+                });
+            ui.label("Undo in Duplicates puts them back.");
             ui.horizontal(|ui| {
                 if ui.button("Move to trash").clicked() {
                     commands.push(Command::ConfirmTrash);
@@ -271,11 +384,14 @@ fn dup_card(
             "{name}\n{} x {} · {} bytes",
             it.width, it.height, it.size
         ));
+        if let Some(title) = title_of(catalog, i) {
+            ui.add(egui::Label::new(RichText::new(title).small()).truncate());
+        }
         let mut marked = view.marked.contains(&i);
         let label = if keeper {
             format!("keep · {}x{}", it.width, it.height)
         } else {
-            format!("{score:.3}")
+            format!("{score:.3} to keeper")
         };
         let check = ui.checkbox(&mut marked, label);
         check.widget_info(|| {
@@ -285,6 +401,18 @@ fn dup_card(
             commands.push(Command::ToggleMark(i));
         }
     });
+}
+
+/// "Red & White Striped Shirt · Red" from an item's labels (None without them).
+pub(super) fn title_of(catalog: &Catalog, i: usize) -> Option<String> {
+    let labels = &catalog.items()[i].labels;
+    let parts: Vec<&str> = labels
+        .get("productDisplayName")
+        .filter(|v| !v.is_empty())
+        .into_iter()
+        .chain(crate::dups::colour_label(catalog, i))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// A file's modification time as a date, from nanoseconds since the epoch.

@@ -21,7 +21,10 @@ pub use db::{
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use postgres::{DEFAULT_RECALL, PgStore, RecallCurve, is_postgres_url};
 pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
-pub use store::{CatalogStore, CatalogWriter, ItemWriter, SqliteStore, StoredMap, WriteGuard};
+pub use store::{
+    CatalogStore, CatalogWriter, ItemWriter, NotDuplicates, SqliteStore, StoredMap, WriteGuard,
+    unix_now,
+};
 pub use vectors::{COMPACT_FROM, Storage, sidecar_path};
 
 use crate::embed::fingerprint::Fingerprint;

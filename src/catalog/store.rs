@@ -28,6 +28,23 @@ pub struct StoredMap {
     pub points: Vec<(i64, [f32; 2])>,
 }
 
+/// Two photos the user said are not duplicates, by content hash (`a <= b`): the decision holds for
+/// those bytes wherever they are and whatever they are called, across re-indexing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotDuplicates {
+    pub a: Vec<u8>,
+    pub b: Vec<u8>,
+    /// When it was decided, in seconds since 1970.
+    pub decided: i64,
+}
+
+/// Seconds since 1970, now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// A catalog's storage: items, labels, embeddings, thumbnails, fingerprints, the map, the learned
 /// head and the files that failed.
 pub trait CatalogStore: Send + Sync + fmt::Debug {
@@ -52,6 +69,10 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     fn save_head(&self, head: &StoredHead) -> Result<()>;
     /// The learned head saved with the catalog, if any.
     fn load_head(&self) -> Result<Option<StoredHead>>;
+    /// Every pair decided not to be duplicates, oldest first.
+    fn not_duplicates(&self) -> Result<Vec<NotDuplicates>>;
+    /// Record that each pair (of content hashes) is not duplicates, or with `apart` false forget it.
+    fn set_not_duplicates(&self, pairs: &[(Vec<u8>, Vec<u8>)], apart: bool) -> Result<()>;
     /// The model, pooling and resize policy the catalog was indexed with.
     fn recorded_model(&self) -> Result<(String, Pooling, ResizePolicy)>;
     /// Delete the whole catalog (to make it again from nothing); the caller holds the write lock.
@@ -182,6 +203,15 @@ impl CatalogStore for SqliteStore {
 
     fn load_head(&self) -> Result<Option<StoredHead>> {
         self.with_db(|db| db.load_head())
+    }
+
+    fn not_duplicates(&self) -> Result<Vec<NotDuplicates>> {
+        self.with_db(|db| db.not_duplicates())
+    }
+
+    fn set_not_duplicates(&self, pairs: &[(Vec<u8>, Vec<u8>)], apart: bool) -> Result<()> {
+        let _writing = lock_for_writing(&self.path)?;
+        self.with_db(|db| db.set_not_duplicates(pairs, apart, unix_now()))
     }
 
     fn recorded_model(&self) -> Result<(String, Pooling, ResizePolicy)> {

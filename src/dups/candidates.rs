@@ -33,6 +33,9 @@ pub struct CandidateOptions {
     pub reduced_dims: usize,
     /// Pairs whose perceptual hashes differ in at most this many bits are kept.
     pub max_hash_distance: u32,
+    /// ...and pairs whose trimmed hashes differ in at most this many (tighter: trimmed photos of
+    /// plain backgrounds, Fashion-MNIST's say, share more chunks, and each shared chunk costs).
+    pub max_trimmed_hash_distance: u32,
 }
 
 impl Default for CandidateOptions {
@@ -42,6 +45,7 @@ impl Default for CandidateOptions {
             floor: 0.5,
             reduced_dims: 128,
             max_hash_distance: 24,
+            max_trimmed_hash_distance: 20,
         }
     }
 }
@@ -59,6 +63,13 @@ pub struct Candidate {
     pub colour_distance: f32,
     /// The two files are byte-identical.
     pub exact: bool,
+    /// The two photos compared pixel by pixel (see [`super::align`]); None when not compared
+    /// (byte-identical, too far apart to be duplicates, or no thumbnail).
+    pub pixels: Option<super::align::PixelCheck>,
+    /// The user said these two are not duplicates (kept in the index): never grouped again.
+    pub decided_apart: bool,
+    /// The catalog's labels give the two different colours (evidence of two products).
+    pub colours_labelled_apart: bool,
 }
 
 /// Where the items' embeddings are.
@@ -97,7 +108,11 @@ pub fn candidates(
         }
         Embeddings::Server(_) => {}
     }
-    pairs.extend(hash_pairs(prints, opts.max_hash_distance));
+    pairs.extend(hash_pairs(
+        prints,
+        opts.max_hash_distance,
+        opts.max_trimmed_hash_distance,
+    ));
     let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
     pairs.sort_unstable();
     let cosines: Vec<f32> = match embeddings {
@@ -128,6 +143,9 @@ pub fn candidates(
                 _ => 1.0,
             },
             exact: content[a] == content[b],
+            pixels: None,
+            decided_apart: false,
+            colours_labelled_apart: false,
         })
         .collect())
 }
@@ -225,12 +243,12 @@ fn orthonormalise_columns(m: &mut Array2<f32>) {
 ///
 /// Not all pairs: the bits are cut into `max + 1` chunks, and two hashes within `max` bits agree
 /// exactly on at least one chunk (pigeonhole), so only items sharing a chunk value are compared.
-fn hash_pairs(prints: &[Option<Fingerprint>], max: u32) -> Vec<(usize, usize)> {
-    let chunks = (max as usize + 1).min(super::HASH_BITS as usize);
+fn hash_pairs(prints: &[Option<Fingerprint>], max: u32, max_trimmed: u32) -> Vec<(usize, usize)> {
     let bits = super::HASH_BITS as usize;
-    let range = |c: usize| (c * bits / chunks, (c + 1) * bits / chunks);
-    let chunk_of = |words: &[u64], c: usize| -> u64 {
-        let (from, to) = range(c);
+    let chunks_of = |max: u32| (max as usize + 1).min(bits);
+    let (plain_chunks, trimmed_chunks) = (chunks_of(max), chunks_of(max_trimmed));
+    let chunk_of = |words: &[u64], c: usize, chunks: usize| -> u64 {
+        let (from, to) = (c * bits / chunks, (c + 1) * bits / chunks);
         (from..to).fold(0u64, |v, b| (v << 1) | ((words[b / 64] >> (b % 64)) & 1))
     };
     let items: Vec<(usize, Fingerprint)> = prints
@@ -238,15 +256,28 @@ fn hash_pairs(prints: &[Option<Fingerprint>], max: u32) -> Vec<(usize, usize)> {
         .enumerate()
         .filter_map(|(i, h)| h.map(|h| (i, h)))
         .collect();
-    // Per chunk: chunk value of the plain hash -> positions in `items`.
-    let buckets: Vec<HashMap<u64, Vec<u32>>> = (0..chunks)
+    // Per chunk: chunk value of the plain hash -> positions in `items`; then the same of the
+    // trimmed hash (two photos within `max` bits on either share a chunk of that one).
+    let kinds: Vec<(usize, bool)> = (0..plain_chunks)
+        .map(|c| (c, false))
+        .chain((0..trimmed_chunks).map(|c| (c, true)))
+        .collect();
+    let buckets: Vec<(HashMap<u64, Vec<u32>>, usize, bool)> = kinds
         .into_par_iter()
-        .map(|c| {
+        .map(|(c, trimmed)| {
+            let chunks = if trimmed {
+                trimmed_chunks
+            } else {
+                plain_chunks
+            };
             let mut m: HashMap<u64, Vec<u32>> = HashMap::new();
             for (x, (_, f)) in items.iter().enumerate() {
-                m.entry(chunk_of(&f.plain, c)).or_default().push(x as u32);
+                let words = if trimmed { &f.trimmed } else { &f.plain };
+                m.entry(chunk_of(words, c, chunks))
+                    .or_default()
+                    .push(x as u32);
             }
-            m
+            (m, c, trimmed)
         })
         .collect();
     let items = &items;
@@ -255,14 +286,30 @@ fn hash_pairs(prints: &[Option<Fingerprint>], max: u32) -> Vec<(usize, usize)> {
         .enumerate()
         .flat_map_iter(|(x, (a, fa))| {
             let mut found = HashSet::new();
-            for (c, bucket) in buckets.iter().enumerate() {
-                for words in [&fa.plain, &fa.mirrored] {
-                    let Some(others) = bucket.get(&chunk_of(words, c)) else {
+            for (bucket, c, trimmed) in &buckets {
+                let (c, chunks) = (
+                    *c,
+                    if *trimmed {
+                        trimmed_chunks
+                    } else {
+                        plain_chunks
+                    },
+                );
+                let own = if *trimmed {
+                    [&fa.trimmed, &fa.trimmed_mirrored]
+                } else {
+                    [&fa.plain, &fa.mirrored]
+                };
+                for words in own {
+                    let Some(others) = bucket.get(&chunk_of(words, c, chunks)) else {
                         continue;
                     };
                     for &y in others {
                         let y = y as usize;
-                        if y > x && !found.contains(&y) && fa.hash_distance(&items[y].1) <= max {
+                        if y > x
+                            && !found.contains(&y)
+                            && fa.hash_distance(&items[y].1) <= max.max(max_trimmed)
+                        {
                             found.insert(y);
                         }
                     }

@@ -8,7 +8,9 @@
 //! [`candidates`]; a [`Rule`] decides which pairs are duplicates; connected components of those
 //! pairs are the groups. Changing the rule regroups without measuring anything again.
 
+pub mod align;
 mod candidates;
+pub mod trash;
 
 use std::path::PathBuf;
 
@@ -33,6 +35,22 @@ pub struct Rule {
     pub max_hash_distance: u32,
 }
 
+/// Embedding cosine a pair of near-equal hashes needs (the lowest of a real copy in the benchmark,
+/// shrunk to 40% and re-encoded at quality 30, is 0.50).
+pub const HASH_MIN_COSINE: f32 = 0.4;
+
+/// Label columns that name an item's colour (compared without case).
+const COLOUR_COLUMNS: [&str; 4] = ["basecolour", "basecolor", "colour", "color"];
+
+/// Item `i`'s colour label, if the catalog's labels have one.
+pub fn colour_label(catalog: &Catalog, i: usize) -> Option<&str> {
+    let labels = &catalog.items()[i].labels;
+    labels
+        .iter()
+        .find(|(k, v)| !v.is_empty() && COLOUR_COLUMNS.contains(&k.to_ascii_lowercase().as_str()))
+        .map(|(_, v)| v)
+}
+
 impl Default for Rule {
     /// Chosen on the transformed-copies benchmark (`cargo bench --bench figures -- dups`); see the README.
     fn default() -> Self {
@@ -54,21 +72,32 @@ impl Rule {
         }
     }
 
-    /// Whether this pair is a duplicate.
+    /// Whether this pair is a duplicate: not decided apart by the user, and byte-identical, or alike
+    /// by the signals and neither a colour variant by its pixels nor labelled in two colours.
     pub fn accepts(&self, c: &Candidate) -> bool {
-        c.exact
-            || c.hash_distance <= self.max_hash_distance
+        !c.decided_apart
+            && (c.exact
+                || (self.alike(c)
+                    && !c.colours_labelled_apart
+                    && !c.pixels.is_some_and(|p| p.colour_variant())))
+    }
+
+    /// Whether the embedding, hash and colours alone make this pair a duplicate. Near-equal hashes
+    /// count only with some likeness of content too: two nearly blank photos (a white top on white,
+    /// cufflinks on white) have near-equal hashes.
+    pub fn alike(&self, c: &Candidate) -> bool {
+        (c.hash_distance <= self.max_hash_distance && c.cosine >= HASH_MIN_COSINE)
             || c.cosine >= self.sure_cosine
             || (c.cosine >= self.threshold && c.colour_distance <= self.max_colour_distance)
     }
 }
 
-/// A group of duplicates.
+/// A group of duplicates: a keeper and its duplicates.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     /// Catalog item indices, the suggested keeper first.
     pub items: Vec<usize>,
-    /// The pairs that joined the group.
+    /// Each member's pair with the keeper, in the order of `items[1..]`.
     pub pairs: Vec<Candidate>,
     /// Every item is byte-identical to the others.
     pub exact: bool,
@@ -78,18 +107,26 @@ impl Group {
     pub fn keeper(&self) -> usize {
         self.items[0]
     }
+
+    /// Item `i`'s pair with the keeper (None for the keeper itself).
+    pub fn to_keeper(&self, i: usize) -> Option<&Candidate> {
+        self.pairs.iter().find(|p| p.a == i || p.b == i)
+    }
 }
 
 impl Serialize for Candidate {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Pair", 6)?;
+        let mut st = s.serialize_struct("Pair", 9)?;
         st.serialize_field("a", &self.a)?;
         st.serialize_field("b", &self.b)?;
         st.serialize_field("cosine", &self.cosine)?;
         st.serialize_field("hash_distance", &self.hash_distance)?;
         st.serialize_field("colour_distance", &self.colour_distance)?;
         st.serialize_field("exact", &self.exact)?;
+        st.serialize_field("pixels", &self.pixels)?;
+        st.serialize_field("decided_apart", &self.decided_apart)?;
+        st.serialize_field("colours_labelled_apart", &self.colours_labelled_apart)?;
         st.end()
     }
 }
@@ -116,60 +153,140 @@ pub fn catalog_candidates(
             }
         }
     };
-    candidates(embeddings, &prints, &content, opts)
+    let mut pairs = candidates(embeddings, &prints, &content, opts)?;
+    check_pixels(catalog, &mut pairs)?;
+    for c in &mut pairs {
+        c.colours_labelled_apart = matches!(
+            (colour_label(catalog, c.a), colour_label(catalog, c.b)),
+            (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y)
+        );
+    }
+    let apart: std::collections::HashSet<(Vec<u8>, Vec<u8>)> = catalog
+        .store()
+        .not_duplicates()?
+        .into_iter()
+        .map(|d| (d.a, d.b))
+        .collect();
+    if !apart.is_empty() {
+        for c in &mut pairs {
+            let (a, b) = (&content[c.a], &content[c.b]);
+            let key = if a <= b {
+                (a.to_vec(), b.to_vec())
+            } else {
+                (b.to_vec(), a.to_vec())
+            };
+            c.decided_apart = apart.contains(&key);
+        }
+    }
+    Ok(pairs)
 }
 
-/// Groups of duplicates: connected components of the pairs `rule` accepts, largest first; in each,
-/// the suggested keeper (largest resolution, then largest file, then shortest path) comes first.
+/// Say that items `a` and `b` of `catalog` are not duplicates (or, with `apart` false, take that
+/// back); kept in the catalog's store by content hash.
+pub fn decide_apart(catalog: &Catalog, pairs: &[(usize, usize)], apart: bool) -> crate::Result<()> {
+    let hashes: Vec<(Vec<u8>, Vec<u8>)> = pairs
+        .iter()
+        .map(|&(a, b)| {
+            (
+                catalog.items()[a].hash.clone(),
+                catalog.items()[b].hash.clone(),
+            )
+        })
+        .collect();
+    catalog.store().set_not_duplicates(&hashes, apart)
+}
+
+/// The lowest threshold the window's slider offers: pairs a rule at it could accept get their
+/// pixels compared.
+pub const LOWEST_THRESHOLD: f32 = 0.80;
+
+/// Compare the pixels of the candidate pairs that could be duplicates, from the stored thumbnails.
+pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result<()> {
+    use rayon::prelude::*;
+    let loosest = Rule::default().with_threshold(LOWEST_THRESHOLD);
+    let wanted = |c: &Candidate| !c.exact && loosest.alike(c);
+    let mut items: Vec<usize> = pairs
+        .iter()
+        .filter(|c| wanted(c))
+        .flat_map(|c| [c.a, c.b])
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    let thumbs: Vec<(usize, Vec<u8>)> = items
+        .iter()
+        .map(|&i| Ok(catalog.thumbnail(i)?.map(|t| (i, t))))
+        .filter_map(|r| r.transpose())
+        .collect::<crate::Result<_>>()?;
+    let pixels: std::collections::HashMap<usize, align::Pixels> = thumbs
+        .par_iter()
+        .filter_map(|(i, jpeg)| {
+            let photo = crate::embed::decode_photo(jpeg).ok()?;
+            Some((*i, align::Pixels::new(&photo.rgb)))
+        })
+        .collect();
+    pairs.par_iter_mut().filter(|c| wanted(c)).for_each(|c| {
+        if let (Some(a), Some(b)) = (pixels.get(&c.a), pixels.get(&c.b))
+            && (a.colourful() || b.colourful())
+        {
+            c.pixels = Some(a.compare(b));
+        }
+    });
+    Ok(())
+}
+
+/// Groups of duplicates around a keeper: the best copy to keep (largest resolution, then largest
+/// file, then shortest path) and every item `rule` judges a duplicate of it (see [`group_by`]).
 pub fn group(catalog: &Catalog, pairs: &[Candidate], rule: &Rule) -> Vec<Group> {
     group_by(catalog, pairs, |c| rule.accepts(c))
 }
 
-/// Groups of the pairs `accept` lets through (see [`group`]).
+/// Groups of the pairs `accept` lets through. Items are taken best copy first: each not yet in a
+/// group becomes the keeper of those still free that are accepted as its duplicates. A member is
+/// a duplicate of its keeper itself, never only through a chain of others (a chain of look-alikes
+/// would otherwise join thousands of items). Largest groups first.
 pub fn group_by(
     catalog: &Catalog,
     pairs: &[Candidate],
     accept: impl Fn(&Candidate) -> bool,
 ) -> Vec<Group> {
-    let accepted: Vec<&Candidate> = pairs.iter().filter(|c| accept(c)).collect();
-    let mut parent: Vec<usize> = (0..catalog.len()).collect();
-    fn root(p: &mut [usize], mut i: usize) -> usize {
-        while p[i] != i {
-            p[i] = p[p[i]];
-            i = p[i];
+    let mut partners: std::collections::HashMap<usize, Vec<&Candidate>> = Default::default();
+    for c in pairs.iter().filter(|c| accept(c)) {
+        partners.entry(c.a).or_default().push(c);
+        partners.entry(c.b).or_default().push(c);
+    }
+    let mut order: Vec<usize> = partners.keys().copied().collect();
+    order.sort_by_cached_key(|&i| keeper_rank(catalog, i));
+    let mut taken = vec![false; catalog.len()];
+    let mut groups = Vec::new();
+    for keeper in order {
+        if taken[keeper] {
+            continue;
         }
-        i
-    }
-    for c in &accepted {
-        let (ra, rb) = (root(&mut parent, c.a), root(&mut parent, c.b));
-        if ra != rb {
-            parent[ra.max(rb)] = ra.min(rb);
+        let mut joined: Vec<(usize, Candidate)> = partners[&keeper]
+            .iter()
+            .map(|c| (if c.a == keeper { c.b } else { c.a }, **c))
+            .filter(|(other, _)| !taken[*other])
+            .collect();
+        if joined.is_empty() {
+            continue;
         }
+        joined.sort_by_cached_key(|(i, _)| keeper_rank(catalog, *i));
+        joined.dedup_by_key(|(i, _)| *i);
+        taken[keeper] = true;
+        let mut items = vec![keeper];
+        for (i, _) in &joined {
+            taken[*i] = true;
+            items.push(*i);
+        }
+        let exact = items
+            .iter()
+            .all(|&i| catalog.items()[i].hash == catalog.items()[keeper].hash);
+        groups.push(Group {
+            items,
+            pairs: joined.into_iter().map(|(_, c)| c).collect(),
+            exact,
+        });
     }
-    let mut members: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for i in 0..catalog.len() {
-        let r = root(&mut parent, i);
-        members.entry(r).or_default().push(i);
-    }
-    let mut edges: std::collections::HashMap<usize, Vec<Candidate>> = Default::default();
-    for c in accepted {
-        edges.entry(root(&mut parent, c.a)).or_default().push(*c);
-    }
-    let mut groups: Vec<Group> = members
-        .into_iter()
-        .filter(|(_, m)| m.len() > 1)
-        .map(|(r, mut items)| {
-            items.sort_by_key(|&i| keeper_rank(catalog, i));
-            let exact = items
-                .iter()
-                .all(|&i| catalog.items()[i].hash == catalog.items()[items[0]].hash);
-            Group {
-                items,
-                pairs: edges.remove(&r).unwrap_or_default(),
-                exact,
-            }
-        })
-        .collect();
     groups.sort_by(|a, b| {
         b.items
             .len()
@@ -318,4 +435,77 @@ pub fn write_marked_csv(
         source: e,
     })?;
     Ok(n)
+}
+
+/// Which copy of each group a bulk rule keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keep {
+    /// The largest resolution, then the largest file (the suggested keeper).
+    Largest,
+    /// The most recently modified file.
+    Newest,
+    /// The least recently modified file.
+    Oldest,
+    /// A copy inside this folder (the suggested keeper when the group has none there).
+    In(PathBuf),
+}
+
+impl std::str::FromStr for Keep {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "largest" => Ok(Keep::Largest),
+            "newest" => Ok(Keep::Newest),
+            "oldest" => Ok(Keep::Oldest),
+            _ => match s.strip_prefix("in:") {
+                Some(dir) if !dir.is_empty() => Ok(Keep::In(PathBuf::from(dir))),
+                _ => Err(format!(
+                    "`{s}` is not a rule: use largest, newest, oldest or in:FOLDER"
+                )),
+            },
+        }
+    }
+}
+
+/// What a bulk rule does to one group: the copy it keeps, the ones it would move to the trash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub group: usize,
+    pub keep: usize,
+    pub remove: Vec<usize>,
+}
+
+/// Apply `keep` to every group: one copy kept, the others marked for the trash. Groups are left
+/// whole when the rule cannot choose (`in:FOLDER` with no copy there keeps the suggested keeper).
+pub fn resolve(catalog: &Catalog, groups: &[Group], keep: &Keep) -> Vec<Resolution> {
+    let folder = match keep {
+        Keep::In(dir) => Some(
+            dir.canonicalize()
+                .unwrap_or_else(|_| catalog.root().join(dir)),
+        ),
+        _ => None,
+    };
+    groups
+        .iter()
+        .enumerate()
+        .map(|(n, g)| {
+            let mtime = |i: &usize| catalog.items()[*i].mtime_ns;
+            let chosen = match keep {
+                Keep::Largest => Some(g.keeper()),
+                Keep::Newest => g.items.iter().copied().max_by_key(mtime),
+                Keep::Oldest => g.items.iter().copied().min_by_key(mtime),
+                Keep::In(_) => g.items.iter().copied().find(|&i| {
+                    let p = catalog.abs_path(i);
+                    let p = p.canonicalize().unwrap_or(p);
+                    folder.as_ref().is_some_and(|f| p.starts_with(f))
+                }),
+            }
+            .unwrap_or(g.keeper());
+            Resolution {
+                group: n,
+                keep: chosen,
+                remove: g.items.iter().copied().filter(|&i| i != chosen).collect(),
+            }
+        })
+        .collect()
 }

@@ -26,6 +26,8 @@ const BINS: usize = LEVELS * LEVELS * LEVELS;
 const COLOUR_SIDE: u32 = 48;
 /// Pixels with all channels above this are background.
 const WHITE: u8 = 235;
+/// Stored-form version: 2 since the hashes of the trimmed photo are kept too.
+const VERSION: u8 = 2;
 /// Histogram total (shares are stored in 1/65535).
 const TOTAL: f32 = 65535.0;
 
@@ -37,6 +39,9 @@ pub type ColourHistogram = [u16; BINS];
 pub struct Fingerprint {
     pub plain: [u64; WORDS],
     pub mirrored: [u64; WORDS],
+    /// The hashes of the photo with its uniform margins trimmed (a border, padding, letterboxing).
+    pub trimmed: [u64; WORDS],
+    pub trimmed_mirrored: [u64; WORDS],
     /// Share of the non-background pixels per colour bin, in 1/65535.
     pub colours: [u16; BINS],
 }
@@ -46,6 +51,8 @@ impl Default for Fingerprint {
         Fingerprint {
             plain: [0; WORDS],
             mirrored: [0; WORDS],
+            trimmed: [0; WORDS],
+            trimmed_mirrored: [0; WORDS],
             colours: [0; BINS],
         }
     }
@@ -56,12 +63,18 @@ fn differing(a: &[u64; WORDS], b: &[u64; WORDS]) -> u32 {
 }
 
 impl Fingerprint {
-    /// Length of the stored form; a stored fingerprint of another length is from an older version.
-    pub const BYTES: usize = 16 * WORDS + 2 * BINS;
+    /// Length of the stored form; a stored fingerprint of another length is from an older version
+    /// (and its item is fingerprinted again when the folder is indexed).
+    pub const BYTES: usize = 32 * WORDS + 2 * BINS + 1;
 
-    /// pHash bits that differ between two photos, the smaller of as-is and one of them mirrored.
+    /// pHash bits that differ between two photos, the smallest of as-is and one of them mirrored,
+    /// whole or with their margins trimmed.
     pub fn hash_distance(&self, other: &Fingerprint) -> u32 {
-        differing(&self.plain, &other.plain).min(differing(&self.plain, &other.mirrored))
+        let whole =
+            differing(&self.plain, &other.plain).min(differing(&self.plain, &other.mirrored));
+        let trimmed = differing(&self.trimmed, &other.trimmed)
+            .min(differing(&self.trimmed, &other.trimmed_mirrored));
+        whole.min(trimmed)
     }
 
     /// Share of colour that differs (half the L1 distance of the histograms): 0 same, 1 disjoint.
@@ -75,34 +88,59 @@ impl Fingerprint {
         l1 as f32 / TOTAL / 2.0
     }
 
-    /// Stored form: plain words, mirrored words (little-endian u64), then the histogram (u16).
+    /// Stored form: plain, mirrored, trimmed and trimmed mirrored words (little-endian u64), the
+    /// histogram (u16), then the version (2: with the trimmed hashes).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.plain
             .iter()
             .chain(&self.mirrored)
+            .chain(&self.trimmed)
+            .chain(&self.trimmed_mirrored)
             .flat_map(|w| w.to_le_bytes())
             .chain(self.colours.iter().flat_map(|c| c.to_le_bytes()))
+            .chain([VERSION])
             .collect()
     }
 
     pub fn from_bytes(b: &[u8]) -> Option<Self> {
-        if b.len() != Self::BYTES {
+        if b.len() != Self::BYTES || b[Self::BYTES - 1] != VERSION {
             return None;
         }
         let word = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-        let c = &b[16 * WORDS..];
+        let c = &b[32 * WORDS..];
         Some(Fingerprint {
             plain: std::array::from_fn(word),
             mirrored: std::array::from_fn(|i| word(WORDS + i)),
+            trimmed: std::array::from_fn(|i| word(2 * WORDS + i)),
+            trimmed_mirrored: std::array::from_fn(|i| word(3 * WORDS + i)),
             colours: std::array::from_fn(|i| u16::from_le_bytes([c[2 * i], c[2 * i + 1]])),
         })
     }
 }
 
-/// Fingerprint a photo. The hash: grey 64x64 (area-averaged), 2-D DCT, the 16x16 lowest
-/// frequencies against their median. Mirroring a photo flips the sign of odd horizontal
+/// Fingerprint a photo: the hash of the whole photo and of the photo with its uniform margins (a
+/// border, padding, letterboxing, a plain background) trimmed, each also of its mirror image; the
+/// colour histogram of the trimmed photo. The hash: grey 64x64 (area-averaged), 2-D DCT, the 16x16
+/// lowest frequencies against their median. Mirroring a photo flips the sign of odd horizontal
 /// frequencies, so the mirrored hash comes from the same DCT.
 pub fn fingerprint(rgb: &RgbImage) -> Fingerprint {
+    let trimmed = crate::embed::trim::trimmed(rgb);
+    let (plain, mirrored) = hashes(rgb);
+    let (trimmed_plain, trimmed_mirrored) = match &trimmed {
+        std::borrow::Cow::Borrowed(_) => (plain, mirrored),
+        std::borrow::Cow::Owned(t) => hashes(t),
+    };
+    Fingerprint {
+        plain,
+        mirrored,
+        trimmed: trimmed_plain,
+        trimmed_mirrored,
+        colours: histogram_of(&trimmed),
+    }
+}
+
+/// The pHash of a photo and of its mirror image.
+fn hashes(rgb: &RgbImage) -> ([u64; WORDS], [u64; WORDS]) {
     let small = crate::embed::preprocess::resize_to(rgb, SIDE as u32, SIDE as u32);
     let pixels: Vec<f32> = small
         .pixels()
@@ -114,15 +152,17 @@ pub fn fingerprint(rgb: &RgbImage) -> Fingerprint {
         .enumerate()
         .map(|(i, &c)| if (i % LOW) % 2 == 1 { -c } else { c })
         .collect();
-    Fingerprint {
-        plain: bits(&coeffs),
-        mirrored: bits(&mirrored),
-        colours: colour_histogram(rgb),
-    }
+    (bits(&coeffs), bits(&mirrored))
 }
 
-/// The colour histogram of a photo (or a region of one), background white left out.
+/// The colour histogram of a photo (or a region of one), its uniform margins trimmed and background
+/// white left out: the same for a query as for a catalog item's fingerprint.
 pub fn colour_histogram(rgb: &RgbImage) -> ColourHistogram {
+    histogram_of(&crate::embed::trim::trimmed(rgb))
+}
+
+/// The colour histogram of `rgb` as it is.
+fn histogram_of(rgb: &RgbImage) -> ColourHistogram {
     let small = crate::embed::preprocess::resize_to(rgb, COLOUR_SIDE, COLOUR_SIDE);
     let bin = |p: &image::Rgb<u8>| {
         let q = |v: u8| v as usize * LEVELS / 256;

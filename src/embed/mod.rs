@@ -6,6 +6,7 @@ pub mod fingerprint;
 mod jpeg;
 mod pool;
 pub mod preprocess;
+pub mod trim;
 
 pub use budget::read_photo_file;
 pub use engine::{Embedder, Embeddings, EngineOptions, Network};

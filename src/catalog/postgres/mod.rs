@@ -32,7 +32,9 @@ use postgres::{Client, Config, error::SqlState};
 use rayon::prelude::*;
 
 use super::db::{Known, NewItem, StoredHead, path_bytes, path_from_bytes};
-use super::store::{CatalogStore, CatalogWriter, ItemWriter, StoredMap, WriteGuard};
+use super::store::{
+    CatalogStore, CatalogWriter, ItemWriter, NotDuplicates, StoredMap, WriteGuard, unix_now,
+};
 use super::vectors::{COMPACT_FROM, Storage, compact_from_rows};
 use super::{Catalog, Item, LabelInterner};
 use crate::embed::fingerprint::Fingerprint;
@@ -66,6 +68,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE map_points(item_id bigint PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
                              x real NOT NULL, y real NOT NULL);
      CREATE TABLE heads(id integer PRIMARY KEY, layout text NOT NULL, weights bytea NOT NULL, report text NOT NULL);",
+    // 2: the duplicate finder's decisions, by content hash (a <= b).
+    "CREATE TABLE not_duplicates(a bytea NOT NULL, b bytea NOT NULL, decided bigint NOT NULL, PRIMARY KEY(a, b));",
 ];
 
 /// Drop the HNSW indexes of the embeddings (emptied catalogs fill faster without them, and another
@@ -366,6 +370,49 @@ impl CatalogStore for PgStore {
                 })
             })
             .map_err(pg_err(at))
+        })
+    }
+
+    fn not_duplicates(&self) -> Result<Vec<NotDuplicates>> {
+        self.with_client(|c, at| {
+            let rows = c
+                .query_typed(
+                    "SELECT a, b, decided FROM not_duplicates ORDER BY decided, a, b",
+                    &[],
+                )
+                .map_err(pg_err(at))?;
+            Ok(rows
+                .iter()
+                .map(|r| NotDuplicates {
+                    a: r.get(0),
+                    b: r.get(1),
+                    decided: r.get(2),
+                })
+                .collect())
+        })
+    }
+
+    fn set_not_duplicates(&self, pairs: &[(Vec<u8>, Vec<u8>)], apart: bool) -> Result<()> {
+        let now = unix_now();
+        self.with_client(|c, at| {
+            let mut tx = c.transaction().map_err(pg_err(at))?;
+            for (a, b) in pairs {
+                let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                if apart {
+                    tx.execute_typed(
+                        "INSERT INTO not_duplicates(a, b, decided) VALUES($1, $2, $3)
+                         ON CONFLICT(a, b) DO UPDATE SET decided = $3",
+                        &[(a, Type::BYTEA), (b, Type::BYTEA), (&now, Type::INT8)],
+                    )
+                } else {
+                    tx.execute_typed(
+                        "DELETE FROM not_duplicates WHERE a = $1 AND b = $2",
+                        &[(a, Type::BYTEA), (b, Type::BYTEA)],
+                    )
+                }
+                .map_err(pg_err(at))?;
+            }
+            tx.commit().map_err(pg_err(at))
         })
     }
 

@@ -32,6 +32,9 @@ pub struct BenchDupsArgs {
     /// Transformed copies mixed in (each of a different original, the kinds in turn).
     #[arg(long, default_value_t = 160)]
     pub copies: usize,
+    /// Colour variants mixed in (an original's garment recoloured): not duplicates, must stay apart.
+    #[arg(long, default_value_t = 40)]
+    pub variants: usize,
     /// Where to write the catalog (default: a temp folder); kept, so other tools can be run on it.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -147,6 +150,28 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             .into_owned();
         copy_of.insert(name, (original, t));
     }
+    // Colour variants of originals that have no copy (their own products: known not duplicates).
+    let mut variant_of: HashMap<String, String> = HashMap::new();
+    for o in originals.iter().skip(every / 2 + 1).step_by(every.max(2)) {
+        if variant_of.len() >= a.variants {
+            break;
+        }
+        let photo = load_photo(o).with_context(|| format!("{}", o.display()))?;
+        let degrees = [120.0, 200.0, 60.0][variant_of.len() % 3];
+        if let Some(jpeg) = crate::common::transform::colour_variant(&photo.rgb, degrees) {
+            let name = format!("variant-{:04}.jpg", variant_of.len());
+            std::fs::write(root.join(&name), jpeg)?;
+            variant_of.insert(
+                name,
+                o.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    // The source's colour labels, when it has them (labels.csv beside or above the photos).
+    let colour_of: HashMap<String, String> = source_colours(&source);
 
     let embedder = Embedder::start(default_model()?, EngineOptions::default())?;
     let index = work.join("bench-dups.sqlite");
@@ -198,9 +223,18 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             "hash_distance",
             "colour_distance",
             "exact",
+            "structure",
+            "colour_differs",
+            "differing_extent",
             "duplicate",
         ])?;
         for p in &pairs {
+            let px = |f: fn(&lookalike::dups::align::PixelCheck) -> f32| {
+                p.pixels
+                    .as_ref()
+                    .map(|c| f(c).to_string())
+                    .unwrap_or_default()
+            };
             w.write_record([
                 name_of(p.a),
                 name_of(p.b),
@@ -208,14 +242,18 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
                 p.hash_distance.to_string(),
                 p.colour_distance.to_string(),
                 p.exact.to_string(),
+                px(|c| c.structure),
+                px(|c| c.colour_differs),
+                px(|c| c.differing_extent),
                 (truth.component[p.a] == truth.component[p.b]).to_string(),
             ])?;
         }
     }
     println!(
-        "Duplicate benchmark: {} originals + {} transformed copies = {} items ({} known duplicate pairs); indexed in {index_s:.1} s; {} candidate pairs in {candidates_s:.2} s",
+        "Duplicate benchmark: {} originals + {} transformed copies + {} colour variants = {} items ({} known duplicate pairs); indexed in {index_s:.1} s; {} candidate pairs in {candidates_s:.2} s",
         originals.len(),
         copy_of.len(),
+        variant_of.len(),
         catalog.len(),
         truth.pairs,
         pairs.len()
@@ -371,11 +409,82 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             .collect::<String>()
     );
 
+    let variants_grouped: Vec<&String> = variant_of
+        .iter()
+        .filter(|(v, o)| {
+            let (a, b) = (by_name[*v], by_name[*o]);
+            group_of
+                .get(&a)
+                .is_some_and(|g| group_of.get(&b) == Some(g))
+        })
+        .map(|(v, _)| v)
+        .collect();
+    println!(
+        "Colour variants grouped with their original by the default rule: {} of {}{}",
+        variants_grouped.len(),
+        variant_of.len(),
+        variants_grouped
+            .iter()
+            .take(5)
+            .map(|v| format!("\n  {v} + {}", variant_of[*v]))
+            .collect::<String>()
+    );
+    if !colour_of.is_empty() {
+        let colour = |i: usize| colour_of.get(name_of(i).trim_end_matches(".jpg"));
+        let differing: Vec<(usize, usize)> = wrong
+            .iter()
+            .copied()
+            .filter(|&(a, b)| !catalog.items()[a].hash.eq(&catalog.items()[b].hash))
+            .filter(|&(a, b)| matches!((colour(a), colour(b)), (Some(x), Some(y)) if x != y))
+            .collect();
+        println!(
+            "Grouped pairs of originals whose colour labels differ (byte-identical aside): {}{}",
+            differing.len(),
+            differing
+                .iter()
+                .take(8)
+                .map(|&(a, b)| format!(
+                    "\n  {} ({}) + {} ({})",
+                    name_of(a),
+                    colour(a).map_or("?", |c| c),
+                    name_of(b),
+                    colour(b).map_or("?", |c| c)
+                ))
+                .collect::<String>()
+        );
+    }
+
     if let Some(file) = &a.czkawka_result {
         let groups = czkawka_groups(file, &root, &by_name)?;
         show("czkawka_cli (from --czkawka-result)", truth.score(&groups));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// baseColour by photo id (file stem) from a labels.csv beside or above `photos`.
+fn source_colours(photos: &Path) -> HashMap<String, String> {
+    let Some(csv) = [photos.join("labels.csv"), photos.join("../labels.csv")]
+        .into_iter()
+        .find(|p| p.is_file())
+    else {
+        return HashMap::new();
+    };
+    let Ok(mut r) = csv::Reader::from_path(&csv) else {
+        return HashMap::new();
+    };
+    let Ok(h) = r.headers().cloned() else {
+        return HashMap::new();
+    };
+    let (Some(id), Some(colour)) = (
+        h.iter().position(|c| c == "id"),
+        h.iter().position(|c| c == "baseColour"),
+    ) else {
+        return HashMap::new();
+    };
+    r.records()
+        .filter_map(|rec| rec.ok())
+        .map(|rec| (rec[id].to_string(), rec[colour].to_string()))
+        .collect()
 }
 
 /// Groups from czkawka_cli's text output: blocks of lines naming files, separated by blank lines.
