@@ -384,8 +384,17 @@ fn dup_card(
             "{name}\n{} x {} · {} bytes",
             it.width, it.height, it.size
         ));
-        if let Some(title) = title_of(catalog, i) {
-            ui.add(egui::Label::new(RichText::new(title).small()).truncate());
+        // The product's name (cut to the card) and, on a line of its own, its colour.
+        if let Some(name) = it
+            .labels
+            .get("productDisplayName")
+            .filter(|n| !n.is_empty())
+        {
+            ui.add(egui::Label::new(RichText::new(name).small()).truncate())
+                .on_hover_text(name);
+        }
+        if let Some(colour) = crate::dups::colour_label(catalog, i) {
+            ui.add(egui::Label::new(RichText::new(colour).small().strong()).truncate());
         }
         let mut marked = view.marked.contains(&i);
         let label = if keeper {
