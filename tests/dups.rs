@@ -233,20 +233,14 @@ fn decisions_are_remembered_and_resolve_moves_what_dry_run_showed() {
     let db = tmp.path().join("i.sqlite");
     common::cli_index(tmp.path(), &root, &db);
     let dups = |args: &[&str]| {
-        let out = common::lookalike(tmp.path())
-            .env("XDG_DATA_HOME", tmp.path().join("xdg"))
-            .arg("dups")
-            .args(args)
-            .arg("--index")
-            .arg(&db)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "dups {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::stdout_of(
+            common::lookalike(tmp.path())
+                .env("XDG_DATA_HOME", tmp.path().join("xdg"))
+                .arg("dups")
+                .args(args)
+                .arg("--index")
+                .arg(&db),
+        )
     };
     let groups = |text: &str| -> usize {
         let v: serde_json::Value = serde_json::from_str(text).unwrap();

@@ -468,17 +468,12 @@ fn duplicates_are_found_in_a_shared_catalog_kept_on_the_server() {
 
     // "Not duplicates" said once is kept on the server for the whole team, and can be taken back.
     let decide = |verb: &str| {
-        let out = lookalike(tmp.path())
-            .args(["dups", verb, "copy-of-six.jpg"])
-            .arg(&photos[6])
-            .args(["--index", &pg.url])
-            .output()
-            .expect("runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::stdout_of(
+            lookalike(tmp.path())
+                .args(["dups", verb, "copy-of-six.jpg"])
+                .arg(&photos[6])
+                .args(["--index", &pg.url]),
+        )
     };
     decide("ignore");
     assert!(

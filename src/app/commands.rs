@@ -376,7 +376,7 @@ impl LookalikeApp {
             Ok(files) => {
                 self.dups.confirm_titles = marked
                     .iter()
-                    .map(|&i| super::dups_view::title_of(catalog, i))
+                    .map(|&i| crate::dups::product_title(catalog, i))
                     .collect();
                 self.dups.confirm_trash = Some(files);
             }

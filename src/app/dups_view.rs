@@ -256,7 +256,7 @@ impl DupsView {
                         egui::Image::from_texture(t).max_size(vec2(col.available_width(), 220.0)),
                     );
                 }
-                if let Some(title) = title_of(&catalog, i) {
+                if let Some(title) = crate::dups::product_title(&catalog, i) {
                     col.label(RichText::new(title).strong());
                 }
                 col.label(RichText::new(format!("{} x {}", it.width, it.height)).strong());
@@ -410,18 +410,6 @@ fn dup_card(
             commands.push(Command::ToggleMark(i));
         }
     });
-}
-
-/// "Red & White Striped Shirt · Red" from an item's labels (None without them).
-pub(super) fn title_of(catalog: &Catalog, i: usize) -> Option<String> {
-    let labels = &catalog.items()[i].labels;
-    let parts: Vec<&str> = labels
-        .get("productDisplayName")
-        .filter(|v| !v.is_empty())
-        .into_iter()
-        .chain(crate::dups::colour_label(catalog, i))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// A file's modification time as a date, from nanoseconds since the epoch.

@@ -197,22 +197,15 @@ fn item_json(catalog: &Catalog, i: usize) -> serde_json::Value {
     serde_json::json!({
         "path": catalog.abs_path(i).to_string_lossy(), "width": it.width, "height": it.height,
         "bytes": it.size, "label": catalog.label(i),
-        "name": it.labels.get("productDisplayName"), "colour": it.labels.get("baseColour"),
+        "name": it.labels.get("productDisplayName"), "colour": lookalike::dups::colour_label(catalog, i),
     })
 }
 
-/// "  (Red & White Striped Shirt, Red)" from the item's labels, or nothing.
+/// "  (Red & White Striped Shirt · Red)" from the item's labels, or nothing.
 fn describe(catalog: &Catalog, i: usize) -> String {
-    let labels = &catalog.items()[i].labels;
-    let parts: Vec<&str> = ["productDisplayName", "baseColour"]
-        .iter()
-        .filter_map(|k| labels.get(k).filter(|v| !v.is_empty()))
-        .collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("  ({})", parts.join(", "))
-    }
+    lookalike::dups::product_title(catalog, i)
+        .map(|t| format!("  ({t})"))
+        .unwrap_or_default()
 }
 
 /// The catalog item whose file is `path` (as given, or relative to the catalog folder).

@@ -215,25 +215,10 @@ impl Unpacked {
 
     /// `self` seen through `w`, at `level`'s size (outside the photo: its background).
     fn sample(&self, w: &Window) -> Vec<[f32; 3]> {
-        let (src, n) = (&self.fine, FINE);
-        let mut out = Vec::with_capacity(n * n);
-        for j in 0..n {
-            let v = w.y + (j as f32 + 0.5) / n as f32 * w.height;
-            for i in 0..n {
-                let mut u = w.x + (i as f32 + 0.5) / n as f32 * w.width;
-                if w.mirrored {
-                    u = 1.0 - u;
-                }
-                out.push(bilinear(
-                    src,
-                    n,
-                    u * n as f32 - 0.5,
-                    v * n as f32 - 0.5,
-                    self.background,
-                ));
-            }
-        }
-        out
+        let background = self.background;
+        sample_with(&self.fine, FINE, w, background, |p, q, f| {
+            std::array::from_fn(|c| p[c] + (q[c] - p[c]) * f)
+        })
     }
 }
 
@@ -264,6 +249,18 @@ fn axis(n: usize, from: f32, length: f32, mirrored: bool) -> Vec<Option<(usize, 
 
 /// The lightness plane `src` (`n x n`) seen through `w` (outside the photo: `outside`).
 fn sample_lightness(src: &[f32], n: usize, w: &Window, outside: f32) -> Vec<f32> {
+    sample_with(src, n, w, outside, |p, q, f| p + (q - p) * f)
+}
+
+/// The `n x n` image `src` seen through `w`, bilinearly (`lerp(a, b, t)` mixes two pixels),
+/// `outside` beyond the photo's edges.
+fn sample_with<P: Copy>(
+    src: &[P],
+    n: usize,
+    w: &Window,
+    outside: P,
+    lerp: impl Fn(P, P, f32) -> P,
+) -> Vec<P> {
     let xs = axis(n, w.x, w.width, w.mirrored);
     let ys = axis(n, w.y, w.height, false);
     let mut out = Vec::with_capacity(n * n);
@@ -275,11 +272,7 @@ fn sample_lightness(src: &[f32], n: usize, w: &Window, outside: f32) -> Vec<f32>
         let (r0, r1) = (&src[y0 * n..(y0 + 1) * n], &src[y1 * n..(y1 + 1) * n]);
         for x in &xs {
             out.push(match *x {
-                Some((x0, x1, fx)) => {
-                    let top = r0[x0] + (r0[x1] - r0[x0]) * fx;
-                    let bottom = r1[x0] + (r1[x1] - r1[x0]) * fx;
-                    top + (bottom - top) * fy
-                }
+                Some((x0, x1, fx)) => lerp(lerp(r0[x0], r0[x1], fx), lerp(r1[x0], r1[x1], fx), fy),
                 None => outside,
             });
         }
@@ -346,23 +339,6 @@ fn cell_colours_differ(u: [f32; 2], v: [f32; 2]) -> bool {
     let delta_e2 = (u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2);
     let delta_h = (delta_e2 - delta_c * delta_c).max(0.0).sqrt();
     delta_h > CELL_HUE || delta_c > CELL_CHROMA.max(CELL_CHROMA_SHARE * c1.max(c2))
-}
-
-fn bilinear(src: &[[f32; 3]], n: usize, x: f32, y: f32, outside: [f32; 3]) -> [f32; 3] {
-    let last = (n - 1) as f32;
-    if x < -0.5 || y < -0.5 || x > last + 0.5 || y > last + 0.5 {
-        return outside;
-    }
-    let (x, y) = (x.clamp(0.0, last), y.clamp(0.0, last));
-    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-    let (x1, y1) = ((x0 + 1).min(n - 1), (y0 + 1).min(n - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let at = |x: usize, y: usize| src[y * n + x];
-    std::array::from_fn(|c| {
-        let top = at(x0, y0)[c] * (1.0 - fx) + at(x1, y0)[c] * fx;
-        let bottom = at(x0, y1)[c] * (1.0 - fx) + at(x1, y1)[c] * fx;
-        top * (1.0 - fy) + bottom * fy
-    })
 }
 
 /// Pearson correlation of two lightness planes (0 when either is flat).

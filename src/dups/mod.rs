@@ -44,11 +44,24 @@ const COLOUR_COLUMNS: [&str; 4] = ["basecolour", "basecolor", "colour", "color"]
 
 /// Item `i`'s colour label, if the catalog's labels have one.
 pub fn colour_label(catalog: &Catalog, i: usize) -> Option<&str> {
-    let labels = &catalog.items()[i].labels;
-    labels
+    catalog.items()[i]
+        .labels
         .iter()
-        .find(|(k, v)| !v.is_empty() && COLOUR_COLUMNS.contains(&k.to_ascii_lowercase().as_str()))
+        .find(|(k, v)| !v.is_empty() && COLOUR_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(k)))
         .map(|(_, v)| v)
+}
+
+/// "Red & White Striped Shirt · Red": item `i`'s product name and colour from its labels (None
+/// without them), for cards, the compare view, the trash confirmation and `dups` output.
+pub fn product_title(catalog: &Catalog, i: usize) -> Option<String> {
+    let parts: Vec<&str> = catalog.items()[i]
+        .labels
+        .get("productDisplayName")
+        .filter(|v| !v.is_empty())
+        .into_iter()
+        .chain(colour_label(catalog, i))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 impl Default for Rule {
@@ -155,27 +168,22 @@ pub fn catalog_candidates(
     };
     let mut pairs = candidates(embeddings, &prints, &content, opts)?;
     check_pixels(catalog, &mut pairs)?;
+    let colours: Vec<Option<&str>> = (0..catalog.len())
+        .map(|i| colour_label(catalog, i))
+        .collect();
+    let decided = catalog.store().not_duplicates()?;
+    let apart: std::collections::HashSet<(&[u8], &[u8])> = decided
+        .iter()
+        .map(|d| (d.a.as_slice(), d.b.as_slice()))
+        .collect();
     for c in &mut pairs {
         c.colours_labelled_apart = matches!(
-            (colour_label(catalog, c.a), colour_label(catalog, c.b)),
+            (colours[c.a], colours[c.b]),
             (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y)
         );
-    }
-    let apart: std::collections::HashSet<(Vec<u8>, Vec<u8>)> = catalog
-        .store()
-        .not_duplicates()?
-        .into_iter()
-        .map(|d| (d.a, d.b))
-        .collect();
-    if !apart.is_empty() {
-        for c in &mut pairs {
-            let (a, b) = (&content[c.a], &content[c.b]);
-            let key = if a <= b {
-                (a.to_vec(), b.to_vec())
-            } else {
-                (b.to_vec(), a.to_vec())
-            };
-            c.decided_apart = apart.contains(&key);
+        if !apart.is_empty() {
+            let (a, b) = (content[c.a], content[c.b]);
+            c.decided_apart = apart.contains(&if a <= b { (a, b) } else { (b, a) });
         }
     }
     Ok(pairs)

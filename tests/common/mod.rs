@@ -88,19 +88,26 @@ pub fn cli_index(data: &Path, root: &Path, db: &Path) {
 
 /// [`cli_index`] with extra `index` arguments (e.g. `--model NAME`).
 pub fn cli_index_with(data: &Path, root: &Path, db: &Path, extra: &[&str]) {
-    let out = lookalike(data)
-        .args(["index", "--quiet"])
-        .args(extra)
-        .arg(root)
-        .arg("--index")
-        .arg(db)
-        .output()
-        .expect("runs");
+    stdout_of(
+        lookalike(data)
+            .args(["index", "--quiet"])
+            .args(extra)
+            .arg(root)
+            .arg("--index")
+            .arg(db),
+    );
+}
+
+/// Run `cmd`, fail the test with its error output unless it succeeds, and give its output.
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("runs");
     assert!(
         out.status.success(),
-        "{}",
+        "{:?}: {}",
+        cmd,
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// Write a labels.csv into `root` with the demo catalog's rows for `photos`; returns its lines.
@@ -123,13 +130,7 @@ pub fn write_demo_labels(photos: &[PathBuf], root: &Path) -> Vec<String> {
 
 /// Run `cmd`, fail the test with its error output unless it succeeds, and parse its output as JSON.
 pub fn json_output(cmd: &mut std::process::Command) -> serde_json::Value {
-    let out = cmd.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
+    serde_json::from_str(&stdout_of(cmd)).expect("JSON output")
 }
 
 /// QEMU's user-mode x86-64 emulator, to run a command on an emulated CPU without AVX-512 or VNNI:

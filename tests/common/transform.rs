@@ -345,22 +345,13 @@ fn stamp(photo: &RgbImage, text: &str) -> RgbImage {
         }
     }
     let left = w.saturating_sub(text_w) / 2;
-    for (n, ch) in text.chars().enumerate() {
-        for (row, bits) in glyph(ch).iter().enumerate() {
-            for col in 0..5u32 {
-                if bits >> (4 - col) & 1 == 1 {
-                    for dy in 0..scale {
-                        for dx in 0..scale {
-                            let x = left + (n as u32 * 6 + col) * scale + dx;
-                            let y = top + 2 * scale + row as u32 * scale + dy;
-                            if x < w && y < h {
-                                img.put_pixel(x, y, Rgb([255, 255, 255]));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    draw_text(
+        &mut img,
+        text,
+        left,
+        top + 2 * scale,
+        scale,
+        [255, 255, 255],
+    );
     img
 }
