@@ -377,6 +377,32 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
     settle(&mut h);
     h.get_by_label_contains("Embedding similarity");
 
+    // Large: both photos at full size, one wheel zooms both, Esc closes and the groups stay.
+    h.get_by_label("Compare large…").click();
+    h.step();
+    settle(&mut h);
+    assert_eq!(h.state().large_compare(), Some((1.0, 2)));
+    let centre = h.ctx.content_rect().center();
+    h.input_mut()
+        .events
+        .push(egui::Event::PointerMoved(centre - egui::vec2(200.0, 0.0)));
+    for _ in 0..3 {
+        h.input_mut().events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 50.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.run_steps(4);
+    }
+    let (zoom, _) = h.state().large_compare().unwrap();
+    assert!(zoom > 1.3, "zoom {zoom}");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().large_compare(), None);
+    assert_eq!(h.state().duplicate_groups().len(), 2);
+
     // Mark the byte-identical copy and export: the CSV lists it with its keeper.
     h.get_by_label("Mark again.jpg").click();
     h.step();
@@ -425,6 +451,16 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
     );
     let cat = h.state().catalog().unwrap();
     assert_eq!(cat.store().not_duplicates().unwrap().len(), 1);
+
+    // Listed, and taken back: the group comes back and the index forgets the decision.
+    h.get_by_label("Kept apart (1)…").click();
+    h.run_steps(2);
+    h.get_by_label_contains("1 pair kept apart");
+    h.get_by_label("Not apart any more").click();
+    h.run_steps(2);
+    assert_eq!(h.state().duplicate_groups().len(), 2);
+    let cat = h.state().catalog().unwrap();
+    assert!(cat.store().not_duplicates().unwrap().is_empty());
 }
 
 fn button(pos: egui::Pos2, pressed: bool) -> egui::Event {

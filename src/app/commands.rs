@@ -60,6 +60,13 @@ pub enum Command {
     MarkByRule(crate::dups::Keep),
     /// Put back the files of the last move to the trash.
     UndoTrash,
+    /// The two compared items large, zoomed and panned together.
+    OpenLargeCompare,
+    CloseLargeCompare,
+    /// Show the pairs kept apart (said not to be duplicates) instead of the groups, or back.
+    ShowKeptApart(bool),
+    /// Take back "not duplicates" for this pair: it may be grouped again.
+    NotApartAnyMore(usize, usize),
     /// Measure the open catalog's candidate duplicate pairs (once per catalog).
     FindDuplicates,
     SetDuplicateThreshold(f32),
@@ -182,6 +189,10 @@ impl LookalikeApp {
             Command::ConfirmTrash => self.trash_marked(),
             Command::CancelTrash => self.dups.confirm_trash = None,
             Command::NotDuplicates(g) => self.not_duplicates(g),
+            Command::OpenLargeCompare => self.open_large_compare(),
+            Command::CloseLargeCompare => self.dups.large = None,
+            Command::ShowKeptApart(show) => self.dups.show_apart = show,
+            Command::NotApartAnyMore(a, b) => self.not_apart_any_more(a, b),
             Command::MarkAllButKeeper(groups) => {
                 for g in groups {
                     if let Some(group) = self.dups.groups.get(g) {
@@ -451,12 +462,40 @@ impl LookalikeApp {
                 .show_error(format!("Not saved: {}", crate::error::describe(&e)));
             return;
         }
-        self.dups.set_apart(&pairs);
+        self.dups.set_apart(&pairs, true);
         let catalog = catalog.clone();
         self.dups.regroup(&catalog);
+        let n = pairs.len();
         self.status.note(Some(format!(
-            "{} pairs kept apart: they will not be suggested again",
-            pairs.len()
+            "{n} {} kept apart: never suggested again (Kept apart… lists them)",
+            if n == 1 { "pair" } else { "pairs" }
         )));
+    }
+
+    fn not_apart_any_more(&mut self, a: usize, b: usize) {
+        let Some(catalog) = self.catalog.clone() else {
+            return;
+        };
+        if let Err(e) = crate::dups::decide_apart(&catalog, &[(a, b)], false) {
+            self.status
+                .show_error(format!("Not saved: {}", crate::error::describe(&e)));
+            return;
+        }
+        self.dups.set_apart(&[(a, b)], false);
+        self.dups.regroup(&catalog);
+        self.status.note(Some(
+            "The pair may be suggested as duplicates again".to_string(),
+        ));
+    }
+
+    /// The two compared items at full size, each read on its own thread.
+    fn open_large_compare(&mut self) {
+        let (Some(catalog), &[a, b]) = (self.catalog.clone(), &self.dups.compare[..]) else {
+            return;
+        };
+        self.dups.large = Some(super::compare::LargeCompare::new([a, b]));
+        for i in [a, b] {
+            self.outbox.load_compare_photo(catalog.clone(), i);
+        }
     }
 }

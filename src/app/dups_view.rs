@@ -33,6 +33,10 @@ pub struct DupsView {
     pub confirm_titles: Vec<Option<String>>,
     /// A move to the trash was made in this session (Undo is offered).
     pub can_undo: bool,
+    /// The two compared items large, zoomed together (instead of the groups).
+    pub large: Option<super::compare::LargeCompare>,
+    /// The pairs kept apart are listed instead of the groups.
+    pub show_apart: bool,
 }
 
 impl DupsView {
@@ -52,13 +56,14 @@ impl DupsView {
         };
     }
 
-    /// These pairs were said not to be duplicates: never grouped again.
-    pub fn set_apart(&mut self, pairs: &[(usize, usize)]) {
+    /// These pairs were said not to be duplicates (`apart`: never grouped again), or that was
+    /// taken back.
+    pub fn set_apart(&mut self, pairs: &[(usize, usize)], apart: bool) {
         if let Some(all) = &self.candidates {
             let mut all: Vec<Candidate> = all.as_ref().clone();
             for c in &mut all {
                 if pairs.contains(&(c.a, c.b)) || pairs.contains(&(c.b, c.a)) {
-                    c.decided_apart = true;
+                    c.decided_apart = apart;
                 }
             }
             self.candidates = Some(Arc::new(all));
@@ -176,6 +181,24 @@ impl DupsView {
                 .response
                 .on_hover_text("Mark every copy but one in every group, by a rule; the marks show on the cards before anything moves");
             });
+            let apart = self
+                .candidates
+                .as_ref()
+                .map_or(0, |p| p.iter().filter(|c| c.decided_apart).count());
+            if apart > 0 || self.show_apart {
+                let label = if self.show_apart {
+                    "Back to the groups".to_string()
+                } else {
+                    format!("Kept apart ({apart})…")
+                };
+                if ui
+                    .button(label)
+                    .on_hover_text("The pairs said not to be duplicates; each can be taken back")
+                    .clicked()
+                {
+                    commands.push(Command::ShowKeptApart(!self.show_apart));
+                }
+            }
             if self.can_undo
                 && ui
                     .button("Undo move to trash")
@@ -186,6 +209,10 @@ impl DupsView {
             }
         });
         ui.separator();
+        if self.show_apart {
+            self.kept_apart_ui(ui, &catalog, thumbs, commands);
+            return;
+        }
         if self.groups.is_empty() {
             ui.label("No duplicates at this threshold.");
             return;
@@ -233,12 +260,80 @@ impl DupsView {
             });
     }
 
+    /// The pairs said not to be duplicates, each with its photos, names and a way back.
+    fn kept_apart_ui(
+        &self,
+        ui: &mut egui::Ui,
+        catalog: &Arc<Catalog>,
+        thumbs: &mut Thumbs,
+        commands: &mut Vec<Command>,
+    ) {
+        let pairs: Vec<&Candidate> = self
+            .candidates
+            .iter()
+            .flat_map(|p| p.iter())
+            .filter(|c| c.decided_apart)
+            .collect();
+        let n = pairs.len();
+        let what = if n == 1 { "pair" } else { "pairs" };
+        ui.label(
+            RichText::new(format!(
+                "{n} {what} kept apart: never suggested as duplicates"
+            ))
+            .strong(),
+        );
+        if pairs.is_empty() {
+            ui.label("None: \"Not duplicates\" on a group keeps its items apart.");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for c in pairs {
+                    ui.horizontal(|ui| {
+                        for i in [c.a, c.b] {
+                            let id = catalog.items()[i].id;
+                            match thumbs.get(catalog.store(), id) {
+                                Some(t) => {
+                                    ui.add(egui::Image::from_texture(t).max_size(vec2(64.0, 64.0)));
+                                }
+                                None => {
+                                    ui.allocate_exact_size(vec2(64.0, 64.0), Sense::hover());
+                                }
+                            }
+                            ui.vertical(|ui| {
+                                ui.set_width(180.0);
+                                let name =
+                                    crate::dups::product_title(catalog, i).unwrap_or_else(|| {
+                                        catalog.items()[i].path.display().to_string()
+                                    });
+                                ui.add(egui::Label::new(name).truncate());
+                                ui.weak(catalog.items()[i].path.display().to_string());
+                            });
+                        }
+                        ui.label(format!("similarity {:.3}", c.cosine));
+                        if ui
+                            .button("Not apart any more")
+                            .on_hover_text(
+                                "Take back \"not duplicates\": the pair may be grouped again",
+                            )
+                            .clicked()
+                        {
+                            commands.push(Command::NotApartAnyMore(c.a, c.b));
+                        }
+                    });
+                    ui.separator();
+                }
+            });
+    }
+
     /// Two items side by side: photo, dimensions, file size, path, date.
     pub(super) fn compare_ui(
         &self,
         ui: &mut egui::Ui,
         catalog: Option<&Arc<Catalog>>,
         thumbs: &mut Thumbs,
+        commands: &mut Vec<Command>,
     ) {
         let Some(catalog) = catalog.cloned() else {
             return;
@@ -266,6 +361,13 @@ impl DupsView {
             }
         });
         if let [a, b] = self.compare[..] {
+            if ui
+                .button("Compare large…")
+                .on_hover_text("Both photos at full size, zoomed and panned together")
+                .clicked()
+            {
+                commands.push(Command::OpenLargeCompare);
+            }
             let cos = crate::search::dot(&catalog.vector(a), &catalog.vector(b));
             let mut line = format!("Embedding similarity {cos:.3}");
             let pair = (a.min(b), a.max(b));
@@ -293,7 +395,7 @@ impl DupsView {
                 let verdict = if p.colour_variant() {
                     "the same shot in another colour: a colour variant, not a duplicate"
                 } else if p.structure >= crate::dups::align::ALIGNED {
-                    "the same picture, colours agree"
+                    "the shapes line up and the colours agree"
                 } else {
                     "too different to align"
                 };
@@ -302,6 +404,11 @@ impl DupsView {
                     if p.mirrored { " (mirrored)" } else { "" },
                     p.colour_differs * 100.0
                 ));
+                if !p.colour_variant() && p.structure >= crate::dups::align::ALIGNED {
+                    ui.weak(
+                        "The same pose shot twice lines up too: Compare large… shows the details.",
+                    );
+                }
             }
             let colour = |i: usize| crate::dups::colour_label(&catalog, i);
             if let (Some(x), Some(y)) = (colour(a), colour(b))

@@ -71,6 +71,15 @@ impl LookalikeApp {
         if find {
             self.look_alikes.focus_filter(ui.ctx());
         }
+        if let Some(large) = &mut self.dups.large
+            && self.view == super::View::Duplicates
+        {
+            large.keys(ui.ctx());
+            if escape {
+                commands.push(Command::CloseLargeCompare);
+            }
+            return;
+        }
         if escape {
             if self.look_alikes.filter_has_focus(ui.ctx()) {
                 self.look_alikes.leave_filter(ui.ctx());

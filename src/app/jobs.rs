@@ -112,6 +112,11 @@ pub enum Msg {
     PickedExportFile(PathBuf),
     /// The system's file dialog could not open: the window shows its own picker.
     PickerUnavailable(super::file_picker::Purpose),
+    /// A compared item's photo at full size (or its thumbnail and why), or why it cannot be shown.
+    ComparePhoto {
+        item: usize,
+        image: Result<(ColorImage, Option<String>), String>,
+    },
     /// Training the head: share done (0..1) and the loss.
     TrainProgress(f32, f32),
     TrainDone(Result<PathBuf, String>),
@@ -167,6 +172,32 @@ impl Outbox {
                 model: Box::new(model),
                 result,
             });
+        });
+    }
+
+    /// Read item `i`'s photo for the large compare; when its file cannot be read here (moved, or
+    /// a shared catalog's file on another machine), its thumbnail, saying why.
+    pub fn load_compare_photo(&self, catalog: Arc<Catalog>, i: usize) {
+        self.spawn("compare-photo", move |out| {
+            let path = catalog.abs_path(i);
+            let image = match crate::embed::load_photo(&path) {
+                Ok(photo) => Ok((color_image(&photo.rgb, super::compare::PHOTO_SIDE), None)),
+                Err(e) => {
+                    let why = format!("{}: {e}", path.display());
+                    match catalog.thumbnail(i) {
+                        Ok(Some(jpeg)) => crate::embed::decode_photo(&jpeg)
+                            .map(|t| {
+                                (
+                                    color_image(&t.rgb, super::compare::PHOTO_SIDE),
+                                    Some(format!("its thumbnail: {why}")),
+                                )
+                            })
+                            .map_err(|_| why),
+                        _ => Err(why),
+                    }
+                }
+            };
+            out.send(Msg::ComparePhoto { item: i, image });
         });
     }
 

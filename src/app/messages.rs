@@ -93,6 +93,11 @@ impl LookalikeApp {
                         self.thumbs.arrived(ctx, id, img);
                     }
                 }
+                Msg::ComparePhoto { item, image } => {
+                    if let Some(large) = &mut self.dups.large {
+                        large.arrived(ctx, item, image);
+                    }
+                }
                 Msg::PickedFolder(p) => self.apply(Command::OpenFolder(p)),
                 Msg::PickedPhoto(p) => self.apply(Command::Query(QueryInput::File(p))),
                 Msg::DupCandidates {

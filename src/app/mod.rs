@@ -5,6 +5,7 @@
 //! [`Command`]s while drawing and applies them after.
 
 mod commands;
+mod compare;
 mod dups_view;
 mod file_picker;
 mod history;
@@ -232,6 +233,18 @@ impl LookalikeApp {
         &self.dups.groups
     }
 
+    /// The large compare, when open: its zoom and how many of its two photos are shown.
+    pub fn large_compare(&self) -> Option<(f32, usize)> {
+        self.dups.large.as_ref().map(|l| {
+            let shown = l
+                .sides
+                .iter()
+                .filter(|s| matches!(s, compare::Side::Shown(..)))
+                .count();
+            (l.zoom, shown)
+        })
+    }
+
     /// Items marked in the Duplicates view.
     pub fn marked(&self) -> Vec<usize> {
         self.dups.marked.iter().copied().collect()
@@ -294,6 +307,25 @@ impl LookalikeApp {
     /// Ask for look-alikes of a photo file: what dropping it does.
     pub fn query_file(&mut self, path: PathBuf) {
         self.apply(Command::Query(QueryInput::File(path)));
+    }
+
+    /// Under each photo of the large compare: its name and colour (or file name), size and file.
+    fn large_compare_captions(&self) -> [String; 2] {
+        let (Some(catalog), Some(large)) = (&self.catalog, &self.dups.large) else {
+            return Default::default();
+        };
+        large.items.map(|i| {
+            let it = &catalog.items()[i];
+            let title = crate::dups::product_title(catalog, i)
+                .unwrap_or_else(|| it.path.display().to_string());
+            format!(
+                "{title}\n{} x {} · {:.1} KB · {}",
+                it.width,
+                it.height,
+                it.size as f64 / 1024.0,
+                it.path.display()
+            )
+        })
     }
 
     fn start_engine(&mut self, model: crate::Result<ModelManifest>) {
@@ -422,14 +454,26 @@ impl eframe::App for LookalikeApp {
                     .show(ui, |ui| self.map_panel(ui, &mut commands));
                 egui::CentralPanel::default().show(ui, |ui| self.results_panel(ui, &mut commands));
             }
+            View::Duplicates if self.dups.large.is_some() => {
+                let captions = self.large_compare_captions();
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if let Some(large) = &mut self.dups.large {
+                        large.ui(ui, captions, &mut commands)
+                    }
+                });
+            }
             View::Duplicates => {
                 egui::Panel::right("compare")
                     .resizable(true)
                     .min_size(380.0)
                     .default_size(460.0)
                     .show(ui, |ui| {
-                        self.dups
-                            .compare_ui(ui, self.catalog.as_ref(), &mut self.thumbs)
+                        self.dups.compare_ui(
+                            ui,
+                            self.catalog.as_ref(),
+                            &mut self.thumbs,
+                            &mut commands,
+                        )
                     });
                 egui::CentralPanel::default().show(ui, |ui| {
                     self.dups
