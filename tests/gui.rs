@@ -137,8 +137,12 @@ fn dropping_a_photo_shows_k_lookalikes_with_scores_and_labels() {
         results[0].1 > 0.999,
         "the original of a copied photo comes first"
     );
+    // The card gives the product's name, its colour and its kind, and the score.
+    let labels = &cat.items()[best].labels;
     let label = format!(
-        "Look-alike 1: {}, score {:.3}",
+        "Look-alike 1: {}, {} · {}, score {:.3}",
+        &labels["productDisplayName"],
+        &labels["baseColour"],
         cat.label(best),
         results[0].1
     );
@@ -202,30 +206,158 @@ fn a_selected_result_becomes_the_query_with_enter_and_the_filter_narrows_the_gri
         "an item is not its own look-alike"
     );
 
-    // Filter by the label of the current best look-alike: only items with that label remain.
+    // Filter by the gender of the current best look-alike, exactly: "Men" keeps no "Women".
     let cat = h.state().catalog().unwrap();
-    let wanted = cat.label(h.state().results()[0].0).to_string();
-    let with_label = (0..cat.len())
-        .filter(|&i| cat.label(i) == wanted && i != second)
-        .count();
+    let genders: Vec<String> = (0..cat.len())
+        .map(|i| {
+            cat.items()[i]
+                .labels
+                .get("gender")
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let gender = |i: usize| genders[i].clone();
+    let wanted = gender(h.state().results()[0].0);
+    let with_gender = (0..genders.len()).filter(|&i| gender(i) == wanted).count();
+    let shown_before = h.state().results();
     h.get_by_label("Filter:").click();
     h.step();
-    h.get_by_label("Filter:").type_text(&wanted);
+    h.get_by_label("Filter:")
+        .type_text(&format!("gender = {}", wanted.to_lowercase()));
     h.step();
     settle(&mut h);
-    let cat = h.state().catalog().unwrap();
     let results = h.state().results();
     assert!(
-        !results.is_empty() && results.len() <= with_label.clamp(1, 12),
-        "{} results for {wanted}",
+        !results.is_empty() && results.len() <= (with_gender - 1).min(12),
+        "{} results for gender {wanted}",
         results.len()
     );
-    assert!(results.iter().all(|(i, _)| {
-        cat.items()[*i]
-            .labels
+    assert!(results.iter().all(|(i, _)| gender(*i) == wanted));
+    assert_ne!(results, shown_before, "the filter changed the grid");
+    // The filter says it is on and how many items it keeps.
+    assert_eq!(h.state().filter_keeps(), Some(with_gender));
+    h.get_by_label(&format!("{with_gender} of 40"));
+    h.get_by_label_contains("Filter on: gender =");
+    // Esc leaves the filter box and keeps the query and its results.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().results(),
+        results,
+        "Esc in the filter keeps the results"
+    );
+    assert!(h.state().earlier_queries() > 0);
+    h.get_by_label(&title);
+    // Clearing the filter gives the whole catalog back.
+    h.get_by_label("Clear filter").click();
+    settle(&mut h);
+    assert_eq!(h.state().filter_keeps(), None);
+    assert!(
+        h.state()
+            .results()
             .iter()
-            .any(|(_, v)| v.to_lowercase().contains(&wanted.to_lowercase()))
-    }));
+            .any(|(i, _)| gender(*i) != wanted)
+    );
+}
+
+/// The filter's list of columns and values: choosing a value keeps exactly those items.
+#[test]
+fn choosing_a_value_from_the_filter_list_keeps_those_items() {
+    let f = fixture();
+    let mut h = open_fake(&f);
+    drop_file(&mut h, &f.outside);
+    let cat = h.state().catalog().unwrap();
+    let colours: Vec<String> = (0..cat.len())
+        .map(|i| {
+            cat.items()[i]
+                .labels
+                .get("baseColour")
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let colour = |i: usize| colours[i].clone();
+    // The most common colour of the catalog is the first value listed.
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    for i in 0..colours.len() {
+        *counts.entry(colour(i)).or_default() += 1;
+    }
+    let (top, n) = counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .unwrap();
+    h.get_by_label("Pick…").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Colour")
+        .hover();
+    h.run_steps(4);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Colour")
+        .click();
+    h.run_steps(4);
+    h.get_by_label(&format!("{top} ({n})")).click();
+    settle(&mut h);
+    assert_eq!(h.state().filter_keeps(), Some(n));
+    let results = h.state().results();
+    assert!(!results.is_empty());
+    assert!(
+        results.iter().all(|(i, _)| colour(*i) == top),
+        "only {top} items"
+    );
+    h.get_by_label_contains(&format!("Filter on: baseColour = {top}"));
+}
+
+/// The look-alikes use the window: at 1280x720 three columns or more, at 1920x1080 larger cards
+/// that still all fit; Ctrl+wheel makes them larger; hiding the map gives its room to them.
+#[test]
+fn the_look_alikes_take_the_room_the_window_gives_them() {
+    let f = fixture();
+    let mut sizes = Vec::new();
+    let mut snapshots = egui_kittest::SnapshotResults::new();
+    for (w, hgt, name) in [
+        (1280.0, 720.0, "results_1280x720"),
+        (1920.0, 1080.0, "results_1920x1080"),
+    ] {
+        let mut h = Harness::builder().with_size([w, hgt]).wgpu().build_eframe({
+            let config = AppConfig {
+                folder: Some(f.folder.clone()),
+                index_dir: Some(f.index_dir.clone()),
+                embedder: Some(Arc::new(common::fake_embedder)),
+                ..Default::default()
+            };
+            move |cc| LookalikeApp::new(cc, config)
+        });
+        settle(&mut h);
+        drop_file(&mut h, &f.outside);
+        let (columns, thumb) = h.state().grid_layout();
+        assert!(columns >= 3, "{columns} columns at {w}x{hgt}");
+        sizes.push((columns, thumb));
+        h.snapshot_options(name, &snapshot_options());
+        if w > 1900.0 {
+            // Ctrl+wheel over the grid: larger cards, fewer a row.
+            let card = h.get_by_label_contains("Look-alike 1:").rect().center();
+            h.hover_at(card);
+            h.event(egui::Event::Zoom(1.6));
+            h.run_steps(3);
+            let (zoomed_columns, zoomed) = h.state().grid_layout();
+            assert!(
+                zoomed > thumb * 1.4 && zoomed_columns < columns,
+                "{zoomed} {zoomed_columns}"
+            );
+            // Hiding the map gives the cards its width.
+            h.get_by_label("Hide map").click();
+            h.run_steps(3);
+            assert!(!h.state().map_is_shown());
+            assert!(h.state().grid_layout().0 > zoomed_columns);
+            h.get_by_label("Show map").click();
+            h.run_steps(3);
+        }
+        snapshots.extend(h.take_snapshot_results());
+    }
+    assert!(
+        sizes[1].1 > sizes[0].1 * 1.2,
+        "larger cards on a larger window: {sizes:?}"
+    );
 }
 
 #[test]
@@ -455,7 +587,7 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
     // Listed, and taken back: the group comes back and the index forgets the decision.
     h.get_by_label("Kept apart (1)…").click();
     h.run_steps(2);
-    h.get_by_label_contains("1 pair kept apart");
+    h.get_by_label_contains("1 pair kept apart: never suggested as duplicates");
     h.get_by_label("Not apart any more").click();
     h.run_steps(2);
     assert_eq!(h.state().duplicate_groups().len(), 2);
@@ -586,6 +718,11 @@ fn a_box_dragged_on_a_street_photo_searches_that_garment() {
         first,
         "back to the automatic regions"
     );
+    // Esc again, with nothing left to close: the query stays.
+    h.key_press(egui::Key::Escape);
+    settle(&mut h);
+    h.get_by_label("Query: street.png");
+    assert_eq!(h.state().results()[0].0, first);
 
     // A suggested region, clicked, is searched alone.
     h.get_by_label(&format!("Search the {kind} in the photo"))
@@ -612,6 +749,16 @@ fn a_box_dragged_on_a_street_photo_searches_that_garment() {
     );
     assert_eq!(h.state().results(), boxed_results);
     assert_eq!(h.state().earlier_queries(), 0);
+    // Forward (Alt+Right) returns to the photo Back left.
+    assert_eq!(h.state().later_queries(), 1);
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowRight);
+    settle(&mut h);
+    h.get_by_label("Query: from-a-shop.jpg");
+    assert!(h.state().query_box().is_none());
+    assert_eq!(h.state().earlier_queries(), 1);
+    h.get_by_label("Back").click();
+    settle(&mut h);
+    h.get_by_label("Query: street.png");
 }
 
 /// Without a system file dialog (no desktop portal), Ctrl+O opens the window's own picker: it

@@ -73,6 +73,15 @@ pub enum Command {
     SetDarkTheme(bool),
     /// Back to the query before this one (its photo and region).
     Back,
+    /// Forward again to the query Back left.
+    Forward,
+    /// Keep the look-alikes to the items this filter text keeps (see [`crate::query::LabelFilter`]).
+    SetFilter(String),
+    /// The cards' size against the size that fits the window.
+    SetCardZoom(f32),
+    /// The label columns cards show under their titles.
+    SetCardFields(Vec<String>),
+    ShowMap(bool),
 }
 
 impl LookalikeApp {
@@ -147,6 +156,19 @@ impl LookalikeApp {
             Command::TrainHead => self.train_head(),
             Command::ShowView(v) => self.view = v,
             Command::Back => self.go_back(),
+            Command::Forward => self.go_forward(),
+            Command::SetFilter(text) => {
+                self.look_alikes.set_filter(text);
+                self.apply(Command::Requery);
+            }
+            Command::SetCardZoom(z) => {
+                self.settings.card_zoom = z.clamp(
+                    super::settings::MIN_CARD_ZOOM,
+                    super::settings::MAX_CARD_ZOOM,
+                )
+            }
+            Command::SetCardFields(fields) => self.settings.card_fields = fields,
+            Command::ShowMap(on) => self.settings.map_shown = on,
             Command::FindDuplicates => {
                 if let Some(catalog) = &self.catalog
                     && self.dups.candidates.is_none()
@@ -349,7 +371,7 @@ impl LookalikeApp {
                 same_category: self.settings.same_category,
                 colour: self.settings.colour,
             },
-            self.look_alikes.filter().to_string(),
+            self.look_alikes.label_filter().clone(),
         );
     }
 

@@ -156,12 +156,12 @@ impl LargeCompare {
         let avail = ui.available_size();
         let half = vec2((avail.x - 8.0) / 2.0, (avail.y - caption_h).max(80.0));
         ui.horizontal_top(|ui| {
-            for k in 0..2 {
+            for (k, caption) in captions.iter().enumerate() {
                 ui.vertical(|ui| {
                     ui.set_width(half.x);
                     let (rect, response) = ui.allocate_exact_size(half, Sense::click_and_drag());
                     self.half_ui(ui, k, rect, &response);
-                    ui.label(RichText::new(&captions[k]).strong());
+                    ui.label(RichText::new(caption).strong());
                     if let Side::Shown(_, Some(note)) = &self.sides[k] {
                         ui.colored_label(ui.visuals().warn_fg_color, format!("Shown: {note}"));
                     }

@@ -37,13 +37,14 @@ impl LookalikeApp {
         if self.picker.is_some() {
             return;
         }
-        let (open, paste, find, escape, back) = ui.input_mut(|i| {
+        let (open, paste, find, escape, back, forward) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::COMMAND, Key::O),
                 i.consume_key(Modifiers::COMMAND, Key::V),
                 i.consume_key(Modifiers::COMMAND, Key::F),
                 i.key_pressed(Key::Escape),
                 i.consume_key(Modifiers::ALT, Key::ArrowLeft),
+                i.consume_key(Modifiers::ALT, Key::ArrowRight),
             )
         });
         // The window system turns Ctrl+V into paste events: an image, or text (a copied file's path).
@@ -67,6 +68,9 @@ impl LookalikeApp {
         }
         if back {
             commands.push(Command::Back);
+        }
+        if forward {
+            commands.push(Command::Forward);
         }
         if find {
             self.look_alikes.focus_filter(ui.ctx());
@@ -92,9 +96,9 @@ impl LookalikeApp {
                 if q.editing.take().is_none() {
                     commands.push(Command::SearchRegion(None));
                 }
-            } else {
-                commands.push(Command::Clear);
             }
+            // With nothing to close, Esc does nothing: the query goes only by the Clear button
+            // (a pasted photo has no file to bring it back from).
         }
         for f in ui.input(|i| i.raw.dropped_files.clone()) {
             commands.push(Command::Query(QueryInput::File(f.path().to_path_buf())));

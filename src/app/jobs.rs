@@ -17,8 +17,8 @@ use crate::learn::{StyleSpace, TrainOptions, TrainProgress, train_head};
 use crate::map::CatalogMap;
 use crate::model::ModelManifest;
 use crate::query::{
-    Answer, EmbeddedRegion, LookupOptions, Rect, RegionArg, RegionMode, decode_query_photo,
-    embed_regions, search_regions,
+    Answer, EmbeddedRegion, LabelFilter, LookupOptions, Rect, RegionArg, RegionMode,
+    decode_query_photo, embed_regions, search_regions,
 };
 
 /// Longest side of the query photo shown in the window.
@@ -94,6 +94,11 @@ pub enum Msg {
         result: Result<QueryOutcome, String>,
     },
     Thumb {
+        id: i64,
+        image: Option<ColorImage>,
+    },
+    /// A sharper thumbnail made from the photo file (None: the file could not be read).
+    LargeThumb {
         id: i64,
         image: Option<ColorImage>,
     },
@@ -260,7 +265,7 @@ impl Outbox {
         embedder: Arc<Embedder>,
         searched: Searched,
         opts: LookupOptions,
-        filter: String,
+        filter: LabelFilter,
     ) {
         self.spawn("query", move |out| {
             let (catalog, style) = (&searched.catalog, searched.style.as_deref());
@@ -357,22 +362,13 @@ impl Outbox {
 /// A system dialog that answers faster than this never showed: nobody cancels that fast.
 const SYSTEM_DIALOG_MIN: std::time::Duration = std::time::Duration::from_millis(700);
 
-/// Whether any label of item `i` contains `filter` (lower case); an empty filter lets all through.
-pub fn label_matches(catalog: &Catalog, i: usize, filter: &str) -> bool {
-    filter.is_empty()
-        || catalog.items()[i]
-            .labels
-            .iter()
-            .any(|(_, v)| v.to_lowercase().contains(filter))
-}
-
 fn run_query(
     input: QueryInput,
     embedder: &Embedder,
     catalog: &Catalog,
     style: Option<&StyleSpace>,
     opts: &LookupOptions,
-    filter: &str,
+    filter: &LabelFilter,
 ) -> Result<QueryOutcome, String> {
     let t0 = Instant::now();
     let preview_of = |photo: &Photo| Some(color_image(&photo.rgb, PREVIEW_SIDE));
@@ -444,9 +440,8 @@ fn run_query(
         ));
     }
     let t1 = Instant::now();
-    let filter = filter.to_lowercase();
     let answer = search_regions(catalog, style, &regions, opts, &|i| {
-        Some(i) != own_item && label_matches(catalog, i, &filter)
+        Some(i) != own_item && (filter.is_empty() || filter.matches(&catalog.item(i).labels))
     });
     Ok(QueryOutcome {
         photo,

@@ -13,21 +13,28 @@ use std::sync::Arc;
 use crate::catalog::Catalog;
 use crate::map::CatalogMap;
 
-/// Distinct colours for the most common labels; the rest are grey.
-const PALETTE: [Color32; 11] = [
-    Color32::from_rgb(230, 25, 75),
-    Color32::from_rgb(60, 180, 75),
-    Color32::from_rgb(255, 225, 25),
-    Color32::from_rgb(0, 130, 200),
-    Color32::from_rgb(245, 130, 48),
-    Color32::from_rgb(145, 30, 180),
-    Color32::from_rgb(70, 240, 240),
-    Color32::from_rgb(240, 50, 230),
-    Color32::from_rgb(210, 245, 60),
-    Color32::from_rgb(250, 190, 212),
-    Color32::from_rgb(0, 128, 128),
+/// Colours for the most common labels, the rest dark grey: Okabe and Ito's palette for colour-blind
+/// readers (its black left out: the map's background is dark) and Paul Tol's light pink and pale
+/// blue, which stay apart from it under protanopia, deuteranopia and tritanopia (see the test).
+const PALETTE: [Color32; 9] = [
+    Color32::from_rgb(230, 159, 0),   // orange
+    Color32::from_rgb(86, 180, 233),  // sky blue
+    Color32::from_rgb(0, 158, 115),   // bluish green
+    Color32::from_rgb(240, 228, 66),  // yellow
+    Color32::from_rgb(0, 114, 178),   // blue
+    Color32::from_rgb(213, 94, 0),    // vermilion
+    Color32::from_rgb(204, 121, 167), // reddish purple
+    Color32::from_rgb(255, 170, 187), // pink
+    Color32::from_rgb(153, 221, 255), // pale blue
 ];
-const OTHER: Color32 = Color32::from_rgb(128, 128, 128);
+const OTHER: Color32 = Color32::from_rgb(90, 90, 90);
+/// Items the filter leaves out: faint.
+const LEFT_OUT: Color32 = Color32::from_rgba_premultiplied(40, 40, 40, 70);
+/// The wheel zooms by e^(points / this): about 9% a notch, so a few notches do not lose the user.
+const WHEEL_POINTS_PER_E: f32 = 560.0;
+/// The view is at most this much larger than the catalog's bounds, and at least this much smaller.
+const MAX_ZOOM_OUT: f32 = 3.0;
+const MAX_ZOOM_IN: f32 = 2000.0;
 const QUERY: Color32 = Color32::from_rgb(255, 255, 255);
 /// Hover picks the nearest dot within this many points of the pointer.
 const PICK_RADIUS: f32 = 8.0;
@@ -47,6 +54,15 @@ struct DrawKey {
     map: *const CatalogMap,
     view: [u32; 4],
     size: [usize; 2],
+    /// The filter's kept items (their address; 0 without a filter).
+    kept: usize,
+}
+
+/// The points in drawing order with a filter on: those it leaves out first, faint, under the kept.
+struct Filtered {
+    kept: usize,
+    points: Vec<[f32; 2]>,
+    colors: Vec<Color32>,
 }
 
 #[derive(Default)]
@@ -58,6 +74,7 @@ pub struct MapView {
     texture: Option<TextureHandle>,
     drawn: Option<DrawKey>,
     palette: Option<Palette>,
+    filtered: Option<Filtered>,
     last_rect: Option<Rect>,
     /// The item under the pointer, as of the last frame.
     hovered: Option<usize>,
@@ -65,6 +82,8 @@ pub struct MapView {
 
 /// What is marked on the map.
 pub struct Marks<'a> {
+    /// Which items the label filter keeps (None: no filter); the others are drawn faint.
+    pub kept: Option<Arc<Vec<bool>>>,
     /// Items of the current look-alikes, best first.
     pub results: &'a [usize],
     /// Where the query photo falls.
@@ -131,11 +150,21 @@ impl MapView {
         let points = map.points.as_slice();
         self.ensure_palette(catalog, &map);
         let palette = self.palette.as_ref().expect("palette was just made");
+        // The legend wraps between entries, never inside one: each is one allocation.
         ui.horizontal_wrapped(|ui| {
             for (label, color, count) in &palette.legend {
-                let (r, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
-                ui.painter().rect_filled(r, 2.0, *color);
-                ui.label(format!("{label} ({count})"));
+                let font = egui::TextStyle::Body.resolve(ui.style());
+                let text_color = ui.visuals().text_color();
+                let galley =
+                    ui.painter()
+                        .layout_no_wrap(format!("{label} ({count})"), font, text_color);
+                let size = vec2(14.0 + galley.size().x, galley.size().y.max(12.0));
+                let (r, _) = ui.allocate_exact_size(size, Sense::hover());
+                let square =
+                    Rect::from_center_size(pos2(r.min.x + 5.0, r.center().y), vec2(10.0, 10.0));
+                ui.painter().rect_filled(square, 2.0, *color);
+                ui.painter()
+                    .galley(pos2(r.min.x + 14.0, r.min.y), galley, text_color);
             }
         });
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
@@ -155,7 +184,14 @@ impl MapView {
         }
         if let Some(pointer) = response.hover_pos() {
             let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
-            let factor = zoom * (scroll / 200.0).exp();
+            let mut factor = zoom * (scroll / WHEEL_POINTS_PER_E).exp();
+            // Not out past a few times the catalog, nor in past single items.
+            let width = view.width() / factor;
+            if width > bounds.width() * MAX_ZOOM_OUT {
+                factor = view.width() / (bounds.width() * MAX_ZOOM_OUT);
+            } else if width < bounds.width() / MAX_ZOOM_IN {
+                factor = view.width() / (bounds.width() / MAX_ZOOM_IN);
+            }
             if (factor - 1.0).abs() > 1e-4 {
                 let at = to_data(pointer, rect, view);
                 let scale = 1.0 / factor;
@@ -178,7 +214,7 @@ impl MapView {
             view = bounds;
         }
 
-        self.redraw_if_needed(ui, catalog, &map, rect, view);
+        self.redraw_if_needed(ui, catalog, &map, marks.kept.as_ref(), rect, view);
         if let Some(tex) = &self.texture {
             painter.image(
                 tex.id(),
@@ -300,9 +336,11 @@ impl MapView {
         ui: &Ui,
         catalog: &Catalog,
         map: &CatalogMap,
+        kept: Option<&Arc<Vec<bool>>>,
         rect: Rect,
         view: Rect,
     ) {
+        let kept_key = kept.map_or(0, |k| Arc::as_ptr(k) as usize);
         let ppp = ui.ctx().pixels_per_point();
         let size = [
             (rect.width() * ppp).max(1.0) as usize,
@@ -318,12 +356,25 @@ impl MapView {
                 view.max.y.to_bits(),
             ],
             size,
+            kept: kept_key,
         };
         if self.drawn.as_ref() == Some(&key) && self.texture.is_some() {
             return;
         }
         let palette = self.palette.as_ref().expect("palette");
-        let image = draw_points(&map.points, &palette.colors, size, view);
+        let image = match kept {
+            Some(kept) => {
+                if self.filtered.as_ref().is_none_or(|f| f.kept != kept_key) {
+                    self.filtered = Some(filtered(&map.points, &palette.colors, kept, kept_key));
+                }
+                let f = self.filtered.as_ref().expect("just made");
+                draw_points(&f.points, &f.colors, size, view)
+            }
+            None => {
+                self.filtered = None;
+                draw_points(&map.points, &palette.colors, size, view)
+            }
+        };
         match &mut self.texture {
             Some(t) => t.set(image, TextureOptions::NEAREST),
             None => {
@@ -335,6 +386,25 @@ impl MapView {
             }
         }
         self.drawn = Some(key);
+    }
+}
+
+/// The points in drawing order for a filter: the left-out ones first and faint, the kept ones in
+/// their colours on top.
+fn filtered(points: &[[f32; 2]], colors: &[Color32], kept: &[bool], key: usize) -> Filtered {
+    let order = (0..points.len())
+        .filter(|&i| !kept.get(i).copied().unwrap_or(false))
+        .chain((0..points.len()).filter(|&i| kept.get(i).copied().unwrap_or(false)));
+    let (points, colors) = order
+        .map(|i| {
+            let keep = kept.get(i).copied().unwrap_or(false);
+            (points[i], if keep { colors[i] } else { LEFT_OUT })
+        })
+        .unzip();
+    Filtered {
+        kept: key,
+        points,
+        colors,
     }
 }
 
@@ -373,4 +443,116 @@ fn bounds_of(map: &[[f32; 2]]) -> Rect {
         max = max.max(pos2(p[0], p[1]));
     }
     Rect::from_min_max(min, max).expand2(((max - min) * 0.05).max(Vec2::splat(1e-3)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Colour vision deficiencies at full severity on linear RGB (Machado, Oliveira and Fernandes,
+    /// 2009), and normal vision.
+    const VISION: [(&str, [[f32; 3]; 3]); 4] = [
+        (
+            "normal",
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        ),
+        (
+            "protanopia",
+            [
+                [0.152286, 1.052583, -0.204868],
+                [0.114503, 0.786281, 0.099216],
+                [-0.003882, -0.048116, 1.051998],
+            ],
+        ),
+        (
+            "deuteranopia",
+            [
+                [0.367322, 0.860646, -0.227968],
+                [0.280085, 0.672501, 0.047413],
+                [-0.011820, 0.042940, 0.968881],
+            ],
+        ),
+        (
+            "tritanopia",
+            [
+                [1.255528, -0.076749, -0.178779],
+                [-0.078411, 0.930809, 0.147602],
+                [0.004733, 0.691367, 0.303900],
+            ],
+        ),
+    ];
+
+    fn seen(c: Color32, m: &[[f32; 3]; 3]) -> [f32; 3] {
+        let lin = |v: u8| {
+            let v = v as f32 / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let enc = |v: f32| {
+            let v = v.clamp(0.0, 1.0);
+            let s = if v <= 0.003_130_8 {
+                12.92 * v
+            } else {
+                1.055 * v.powf(1.0 / 2.4) - 0.055
+            };
+            (s * 255.0).round() as u8
+        };
+        let rgb = [lin(c.r()), lin(c.g()), lin(c.b())];
+        let out: [u8; 3] = std::array::from_fn(|i| enc((0..3).map(|j| m[i][j] * rgb[j]).sum()));
+        crate::dups::align::lab(out)
+    }
+
+    /// The smallest CIELAB distance between two of these colours, for any of the visions.
+    fn closest(colors: &[Color32]) -> (f32, &'static str) {
+        let mut worst = (f32::MAX, "");
+        for (name, m) in &VISION {
+            for (i, a) in colors.iter().enumerate() {
+                for b in &colors[i + 1..] {
+                    let (x, y) = (seen(*a, m), seen(*b, m));
+                    let d = (0..3).map(|k| (x[k] - y[k]).powi(2)).sum::<f32>().sqrt();
+                    if d < worst.0 {
+                        worst = (d, name);
+                    }
+                }
+            }
+        }
+        worst
+    }
+
+    #[test]
+    fn the_label_colours_stay_apart_for_colour_blind_readers() {
+        let mut colors = PALETTE.to_vec();
+        colors.push(OTHER);
+        let (d, vision) = closest(&colors);
+        assert!(d > 12.0, "two label colours {d:.1} apart under {vision}");
+        // The palette before (yellow next to yellow-green, teal next to grey) did not.
+        let before = [
+            (230, 25, 75),
+            (60, 180, 75),
+            (255, 225, 25),
+            (0, 130, 200),
+            (245, 130, 48),
+            (145, 30, 180),
+            (70, 240, 240),
+            (240, 50, 230),
+            (210, 245, 60),
+            (250, 190, 212),
+            (0, 128, 128),
+            (128, 128, 128),
+        ]
+        .map(|(r, g, b)| Color32::from_rgb(r, g, b));
+        assert!(closest(&before).0 < 12.0);
+    }
+
+    #[test]
+    fn a_filter_draws_the_left_out_items_first_and_faint() {
+        let points = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]];
+        let colors = [PALETTE[0], PALETTE[1], PALETTE[2]];
+        let f = filtered(&points, &colors, &[true, false, true], 1);
+        assert_eq!(f.points, vec![[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]]);
+        assert_eq!(f.colors, vec![LEFT_OUT, PALETTE[0], PALETTE[2]]);
+    }
 }

@@ -93,6 +93,11 @@ impl LookalikeApp {
                         self.thumbs.arrived(ctx, id, img);
                     }
                 }
+                Msg::LargeThumb { id, image } => {
+                    if let Some(img) = image {
+                        self.thumbs.arrived_large(ctx, id, img);
+                    }
+                }
                 Msg::ComparePhoto { item, image } => {
                     if let Some(large) = &mut self.dups.large {
                         large.arrived(ctx, item, image);

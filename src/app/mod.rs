@@ -214,6 +214,21 @@ impl LookalikeApp {
         self.query.earlier_count()
     }
 
+    /// How many queries Forward can return to.
+    pub fn later_queries(&self) -> usize {
+        self.query.later_count()
+    }
+
+    /// The look-alikes grid as last drawn: cards a row and the thumbnails' side in points.
+    pub fn grid_layout(&self) -> (usize, f32) {
+        self.look_alikes.layout_shown()
+    }
+
+    /// How many catalog items the label filter keeps (None without a filter).
+    pub fn filter_keeps(&self) -> Option<usize> {
+        self.look_alikes.kept_count()
+    }
+
     /// Whether background work is going on that the user would wait for.
     pub fn busy(&self) -> bool {
         matches!(self.engine, Engine::Starting)
@@ -286,6 +301,7 @@ impl LookalikeApp {
     /// Whether the map of an open catalog is shown and nothing is loading or indexing.
     pub fn map_is_shown(&self) -> bool {
         self.view == View::LookAlikes
+            && self.settings.map_shown
             && !self.busy()
             && self
                 .catalog
@@ -447,11 +463,15 @@ impl eframe::App for LookalikeApp {
                     .resizable(true)
                     .default_size(query_width)
                     .show(ui, |ui| self.query_panel(ui, &mut commands));
-                let map_width = (ui.available_width() * 0.42).max(320.0);
-                egui::Panel::right("map")
-                    .resizable(true)
-                    .default_size(map_width)
-                    .show(ui, |ui| self.map_panel(ui, &mut commands));
+                // The look-alikes get the larger share; the map can be dragged wider or hidden.
+                if self.settings.map_shown {
+                    let map_width = (ui.available_width() * 0.38).max(300.0);
+                    egui::Panel::right("map")
+                        .resizable(true)
+                        .default_size(map_width)
+                        .min_size(240.0)
+                        .show(ui, |ui| self.map_panel(ui, &mut commands));
+                }
                 egui::CentralPanel::default().show(ui, |ui| self.results_panel(ui, &mut commands));
             }
             View::Duplicates if self.dups.large.is_some() => {

@@ -1,6 +1,8 @@
 //! The window's layout of its panels: the toolbar, the query and learning sections, the
 //! look-alikes and the map, and what the status bar is shown.
 
+use std::sync::Arc;
+
 use egui::{Color32, RichText};
 
 use super::map_view::Marks;
@@ -54,7 +56,9 @@ impl LookalikeApp {
                     commands.push(Command::Paste);
                 }
                 ui.separator();
-                self.look_alikes.filter_box(ui, commands);
+                let catalog = self.catalog.clone();
+                self.look_alikes
+                    .filter_box(ui, catalog.as_deref(), commands);
                 ui.separator();
                 let k = ui.add(
                     egui::Slider::new(&mut self.settings.k, settings::MIN_K..=settings::MAX_K)
@@ -120,8 +124,9 @@ impl LookalikeApp {
             ui.separator();
             let item = &c.items()[h.index];
             ui.label(RichText::new(format!("Selected: #{} · {:.3}", rank + 1, h.score)).strong());
-            for (k, v) in item.labels.iter() {
-                ui.label(format!("{k}: {v}"));
+            ui.label(RichText::new(super::results::card_title(c, h.index)).strong());
+            for (k, v) in item.labels.iter().filter(|(_, v)| !v.is_empty()) {
+                ui.label(format!("{}: {v}", crate::query::filter::human_column(k)));
             }
             ui.weak(c.abs_path(h.index).display().to_string());
             ui.label("Enter or double-click: find its look-alikes");
@@ -160,8 +165,22 @@ impl LookalikeApp {
             return;
         };
         if self.look_alikes.is_empty() {
+            self.look_alikes
+                .header(ui, &catalog, &self.settings, commands);
+            let waiting = self
+                .query
+                .current()
+                .is_some_and(|q| q.waiting_for.is_some());
             ui.vertical_centered(|ui| {
                 ui.add_space(ui.available_height() / 3.0);
+                if self.query.current().is_some() && !waiting {
+                    ui.heading("No look-alike passes the filter");
+                    ui.label("Clear the filter, or choose another value in its list (Pick…).");
+                    return;
+                }
+                if waiting {
+                    return;
+                }
                 ui.heading("Drop a photo to find its look-alikes");
                 ui.label(format!(
                     "{} items in the catalog. Or double-click any point of the map.",
@@ -171,14 +190,21 @@ impl LookalikeApp {
             return;
         }
         let linked = self.map.hovered();
-        self.look_alikes
-            .ui(ui, &catalog, linked, &mut self.thumbs, commands);
+        self.look_alikes.ui(
+            ui,
+            &catalog,
+            &self.settings,
+            linked,
+            &mut self.thumbs,
+            commands,
+        );
     }
 
     pub(super) fn map_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
-        ui.horizontal(|ui| {
+        // Wrapped, so the hint never sets the panel's width.
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Map");
-            ui.weak("PCA of all embeddings · drag to pan · scroll to zoom · double-click empty space to reset");
+            ui.weak("PCA of all embeddings · drag to pan · wheel to zoom · double-click empty space to reset");
         });
         let Some(catalog) = self.catalog.clone() else {
             ui.label("The map of the catalog appears here.");
@@ -192,7 +218,9 @@ impl LookalikeApp {
             .zip(self.map.map())
             .map(|(r, map)| map.place(&r.vector));
         let selected = self.look_alikes.selected_hit().map(|(_, h)| h.index);
+        let kept = self.look_alikes.kept(&catalog).map(|k| Arc::clone(&k.keep));
         let marks = Marks {
+            kept,
             results: &results,
             query: query_point,
             linked: self.look_alikes.hovered(),

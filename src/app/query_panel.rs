@@ -1,5 +1,6 @@
 //! The query panel: the query (its photo, the region searched, what the head predicts) and the
-//! queries before it, which Back (Alt+Left) returns to with their photo and region.
+//! queries before it, which Back (Alt+Left) returns to with their photo and region, and those
+//! after it that Back left, which Forward (Alt+Right) returns to.
 
 use std::sync::Arc;
 
@@ -55,6 +56,8 @@ pub(super) struct QueryPanel {
     current: Option<Query>,
     /// Earlier queries, the latest last.
     earlier: Vec<Earlier>,
+    /// Queries Back left, the one left last at the end.
+    later: Vec<Earlier>,
 }
 
 impl QueryPanel {
@@ -76,36 +79,69 @@ impl QueryPanel {
         self.earlier.len()
     }
 
-    /// Forget the earlier queries (they point at the items of a catalog being closed).
-    pub fn forget_earlier(&mut self) {
-        self.earlier.clear();
+    /// Queries Forward can return to.
+    pub fn later_count(&self) -> usize {
+        self.later.len()
     }
 
-    /// Keep the current query (with the region searched in it) to come back to.
-    pub fn remember(&mut self) {
-        let Some(q) = &self.current else { return };
-        let Some(regions) = q.regions.clone() else {
-            return;
-        };
-        self.earlier.push(Earlier {
+    /// Forget the earlier and later queries (they point at the items of a catalog being closed).
+    pub fn forget_earlier(&mut self) {
+        self.earlier.clear();
+        self.later.clear();
+    }
+
+    /// The current query as one to come back to (None while it has no embedding yet).
+    fn current_as_earlier(&self) -> Option<Earlier> {
+        let q = self.current.as_ref()?;
+        Some(Earlier {
             title: q.title.clone(),
             preview: q.preview.clone(),
             photo: q.photo.clone(),
-            regions,
+            regions: q.regions.clone()?,
             lead: q.lead,
             given: q.given,
             suggestions: q.suggestions.clone(),
             own_item: q.own_item,
-        });
+        })
+    }
+
+    /// Keep the current query (with the region searched in it) to come back to, before another
+    /// one replaces it: the queries Back left are then no longer ahead.
+    pub fn remember(&mut self) {
+        let Some(e) = self.current_as_earlier() else {
+            return;
+        };
+        self.earlier.push(e);
         if self.earlier.len() > EARLIER_KEPT {
             self.earlier.remove(0);
         }
+        self.later.clear();
     }
 
     /// Show the query before this one again (its photo and region); gives what to search again:
-    /// its regions' embeddings (no model run) and its own catalog item.
+    /// its regions' embeddings (no model run) and its own catalog item. The current one is kept
+    /// for Forward.
     pub fn back(&mut self) -> Option<(Arc<Vec<crate::query::EmbeddedRegion>>, Option<usize>)> {
         let e = self.earlier.pop()?;
+        if let Some(now) = self.current_as_earlier() {
+            self.later.push(now);
+        }
+        Some(self.show_again(e))
+    }
+
+    /// Show the query Back left again.
+    pub fn forward(&mut self) -> Option<(Arc<Vec<crate::query::EmbeddedRegion>>, Option<usize>)> {
+        let e = self.later.pop()?;
+        if let Some(now) = self.current_as_earlier() {
+            self.earlier.push(now);
+        }
+        Some(self.show_again(e))
+    }
+
+    fn show_again(
+        &mut self,
+        e: Earlier,
+    ) -> (Arc<Vec<crate::query::EmbeddedRegion>>, Option<usize>) {
         self.current = Some(Query {
             title: e.title,
             preview: e.preview,
@@ -121,7 +157,7 @@ impl QueryPanel {
             embed_ms: 0.0,
             search_ms: 0.0,
         });
-        Some((e.regions, e.own_item))
+        (e.regions, e.own_item)
     }
 
     /// The panel: the query photo with its box, what it found and predicts, the colour weight
@@ -136,6 +172,7 @@ impl QueryPanel {
         commands: &mut Vec<Command>,
     ) {
         let has_earlier = !self.earlier.is_empty();
+        let has_later = !self.later.is_empty();
         match &mut self.current {
             None => {
                 ui.label("Drop a photo here, press Ctrl+O to pick one, or Ctrl+V to paste an image copied from a shop's web page.");
@@ -228,13 +265,20 @@ impl QueryPanel {
                 }
                 ui.horizontal(|ui| {
                     if ui
-                        .add_enabled(has_earlier, egui::Button::new("Back (Alt+Left)"))
-                        .on_hover_text("The query before this one, with its region")
+                        .add_enabled(has_earlier, egui::Button::new("Back"))
+                        .on_hover_text("The query before this one, with its region (Alt+Left)")
                         .clicked()
                     {
                         commands.push(Command::Back);
                     }
-                    if ui.button("Clear (Esc)").clicked() {
+                    if ui
+                        .add_enabled(has_later, egui::Button::new("Forward"))
+                        .on_hover_text("The query Back left (Alt+Right)")
+                        .clicked()
+                    {
+                        commands.push(Command::Forward);
+                    }
+                    if ui.button("Clear").clicked() {
                         commands.push(Command::Clear);
                     }
                 });

@@ -1,12 +1,19 @@
-//! The grid of look-alikes (thumbnails with scores and labels) and the label filter: a panel that
-//! owns its state (the hits shown, the selection, the hovered card, the filter's text) and asks
-//! for everything else through [`Command`]s.
+//! The grid of look-alikes (thumbnails with scores, titles and labels) and the label filter: a panel
+//! that owns its state (the hits shown, the selection, the hovered card, the filter and which items
+//! it keeps) and asks for everything else through [`Command`]s. The cards grow with the window: as
+//! large as lets every look-alike fit, times the user's size (Ctrl+wheel).
 
-use egui::{Color32, Key, Sense, Stroke, Ui, vec2};
+use std::sync::Arc;
+
+use egui::{Color32, Key, RichText, Sense, Stroke, Ui, vec2};
+use rayon::prelude::*;
 
 use super::Command;
+use super::settings::{MAX_CARD_ZOOM, MIN_CARD_ZOOM, Settings};
 use super::thumbs::Thumbs;
 use crate::catalog::Catalog;
+use crate::query::LabelFilter;
+use crate::query::filter::{Column, human_column, listed_columns};
 use crate::search::Hit;
 
 /// The look-alikes panel.
@@ -16,9 +23,24 @@ pub struct LookAlikes {
     selected: Option<usize>,
     /// Catalog item whose card the pointer is over.
     hovered: Option<usize>,
-    /// Keep results with a label containing this text.
+    /// The filter as typed, and as parsed.
     filter: String,
+    parsed: LabelFilter,
     filter_id: egui::Id,
+    /// Which items of which catalog the filter keeps (None: no filter, or not worked out yet).
+    kept: Option<Kept>,
+    /// The catalog's listable label columns, for the filter's menu.
+    columns: Option<(usize, Arc<Vec<Column>>)>,
+    /// The grid as last drawn (arrow keys move by its rows).
+    layout_shown: Option<CardLayout>,
+}
+
+/// The items a filter keeps, for one catalog.
+pub struct Kept {
+    catalog: usize,
+    filter: LabelFilter,
+    pub keep: Arc<Vec<bool>>,
+    pub count: usize,
 }
 
 impl Default for LookAlikes {
@@ -28,9 +50,18 @@ impl Default for LookAlikes {
             selected: None,
             hovered: None,
             filter: String::new(),
+            parsed: LabelFilter::default(),
             filter_id: egui::Id::unique("label-filter"),
+            kept: None,
+            columns: None,
+            layout_shown: None,
         }
     }
+}
+
+/// A catalog's identity for the caches (the address of the open catalog).
+fn catalog_key(catalog: &Catalog) -> usize {
+    catalog as *const Catalog as usize
 }
 
 impl LookAlikes {
@@ -80,19 +111,133 @@ impl LookAlikes {
         self.hovered
     }
 
-    pub fn filter(&self) -> &str {
-        &self.filter
+    /// The filter searches keep to.
+    pub fn label_filter(&self) -> &LabelFilter {
+        &self.parsed
     }
 
-    /// The filter's text box (in the toolbar); asks to search again when it changes.
-    pub fn filter_box(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    /// Filter by this text instead (the caller asks to search again).
+    pub fn set_filter(&mut self, text: String) {
+        self.parsed = LabelFilter::parse(&text);
+        self.filter = text;
+    }
+
+    /// Which items of `catalog` the filter keeps (None without a filter); worked out once per
+    /// filter and catalog.
+    pub fn kept(&mut self, catalog: &Catalog) -> Option<&Kept> {
+        if self.parsed.is_empty() {
+            self.kept = None;
+            return None;
+        }
+        let key = catalog_key(catalog);
+        let fresh = self
+            .kept
+            .as_ref()
+            .is_some_and(|k| k.catalog == key && k.filter == self.parsed);
+        if !fresh {
+            let keep: Vec<bool> = catalog
+                .items()
+                .par_iter()
+                .map(|it| self.parsed.matches(&it.labels))
+                .collect();
+            let count = keep.iter().filter(|&&k| k).count();
+            self.kept = Some(Kept {
+                catalog: key,
+                filter: self.parsed.clone(),
+                keep: Arc::new(keep),
+                count,
+            });
+        }
+        self.kept.as_ref()
+    }
+
+    fn columns(&mut self, catalog: &Catalog) -> Arc<Vec<Column>> {
+        let key = catalog_key(catalog);
+        match &self.columns {
+            Some((k, c)) if *k == key => Arc::clone(c),
+            _ => {
+                let c = Arc::new(listed_columns(catalog.items()));
+                self.columns = Some((key, Arc::clone(&c)));
+                c
+            }
+        }
+    }
+
+    /// The filter's text box (in the toolbar) with its menu of columns and values and the count of
+    /// items it keeps; asks to search again when it changes.
+    pub fn filter_box(
+        &mut self,
+        ui: &mut Ui,
+        catalog: Option<&Catalog>,
+        commands: &mut Vec<Command>,
+    ) {
         let filter_label = ui.label("Filter:");
+        let on = !self.parsed.is_empty();
         let edit = egui::TextEdit::singleline(&mut self.filter)
             .id(self.filter_id)
-            .hint_text("label (Ctrl+F)")
-            .desired_width(140.0);
-        if ui.add(edit).labelled_by(filter_label.id).changed() {
+            .hint_text("gender = Men, or words (Ctrl+F)")
+            .desired_width(150.0);
+        let response = ui.add(edit).labelled_by(filter_label.id);
+        if response.changed() {
+            self.parsed = LabelFilter::parse(&self.filter);
             commands.push(Command::Requery);
+        }
+        if on {
+            // A filter that is on shows it: a frame round the box.
+            ui.painter().rect_stroke(
+                response.rect.expand(2.0),
+                3.0,
+                Stroke::new(2.0, ui.visuals().selection.stroke.color),
+                egui::StrokeKind::Outside,
+            );
+        }
+        let Some(catalog) = catalog else { return };
+        let columns = self.columns(catalog);
+        if !columns.is_empty() {
+            ui.menu_button("Pick…", |ui| {
+                ui.set_max_width(260.0);
+                ui.weak("Keep the items whose…");
+                for column in columns.iter() {
+                    ui.menu_button(human_column(&column.name), |ui| {
+                        egui::ScrollArea::vertical()
+                            .max_height(420.0)
+                            .show(ui, |ui| {
+                                for (value, n) in &column.values {
+                                    if ui.button(format!("{value} ({n})")).clicked() {
+                                        let text = with_term(&self.filter, &column.name, value);
+                                        commands.push(Command::SetFilter(text));
+                                        ui.close();
+                                    }
+                                }
+                            });
+                    });
+                }
+            })
+            .response
+            .on_hover_text("Pick a column and a value to keep");
+        }
+        if on {
+            let names: Vec<&str> = catalog
+                .items()
+                .first()
+                .map(|it| it.labels.iter().map(|(k, _)| k).collect())
+                .unwrap_or_default();
+            let unknown = self.parsed.unknown_columns(names.iter().copied());
+            if !unknown.is_empty() {
+                ui.colored_label(
+                    Color32::from_rgb(255, 110, 100),
+                    format!("no column \"{}\"", unknown.join("\", \"")),
+                )
+                .on_hover_text(format!("The catalog's columns: {}", names.join(", ")));
+            } else if let Some(kept) = self.kept(catalog) {
+                let count = kept.count;
+                ui.label(format!(
+                    "{} of {}",
+                    thousands(count),
+                    thousands(catalog.len())
+                ))
+                .on_hover_text("Catalog items the filter keeps");
+            }
         }
     }
 
@@ -108,38 +253,267 @@ impl LookAlikes {
         ctx.memory_mut(|m| m.surrender_focus(self.filter_id));
     }
 
+    /// The line above the grid: what is shown and through which filter, the cards' size, what
+    /// they show, and the map's switch.
+    pub fn header(
+        &mut self,
+        ui: &mut Ui,
+        catalog: &Catalog,
+        settings: &Settings,
+        commands: &mut Vec<Command>,
+    ) {
+        ui.horizontal_wrapped(|ui| {
+            let n = self.hits.len();
+            ui.label(
+                RichText::new(format!(
+                    "{n} look-{}",
+                    if n == 1 { "alike" } else { "alikes" }
+                ))
+                .strong(),
+            );
+            if !self.parsed.is_empty() {
+                let filter = self.filter.trim().to_string();
+                let kept = self.kept(catalog).map(|k| k.count);
+                ui.label(
+                    RichText::new(format!("Filter on: {filter}"))
+                        .color(ui.visuals().selection.stroke.color),
+                );
+                if let Some(count) = kept {
+                    ui.weak(format!(
+                        "({} of {} items)",
+                        thousands(count),
+                        thousands(catalog.len())
+                    ));
+                }
+                if ui.small_button("Clear filter").clicked() {
+                    commands.push(Command::SetFilter(String::new()));
+                }
+            }
+            ui.separator();
+            let mut zoom = settings.card_zoom;
+            let size = ui
+                .add(
+                    egui::Slider::new(&mut zoom, MIN_CARD_ZOOM..=MAX_CARD_ZOOM)
+                        .show_value(false)
+                        .text("Size"),
+                )
+                .on_hover_text(
+                    "The cards' size (Ctrl+wheel on the grid; double-click: fit the window)",
+                );
+            if size.double_clicked() {
+                commands.push(Command::SetCardZoom(1.0));
+            } else if size.changed() {
+                commands.push(Command::SetCardZoom(zoom));
+            }
+            ui.menu_button("Cards show…", |ui| {
+                let shown = card_fields(catalog, settings);
+                for column in catalog
+                    .items()
+                    .first()
+                    .map(|it| {
+                        it.labels
+                            .iter()
+                            .map(|(k, _)| k.to_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+                {
+                    let mut on = shown.contains(&column);
+                    if ui.checkbox(&mut on, human_column(&column)).changed() {
+                        let mut fields = shown.clone();
+                        if on {
+                            fields.push(column.clone());
+                        } else {
+                            fields.retain(|f| f != &column);
+                        }
+                        commands.push(Command::SetCardFields(fields));
+                    }
+                }
+                ui.weak("The title is the product's name, or the file's.");
+            });
+            let map = if settings.map_shown {
+                "Hide map"
+            } else {
+                "Show map"
+            };
+            if ui.button(map).clicked() {
+                commands.push(Command::ShowMap(!settings.map_shown));
+            }
+        });
+    }
+
     /// The grid, with its keys; `linked` is the item hovered elsewhere (on the map).
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         catalog: &Catalog,
+        settings: &Settings,
         linked: Option<usize>,
         thumbs: &mut Thumbs,
         commands: &mut Vec<Command>,
     ) {
-        keyboard(ui, self.hits.len(), self.selected, commands);
+        self.header(ui, catalog, settings, commands);
+        let area = ui.available_size();
+        let layout = card_layout(
+            area.x - SCROLL_BAR,
+            area.y,
+            self.hits.len(),
+            settings.card_zoom,
+        );
+        self.layout_shown = Some(layout);
+        keyboard(ui, self.hits.len(), layout.columns, self.selected, commands);
+        // Ctrl+wheel over the grid sizes the cards (and does not scroll).
+        if ui.rect_contains_pointer(ui.available_rect_before_wrap()) {
+            let zoom = ui.input(|i| i.zoom_delta());
+            if (zoom - 1.0).abs() > 1e-4 {
+                let z = (settings.card_zoom * zoom).clamp(MIN_CARD_ZOOM, MAX_CARD_ZOOM);
+                commands.push(Command::SetCardZoom(z));
+            }
+        }
+        let fields = card_fields(catalog, settings);
         self.hovered = grid(
             ui,
             catalog,
             &self.hits,
-            self.selected,
-            linked,
+            &layout,
+            &fields,
+            Marked {
+                selected: self.selected,
+                linked,
+            },
             thumbs,
             commands,
         );
     }
+
+    /// Cards a row and the thumbnails' side of the grid as last drawn.
+    pub fn layout_shown(&self) -> (usize, f32) {
+        self.layout_shown.map_or((0, 0.0), |l| (l.columns, l.thumb))
+    }
+
+    /// How many catalog items the filter keeps, as last worked out (None without a filter).
+    pub fn kept_count(&self) -> Option<usize> {
+        self.kept
+            .as_ref()
+            .filter(|k| k.filter == self.parsed)
+            .map(|k| k.count)
+    }
 }
 
-const CARD: egui::Vec2 = egui::Vec2 { x: 150.0, y: 190.0 };
-const THUMB: f32 = 128.0;
+/// `text` with the term `column = value`, instead of any term on that column.
+fn with_term(text: &str, column: &str, value: &str) -> String {
+    let same = |part: &str| {
+        part.split_once('=')
+            .is_some_and(|(c, _)| LabelFilter::exact(c, "") == LabelFilter::exact(column, ""))
+    };
+    let mut parts: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !same(p))
+        .map(str::to_string)
+        .collect();
+    parts.push(format!("{column} = {value}"));
+    parts.join(", ")
+}
+
+/// 1234567 as "1,234,567".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The label columns a card shows under its title: the user's choice, or the catalog's colour
+/// column and its main label.
+pub fn card_fields(catalog: &Catalog, settings: &Settings) -> Vec<String> {
+    let names: Vec<&str> = catalog
+        .items()
+        .first()
+        .map(|it| it.labels.iter().map(|(k, _)| k).collect())
+        .unwrap_or_default();
+    let chosen: Vec<String> = settings
+        .card_fields
+        .iter()
+        .filter(|f| names.contains(&f.as_str()))
+        .cloned()
+        .collect();
+    if !chosen.is_empty() {
+        return chosen;
+    }
+    let colour = names
+        .iter()
+        .find(|n| human_column(n) == "Colour")
+        .map(|n| n.to_string());
+    colour
+        .into_iter()
+        .chain(Some(catalog.label_field().to_string()).filter(|f| names.contains(&f.as_str())))
+        .collect()
+}
+
+/// Room between cards, inside a card round its thumbnail, and under the thumbnail for the text.
+const GAP: f32 = 8.0;
+const PAD: f32 = 8.0;
+const TEXT_LINES: f32 = 66.0;
+/// Thumbnails fitted to the window stay within these sides (before the user's size).
+const MIN_THUMB: f32 = 110.0;
+const MAX_THUMB: f32 = 320.0;
+/// Room kept for the grid's scroll bar.
+const SCROLL_BAR: f32 = 14.0;
+
+/// How the grid is laid out: `columns` cards a row, each `card` large with a `thumb`-sided
+/// thumbnail.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CardLayout {
+    pub columns: usize,
+    pub thumb: f32,
+    pub card: egui::Vec2,
+}
+
+/// The grid for `n` cards in a `width` x `height` area: the largest thumbnails with which all of
+/// them fit without scrolling (within [`MIN_THUMB`] and [`MAX_THUMB`]), times the user's `zoom`;
+/// then as many columns as take that size, the cards stretched to fill the width.
+pub fn card_layout(width: f32, height: f32, n: usize, zoom: f32) -> CardLayout {
+    let width = width.max(PAD * 2.0 + 40.0);
+    let fit = (1..=n.max(1))
+        .map(|columns| {
+            let rows = n.max(1).div_ceil(columns) as f32;
+            let card_w = (width - GAP * (columns as f32 - 1.0)) / columns as f32;
+            let card_h = (height - GAP * (rows - 1.0)) / rows;
+            (card_w - 2.0 * PAD).min(card_h - PAD - TEXT_LINES)
+        })
+        .fold(f32::MIN, f32::max);
+    let thumb = (fit.clamp(MIN_THUMB, MAX_THUMB) * zoom).min(width - 2.0 * PAD);
+    let columns = (((width + GAP) / (thumb + 2.0 * PAD + GAP)).floor() as usize).max(1);
+    let card_w = (width - GAP * (columns as f32 - 1.0)) / columns as f32;
+    CardLayout {
+        columns,
+        thumb,
+        card: vec2(card_w.floor(), (thumb + PAD + TEXT_LINES).floor()),
+    }
+}
+
+/// Cards drawn apart from the others.
+struct Marked {
+    selected: Option<usize>,
+    /// The item hovered on the map.
+    linked: Option<usize>,
+}
 
 /// Draw the look-alikes; returns the catalog item hovered in the grid, if any.
+#[allow(clippy::too_many_arguments)]
 fn grid(
     ui: &mut Ui,
     catalog: &Catalog,
     hits: &[Hit],
-    selected: Option<usize>,
-    linked: Option<usize>,
+    layout: &CardLayout,
+    fields: &[String],
+    marked: Marked,
     thumbs: &mut Thumbs,
     commands: &mut Vec<Command>,
 ) -> Option<usize> {
@@ -148,74 +522,9 @@ fn grid(
         .auto_shrink([false, false])
         .show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
-                ui.spacing_mut().item_spacing = vec2(8.0, 8.0);
+                ui.spacing_mut().item_spacing = vec2(GAP, GAP);
                 for (rank, hit) in hits.iter().enumerate() {
-                    let item = &catalog.items()[hit.index];
-                    let label = catalog.label(hit.index).to_string();
-                    let (rect, response) = ui.allocate_exact_size(CARD, Sense::click());
-                    let accessible =
-                        format!("Look-alike {}: {}, score {:.3}", rank + 1, label, hit.score);
-                    response.widget_info(|| {
-                        egui::WidgetInfo::labeled(egui::Role::Button, true, &accessible)
-                    });
-                    let is_selected = selected == Some(rank);
-                    let visuals = ui.visuals();
-                    let (fill, stroke) = if is_selected {
-                        (
-                            visuals.selection.bg_fill.gamma_multiply(0.35),
-                            Stroke::new(2.0, visuals.selection.stroke.color),
-                        )
-                    } else if response.hovered() || linked == Some(hit.index) {
-                        (
-                            visuals.widgets.hovered.bg_fill,
-                            Stroke::new(2.0, Color32::YELLOW),
-                        )
-                    } else {
-                        (
-                            visuals.faint_bg_color,
-                            Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
-                        )
-                    };
-                    let painter = ui.painter_at(rect);
-                    painter.rect(rect, 6.0, fill, stroke, egui::StrokeKind::Inside);
-                    let thumb_rect = egui::Rect::from_center_size(
-                        rect.center_top() + vec2(0.0, 8.0 + THUMB / 2.0),
-                        vec2(THUMB, THUMB),
-                    );
-                    match thumbs.get(catalog.store(), item.id) {
-                        Some(t) => {
-                            let size = t.size_vec2();
-                            let scale = (THUMB / size.x.max(size.y)).min(1.0);
-                            let r = egui::Rect::from_center_size(thumb_rect.center(), size * scale);
-                            painter.image(
-                                t.id(),
-                                r,
-                                egui::Rect::from_min_max(
-                                    egui::pos2(0.0, 0.0),
-                                    egui::pos2(1.0, 1.0),
-                                ),
-                                Color32::WHITE,
-                            );
-                        }
-                        None => {
-                            painter.rect_filled(thumb_rect, 4.0, visuals.extreme_bg_color);
-                        }
-                    }
-                    let text = visuals.text_color();
-                    painter.text(
-                        rect.left_bottom() + vec2(8.0, -30.0),
-                        egui::Align2::LEFT_CENTER,
-                        format!("#{}  {:.3}", rank + 1, hit.score),
-                        egui::FontId::proportional(14.0),
-                        text,
-                    );
-                    painter.text(
-                        rect.left_bottom() + vec2(8.0, -12.0),
-                        egui::Align2::LEFT_CENTER,
-                        truncate(&label, 20),
-                        egui::FontId::proportional(12.0),
-                        visuals.weak_text_color(),
-                    );
+                    let response = card(ui, catalog, rank, hit, layout, fields, &marked, thumbs);
                     if response.hovered() {
                         hovered = Some(hit.index);
                     }
@@ -224,50 +533,171 @@ fn grid(
                     } else if response.clicked() {
                         commands.push(Command::Select(Some(rank)));
                     }
-                    let path = catalog.abs_path(hit.index);
-                    let tip_thumb = thumbs.get(catalog.store(), item.id).cloned();
-                    let response = response.on_hover_ui(|ui| {
-                        if let Some(t) = tip_thumb {
-                            ui.add(
-                                egui::Image::from_texture(&t).fit_to_exact_size(vec2(256.0, 256.0)),
-                            );
-                        }
-                        ui.label(format!(
-                            "{label} · score {:.3} · {}x{}",
-                            hit.score, item.width, item.height
-                        ));
-                        ui.weak(path.display().to_string());
-                    });
-                    response.context_menu(|ui| {
-                        if ui.button("Find look-alikes of this").clicked() {
-                            commands.push(Command::QueryItem(hit.index));
-                        }
-                        if ui.button("Open file").clicked() {
-                            commands.push(Command::Open(path.clone()));
-                        }
-                        if ui.button("Reveal in folder").clicked() {
-                            commands.push(Command::Open(
-                                path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
-                            ));
-                        }
-                        if ui.button("Copy path").clicked() {
-                            ui.ctx().copy_text(path.display().to_string());
-                        }
-                    });
+                    card_menu(&response, catalog, hit, commands);
                 }
             });
         });
     hovered
 }
 
-/// Arrow keys and Enter in the grid.
-fn keyboard(ui: &Ui, hits: usize, selected: Option<usize>, commands: &mut Vec<Command>) {
+/// The title a card shows: the product's name, or the file's.
+pub fn card_title(catalog: &Catalog, i: usize) -> String {
+    let item = catalog.item(i);
+    ["productDisplayName", "name", "title"]
+        .iter()
+        .find_map(|c| item.labels.get(c).filter(|v| !v.trim().is_empty()))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            item.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+}
+
+/// One look-alike's card: its thumbnail, rank and score, title and chosen labels.
+#[allow(clippy::too_many_arguments)]
+fn card(
+    ui: &mut Ui,
+    catalog: &Catalog,
+    rank: usize,
+    hit: &Hit,
+    layout: &CardLayout,
+    fields: &[String],
+    marked: &Marked,
+    thumbs: &mut Thumbs,
+) -> egui::Response {
+    let item = catalog.item(hit.index);
+    let title = card_title(catalog, hit.index);
+    let details: Vec<&str> = fields
+        .iter()
+        .filter_map(|f| item.labels.get(f).filter(|v| !v.is_empty()))
+        .collect();
+    let details = details.join(" · ");
+    let (rect, response) = ui.allocate_exact_size(layout.card, Sense::click());
+    let accessible = format!(
+        "Look-alike {}: {title}, {details}, score {:.3}",
+        rank + 1,
+        hit.score
+    );
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &accessible));
+    let visuals = ui.visuals();
+    let (fill, stroke) = if marked.selected == Some(rank) {
+        (
+            visuals.selection.bg_fill.gamma_multiply(0.35),
+            Stroke::new(2.0, visuals.selection.stroke.color),
+        )
+    } else if response.hovered() || marked.linked == Some(hit.index) {
+        (
+            visuals.widgets.hovered.bg_fill,
+            Stroke::new(2.0, Color32::YELLOW),
+        )
+    } else {
+        (
+            visuals.faint_bg_color,
+            Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
+        )
+    };
+    let painter = ui.painter_at(rect);
+    painter.rect(rect, 6.0, fill, stroke, egui::StrokeKind::Inside);
+    let thumb = layout.thumb;
+    let thumb_rect = egui::Rect::from_center_size(
+        rect.center_top() + vec2(0.0, PAD + thumb / 2.0),
+        vec2(thumb, thumb),
+    );
+    // Cards past the stored thumbnails' size show ones made from the photo files.
+    let texture = if thumb > crate::embed::preprocess::THUMB_SIDE as f32 * 1.1 {
+        thumbs.get_large(catalog.store(), item.id, || catalog.abs_path(hit.index))
+    } else {
+        thumbs.get(catalog.store(), item.id)
+    };
+    match texture {
+        Some(t) => {
+            // Drawn up to the card's size, never past twice their own.
+            let size = t.size_vec2();
+            let scale = (thumb / size.x.max(size.y)).min(2.0);
+            let r = egui::Rect::from_center_size(thumb_rect.center(), size * scale);
+            let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+            painter.image(t.id(), r, uv, Color32::WHITE);
+        }
+        None => {
+            painter.rect_filled(thumb_rect, 4.0, visuals.extreme_bg_color);
+        }
+    }
+    let text_width = rect.width() - 2.0 * PAD;
+    let line = |y: f32, text: String, size: f32, color: Color32| {
+        let mut job = egui::text::LayoutJob::single_section(
+            text,
+            egui::TextFormat::simple(egui::FontId::proportional(size), color),
+        );
+        job.wrap = egui::text::TextWrapping::truncate_at_width(text_width);
+        let galley = ui.fonts_mut(|f| f.layout_job(job));
+        painter.galley(rect.left_top() + vec2(PAD, y), galley, color);
+    };
+    let top = PAD + thumb + 4.0;
+    line(
+        top,
+        format!("#{}  {:.3}", rank + 1, hit.score),
+        14.0,
+        visuals.text_color(),
+    );
+    line(top + 19.0, title.clone(), 13.0, visuals.strong_text_color());
+    line(top + 37.0, details.clone(), 12.0, visuals.weak_text_color());
+    let path = catalog.abs_path(hit.index);
+    let tip_thumb = thumbs.get(catalog.store(), item.id).cloned();
+    response.on_hover_ui(|ui| {
+        if let Some(t) = tip_thumb {
+            ui.add(egui::Image::from_texture(&t).fit_to_exact_size(vec2(256.0, 256.0)));
+        }
+        ui.label(RichText::new(&title).strong());
+        for (k, v) in item.labels.iter().filter(|(_, v)| !v.is_empty()) {
+            ui.label(format!("{}: {v}", human_column(k)));
+        }
+        ui.label(format!(
+            "score {:.3} · {}x{}",
+            hit.score, item.width, item.height
+        ));
+        ui.weak(path.display().to_string());
+    })
+}
+
+/// A card's right-click menu.
+fn card_menu(response: &egui::Response, catalog: &Catalog, hit: &Hit, commands: &mut Vec<Command>) {
+    let path = catalog.abs_path(hit.index);
+    response.context_menu(|ui| {
+        if ui.button("Find look-alikes of this").clicked() {
+            commands.push(Command::QueryItem(hit.index));
+        }
+        if ui.button("Open file").clicked() {
+            commands.push(Command::Open(path.clone()));
+        }
+        if ui.button("Reveal in folder").clicked() {
+            commands.push(Command::Open(
+                path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
+            ));
+        }
+        if ui.button("Copy path").clicked() {
+            ui.ctx().copy_text(path.display().to_string());
+        }
+    });
+}
+
+/// Arrow keys and Enter in the grid (`per_row` cards a row).
+fn keyboard(
+    ui: &Ui,
+    hits: usize,
+    per_row: usize,
+    selected: Option<usize>,
+    commands: &mut Vec<Command>,
+) {
     if hits == 0 || ui.ctx().memory(|m| m.focused().is_some()) {
         return;
     }
-    let per_row = ((ui.available_width() / (CARD.x + 8.0)).floor() as isize).max(1);
+    let per_row = per_row.max(1) as isize;
     let step = ui.input(|i| {
-        if i.key_pressed(Key::ArrowRight) {
+        if i.modifiers.alt {
+            0
+        } else if i.key_pressed(Key::ArrowRight) {
             1
         } else if i.key_pressed(Key::ArrowLeft) {
             -1
@@ -293,10 +723,41 @@ fn keyboard(ui: &Ui, hits: usize, selected: Option<usize>, commands: &mut Vec<Co
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cards_grow_with_the_window_and_twelve_take_at_least_three_columns_at_1280() {
+        // The look-alikes' share of a 1280x720 window and of a 1920x1080 one.
+        let small = card_layout(560.0, 560.0, 12, 1.0);
+        assert!(small.columns >= 3, "{small:?}");
+        let large = card_layout(900.0, 920.0, 12, 1.0);
+        assert!(large.thumb > small.thumb * 1.3, "{small:?} {large:?}");
+        let rows = 12usize.div_ceil(large.columns) as f32;
+        assert!(
+            rows * (large.card.y + GAP) <= 920.0 + GAP,
+            "all twelve fit without scrolling: {large:?}"
+        );
+        assert!(
+            large.columns as f32 * (large.card.x + GAP) <= 900.0 + GAP + 1.0,
+            "the row fits the width: {large:?}"
+        );
+        let zoomed = card_layout(900.0, 920.0, 12, 2.0);
+        assert!(zoomed.thumb > large.thumb * 1.5 && zoomed.columns < large.columns);
+        let narrow = card_layout(150.0, 300.0, 12, 2.5);
+        assert_eq!(narrow.columns, 1);
+        assert!(narrow.card.x <= 150.0 && narrow.thumb <= 150.0 - 2.0 * PAD);
+    }
+
+    #[test]
+    fn picking_a_value_replaces_the_term_on_its_column() {
+        assert_eq!(with_term("", "gender", "Men"), "gender = Men");
+        assert_eq!(
+            with_term("blue, Gender = Women", "gender", "Men"),
+            "blue, gender = Men"
+        );
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
     }
 }

@@ -1,4 +1,5 @@
-//! What the window remembers between runs (eframe persistence): the last catalog, K and the theme.
+//! What the window remembers between runs (eframe persistence): the last catalog, K, the theme, the
+//! size of the cards and what they show.
 
 use std::path::PathBuf;
 
@@ -22,7 +23,17 @@ pub struct Settings {
     pub same_category: bool,
     /// Weight of colour in the ranking: 0 shape only, 1 colour only.
     pub colour: f32,
+    /// The cards' size against the size that fits the window (1: fit; Ctrl+wheel changes it).
+    pub card_zoom: f32,
+    /// The label columns a look-alike's card shows under its title (empty: its colour and the
+    /// catalog's main label).
+    pub card_fields: Vec<String>,
+    /// Whether the map is shown beside the look-alikes.
+    pub map_shown: bool,
 }
+
+pub const MIN_CARD_ZOOM: f32 = 0.5;
+pub const MAX_CARD_ZOOM: f32 = 2.5;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -34,6 +45,9 @@ impl Default for Settings {
             style_aware: false,
             same_category: false,
             colour: crate::search::colour::DEFAULT_COLOUR_WEIGHT,
+            card_zoom: 1.0,
+            card_fields: Vec::new(),
+            map_shown: true,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! best region wins), keeping the results to one kind of item and offering the other kinds found
 //! in the photo as suggestions.
 
+pub mod filter;
 mod lookup;
 pub mod regions;
 
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 pub use crate::error::RegionError;
+pub use filter::LabelFilter;
 pub use lookup::{Lookup, LookupOptions, look_alikes, look_alikes_many};
 pub use regions::{Rect, RegionArg, candidate_windows, is_studio_shot};
 
