@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 
 /// The error and its causes on one line, each cause once: library errors already quote their
 /// source in their message, so a cause whose text is already there is not repeated.
-fn describe(e: &anyhow::Error) -> String {
+pub(crate) fn describe(e: &anyhow::Error) -> String {
     let mut msg = e.to_string();
     for cause in e.chain().skip(1) {
         let text = cause.to_string();

@@ -147,3 +147,127 @@ fn a_broken_query_photo_is_named_in_the_error() {
         "{err}"
     );
 }
+
+/// Several photos and a folder in one command: one answer per photo (JSON lines or CSV rows), a
+/// broken photo named and the others still answered, and `--where` keeping exact labels.
+#[test]
+fn several_photos_and_a_folder_get_one_answer_each_and_where_keeps_exact_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let photos = common::demo_photos(40);
+    let files = common::copy_photos(&photos, &root);
+    common::write_demo_labels(&photos, &root);
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    // Two downloads in a folder, and one catalog photo named by its path.
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    std::fs::copy(&files[3], downloads.join("a.jpg")).unwrap();
+    std::fs::copy(&files[7], downloads.join("b.jpg")).unwrap();
+    let run = |extra: &[&str], args: &[&Path]| {
+        let mut c = common::lookalike(tmp.path());
+        c.args(["query", "-k", "4", "--index"])
+            .arg(&db)
+            .args(extra)
+            .args(args);
+        c.output().unwrap()
+    };
+    let out = run(&["--json"], &[&files[10], &downloads]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "one answer per photo");
+    let first = |v: &Value| v["results"][0]["path"].as_str().unwrap().to_string();
+    let name = |p: &Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        lines[0]["query"]
+            .as_str()
+            .unwrap()
+            .ends_with(&name(&files[10]))
+    );
+    assert!(!first(&lines[0]).ends_with(&name(&files[10])), "not itself");
+    assert!(
+        first(&lines[1]).ends_with(&name(&files[3])),
+        "a.jpg finds its original"
+    );
+    assert!(
+        first(&lines[2]).ends_with(&name(&files[7])),
+        "b.jpg finds its original"
+    );
+
+    // CSV: a header, then k rows per photo.
+    let out = run(&["--csv"], &[&downloads]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], "query,rank,score,label,path");
+    assert_eq!(rows.len(), 1 + 2 * 4, "{text}");
+
+    // A broken photo among them is named; the others are still answered.
+    let bad = tmp.path().join("notes.jpg");
+    std::fs::write(&bad, "shopping list").unwrap();
+    let out = run(&["--json"], &[&bad, &files[10]]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("notes.jpg") && err.contains("1 of 2 photos"),
+        "{err}"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let answered: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(answered[0]["error"].as_str().unwrap().contains("notes.jpg"));
+    assert_eq!(answered[1]["results"].as_array().unwrap().len(), 4);
+
+    // --where gender = Men keeps exactly the men's items, not the women's.
+    let r = query_with(
+        tmp.path(),
+        &files[10],
+        &db,
+        &["--where", "gender = men", "-k", "30"],
+    );
+    let results = r["results"].as_array().unwrap();
+    let men = (0..40)
+        .filter(|&i| {
+            lookalike::catalog::Catalog::open(&db).unwrap().items()[i]
+                .labels
+                .get("gender")
+                == Some("Men")
+        })
+        .count();
+    assert!(!results.is_empty() && results.len() <= men);
+    assert!(
+        results.iter().all(|h| h["labels"]["gender"] == "Men"),
+        "{results:?}"
+    );
+    // A column the catalog does not have is refused, with the columns it has.
+    let err = common::fails_with(
+        common::lookalike(tmp.path())
+            .args(["query", "--where", "colr = Red", "--index"])
+            .arg(&db)
+            .arg(&files[10]),
+        1,
+    );
+    assert!(err.contains("colr") && err.contains("baseColour"), "{err}");
+}
+
+fn query_with(data: &Path, photo: &Path, db: &Path, extra: &[&str]) -> Value {
+    common::json_output(
+        common::lookalike(data)
+            .arg("query")
+            .arg(photo)
+            .arg("--json")
+            .arg("--index")
+            .arg(db)
+            .args(extra),
+    )
+}

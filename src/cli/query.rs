@@ -10,7 +10,7 @@ use clap::Args;
 use lookalike::embed::{Embedder, EngineOptions, read_photo_file};
 use lookalike::learn::StyleSpace;
 use lookalike::model::{default_model, find_model, imagenet_classes, top_classes};
-use lookalike::query::LookupOptions;
+use lookalike::query::{LabelFilter, LookupOptions};
 use lookalike::query::{RegionArg, RegionMode, decode_query_photo, embed_regions, search_regions};
 use lookalike::search::VectorKind;
 use lookalike::search::compact::Simd;
@@ -26,8 +26,10 @@ pub enum Regions {
 
 #[derive(Args)]
 pub struct QueryArgs {
-    /// The photo to find look-alikes of (inside or outside the catalog).
-    pub photo: PathBuf,
+    /// The photos to find look-alikes of (inside or outside the catalog); a folder stands for
+    /// the photos in it. The model is loaded once for all of them.
+    #[arg(required = true, value_name = "PHOTO")]
+    pub photos: Vec<PathBuf>,
     /// The index: a file, or a shared catalog's postgres://USER@HOST/DB (default: the last
     /// catalog indexed).
     #[arg(long, env = "LOOKALIKE_INDEX")]
@@ -35,9 +37,16 @@ pub struct QueryArgs {
     /// How many look-alikes to show.
     #[arg(short, default_value_t = 12, value_parser = super::ranges::count(1, 10_000))]
     pub k: usize,
-    /// Print JSON instead of a table.
-    #[arg(long)]
+    /// Print JSON instead of a table (one object per line for several photos).
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print CSV: a row per look-alike (query, rank, score, label, path).
+    #[arg(long)]
+    pub csv: bool,
+    /// Keep only items whose labels pass this filter: `gender = Men` is exact, a word must start
+    /// a word of some label; terms separated by commas must all hold.
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
     /// Rank in the style space learned from the catalog's labels (after `lookalike train-head`).
     #[arg(long)]
     pub style: bool,
@@ -63,57 +72,220 @@ pub struct QueryArgs {
     pub recall: f32,
 }
 
+/// The photos the arguments name: files as given, folders as the photos in them (sorted).
+fn photos_named(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut photos = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let mut inside: Vec<PathBuf> = walkdir::WalkDir::new(a)
+                .follow_links(true)
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file() && lookalike::catalog::is_photo_name(e.path()))
+                .map(|e| e.into_path())
+                .collect();
+            inside.sort();
+            if inside.is_empty() {
+                anyhow::bail!("{}: a folder with no photos in it", a.display());
+            }
+            photos.extend(inside);
+        } else {
+            photos.push(a.clone());
+        }
+    }
+    Ok(photos)
+}
+
+/// What one photo's query found, for the printers.
+struct Found {
+    photo: PathBuf,
+    width: u32,
+    height: u32,
+    regions: Vec<lookalike::query::EmbeddedRegion>,
+    answer: lookalike::query::Answer,
+    embed_ms: f64,
+    search_ms: f64,
+}
+
+/// What every photo is searched with.
+struct Searcher<'a> {
+    catalog: &'a lookalike::catalog::Catalog,
+    style: Option<&'a StyleSpace>,
+    embedder: &'a Embedder,
+    mode: RegionMode,
+    opts: LookupOptions,
+    filter: LabelFilter,
+}
+
+impl Searcher<'_> {
+    fn search(&self, path: &std::path::Path) -> Result<Found> {
+        let t0 = Instant::now();
+        let bytes = read_photo_file(path)
+            .with_context(|| format!("{}: cannot use it as a photo", path.display()))?;
+        let photo = decode_query_photo(&bytes, self.embedder.manifest())
+            .with_context(|| format!("{}: cannot use it as a photo", path.display()))?;
+        let regions = embed_regions(self.embedder, &photo, self.mode)
+            .with_context(|| format!("{}: cannot search it", path.display()))?;
+        let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
+        // A photo of the catalog itself is not its own look-alike.
+        let own = self.catalog.find_path(path);
+        let t1 = Instant::now();
+        let catalog = self.catalog;
+        let answer = search_regions(catalog, self.style, &regions, &self.opts, &|i| {
+            Some(i) != own
+                && (self.filter.is_empty() || self.filter.matches(&catalog.item(i).labels))
+        });
+        Ok(Found {
+            photo: path.to_path_buf(),
+            width: photo.width,
+            height: photo.height,
+            regions,
+            answer,
+            embed_ms,
+            search_ms: t1.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+}
+
 pub fn run(a: QueryArgs) -> Result<ExitCode> {
-    let index = super::resolve_index(a.index)?;
-    let catalog = super::open_catalog(&index)?;
+    let photos = photos_named(&a.photos)?;
+    let index = super::resolve_index(a.index.clone())?;
+    // The model starts (ONNX Runtime builds its session) while the catalog opens: a one-shot
+    // query waits for the slower of the two, not for both.
+    let options = EngineOptions {
+        intra_threads: a.threads,
+    };
+    let (catalog, early) = std::thread::scope(|s| {
+        let early = s.spawn(|| {
+            let m = lookalike::catalog::model_for_index(&index, None).ok()?;
+            Embedder::start(m.clone(), options).ok().map(|e| (m, e))
+        });
+        (super::open_catalog(&index), early.join().ok().flatten())
+    });
+    let catalog = catalog?;
+    let wanted = catalog.query_model()?;
+    let embedder = match early {
+        Some((m, e))
+            if m.name == wanted.name
+                && m.pooling == wanted.pooling
+                && m.resize == wanted.resize =>
+        {
+            e
+        }
+        _ => Embedder::start(wanted, options)?,
+    };
     if let Some(server) = catalog.vectors().remote() {
         server.aim_at_recall(a.recall);
     }
     let style = StyleSpace::stored(&catalog)
         .with_context(|| format!("reading the learned head of {}", index.display()))?;
-    let embedder = Embedder::start(
-        catalog.query_model()?,
-        EngineOptions {
-            intra_threads: a.threads,
-        },
-    )?;
-
     if (a.style || a.same_category) && style.is_none() {
         anyhow::bail!(
             "--style and --same-category need a head learned from the catalog's labels: run `lookalike train-head --index {}` first",
             index.display()
         );
     }
-    let t0 = Instant::now();
-    let bytes = read_photo_file(&a.photo)
-        .with_context(|| format!("{}: cannot use it as a photo", a.photo.display()))?;
-    let photo = decode_query_photo(&bytes, embedder.manifest())
-        .with_context(|| format!("{}: cannot use it as a photo", a.photo.display()))?;
-    let mode = match (a.region, a.regions) {
-        (Some(r), _) => RegionMode::Given(r),
-        (None, Regions::Auto) => RegionMode::Auto,
-        (None, Regions::Off) => RegionMode::Whole,
+    let filter = LabelFilter::parse(a.filter.as_deref().unwrap_or(""));
+    let columns: Vec<&str> = catalog
+        .items()
+        .first()
+        .map(|it| it.labels.iter().map(|(k, _)| k).collect())
+        .unwrap_or_default();
+    let unknown = filter.unknown_columns(columns.iter().copied());
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "--where names no column of the catalog ({}): its columns are {}",
+            unknown.join(", "),
+            columns.join(", ")
+        );
+    }
+    let searcher = Searcher {
+        catalog: &catalog,
+        style: style.as_ref(),
+        embedder: &embedder,
+        mode: match (a.region, a.regions) {
+            (Some(r), _) => RegionMode::Given(r),
+            (None, Regions::Auto) => RegionMode::Auto,
+            (None, Regions::Off) => RegionMode::Whole,
+        },
+        opts: LookupOptions {
+            k: a.k,
+            style_aware: a.style,
+            same_category: a.same_category,
+            colour: a.colour,
+        },
+        filter,
     };
-    let regions = embed_regions(&embedder, &photo, mode)
-        .with_context(|| format!("{}: cannot search it", a.photo.display()))?;
-    let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
-    // A photo of the catalog itself is not its own look-alike.
-    let own = catalog.find_path(&a.photo);
-    let t1 = Instant::now();
-    let opts = LookupOptions {
-        k: a.k,
-        style_aware: a.style,
-        same_category: a.same_category,
-        colour: a.colour,
-    };
-    let answer = search_regions(&catalog, style.as_ref(), &regions, &opts, &|i| {
-        Some(i) != own
-    });
-    let search_ms = t1.elapsed().as_secs_f64() * 1e3;
+    // One photo: its error is the command's. Several: each error is said and the others go on.
+    if photos.len() == 1 {
+        let found = searcher.search(&photos[0])?;
+        print_found(&searcher, &found, &a, Layout::Single)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut failed = 0;
+    if a.csv {
+        println!("query,rank,score,label,path");
+    }
+    for (n, photo) in photos.iter().enumerate() {
+        match searcher.search(photo) {
+            Ok(found) => {
+                if !a.json && !a.csv && n > 0 {
+                    println!();
+                }
+                print_found(&searcher, &found, &a, Layout::Many)?
+            }
+            Err(e) => {
+                failed += 1;
+                let why = crate::describe(&e);
+                eprintln!("lookalike: {why}");
+                if a.json {
+                    let line = serde_json::json!({"query": photo.to_string_lossy(), "error": why});
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} photos could not be searched (see above)",
+            photos.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One photo's answer alone (pretty JSON), or one of several (a JSON line each).
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    Single,
+    Many,
+}
+
+fn print_found(s: &Searcher, f: &Found, a: &QueryArgs, layout: Layout) -> Result<()> {
+    let catalog = s.catalog;
+    let (regions, answer) = (&f.regions, &f.answer);
     let (hits, predictions) = (&answer.hits, &answer.predictions);
     let automatic = regions.iter().filter(|r| r.automatic).count();
-
-    let model = embedder.manifest().label();
+    let (embed_ms, search_ms) = (f.embed_ms, f.search_ms);
+    let model = s.embedder.manifest().label();
+    if a.csv {
+        let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+        if layout == Layout::Single {
+            out.write_record(["query", "rank", "score", "label", "path"])?;
+        }
+        for (r, h) in hits.iter().enumerate() {
+            out.write_record([
+                f.photo.to_string_lossy().as_ref(),
+                &(r + 1).to_string(),
+                &format!("{:.4}", h.hit.score),
+                catalog.label(h.hit.index),
+                catalog.abs_path(h.hit.index).to_string_lossy().as_ref(),
+            ])?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
     if a.json {
         let rect = |i: usize| {
             let r = regions[i].rect;
@@ -141,21 +313,24 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             })
             .collect();
         let out = serde_json::json!({
-            "query": a.photo.to_string_lossy(), "model": model, "dims": catalog.dims(), "items": catalog.len(),
+            "query": f.photo.to_string_lossy(), "model": model, "dims": catalog.dims(), "items": catalog.len(),
             "vectors": catalog.vectors().kind().name(),
             "expected_recall": catalog.vectors().expected_recall(),
             "kernel": catalog.vectors().is_compact().then(|| Simd::chosen().name()),
-            "width": photo.width, "height": photo.height,
+            "width": f.width, "height": f.height,
             "regions": (0..regions.len()).map(rect).collect::<Vec<_>>(), "lead_region": answer.lead,
             "suggestions": suggestions,
             "embed_ms": embed_ms, "search_ms": search_ms, "predicted": predictions, "results": results,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(ExitCode::SUCCESS);
+        match layout {
+            Layout::Single => println!("{}", serde_json::to_string_pretty(&out)?),
+            Layout::Many => println!("{}", serde_json::to_string(&out)?),
+        }
+        return Ok(());
     }
     println!(
         "Look-alikes of {} among {} items  [{model}{}; embed {embed_ms:.0} ms, search {search_ms:.1} ms]",
-        a.photo.display(),
+        f.photo.display(),
         catalog.len(),
         match (
             catalog.vectors().kind(),
@@ -192,7 +367,13 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
     } else if a.region.is_some() {
         println!(
             "Searched the region {:.0},{:.0},{:.0},{:.0} of {} x {} pixels",
-            lead.x, lead.y, lead.w, lead.h, photo.width, photo.height
+            lead.x, lead.y, lead.w, lead.h, f.width, f.height
+        );
+    }
+    if !s.filter.is_empty() {
+        println!(
+            "Only items where {}",
+            a.filter.as_deref().unwrap_or("").trim()
         );
     }
     if !predictions.is_empty() {
@@ -201,6 +382,10 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             .map(|p| format!("{} {} ({:.0}%)", p.column, p.label, p.confidence * 100.0))
             .collect();
         println!("Predicted: {}", words.join(", "));
+    }
+    if hits.is_empty() {
+        println!("No look-alike passes the filter.");
+        return Ok(());
     }
     println!(
         "{:>4}  {:>6}  {:<20}  path",
@@ -217,7 +402,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             super::shown(&catalog.abs_path(h.hit.index))
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 #[derive(Args)]
