@@ -203,6 +203,8 @@ pub enum Error {
     },
     #[error("no label column '{asked}'; the catalog has: {available}")]
     UnknownLabelField { asked: String, available: String },
+    #[error(transparent)]
+    BadExclusion(#[from] crate::catalog::BadPattern),
     #[error("catalog folder {} does not exist or is not a folder", path.display())]
     NoCatalog { path: PathBuf },
     #[error(

@@ -11,8 +11,8 @@ use crossbeam_channel::{Receiver, bounded};
 use rayon::prelude::*;
 
 use crate::catalog::{
-    CatalogWriter, NewItem, ScannedFile, Storage, load_labels, model_variant, scan_folder,
-    store_for,
+    CatalogWriter, Exclusions, NewItem, ScannedFile, Storage, load_labels, model_variant,
+    scan_folder, store_for,
 };
 use crate::embed::fingerprint::{Fingerprint, fingerprint};
 use crate::embed::preprocess::{decode_photo_for, model_input, thumbnail_jpeg};
@@ -28,6 +28,9 @@ pub struct IndexOptions {
     pub batch_size: usize,
     /// The label field to show beside results (default: a well-known labels.csv column, else the folder).
     pub label_field: Option<String>,
+    /// Paths to leave out (gitignore patterns, relative to the folder), besides those of the
+    /// folder's `.lookalikeignore`; items indexed before that they name are removed.
+    pub exclude: Vec<String>,
 }
 
 impl Default for IndexOptions {
@@ -35,6 +38,7 @@ impl Default for IndexOptions {
         IndexOptions {
             batch_size: 16,
             label_field: None,
+            exclude: Vec::new(),
         }
     }
 }
@@ -141,7 +145,8 @@ pub fn index_folder(
     };
     db.set_meta("label_field", &label_field)?;
 
-    let (files, problems) = scan_folder(&root);
+    let exclusions = Exclusions::for_folder(&root, &options.exclude)?;
+    let (files, problems) = scan_folder(&root, &exclusions);
     let mut known = db.known_files()?;
     let mut hashes = db.known_hashes()?;
     // A damaged stored embedding is embedded again, and never copied to an identical file.

@@ -872,3 +872,61 @@ fn a_shared_catalog_opens_from_its_address_and_browses_without_the_photos() {
         "thumbnails from the database"
     );
 }
+
+/// Step frames until `done` holds (background work the harness does not wait for).
+fn wait_for(
+    h: &mut Harness<'static, LookalikeApp>,
+    what: &str,
+    done: impl Fn(&LookalikeApp) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(start.elapsed() < Duration::from_secs(90), "{what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    settle(h);
+}
+
+/// The open folder is watched: a photo copied into it becomes searchable without a click, one
+/// removed leaves the catalog, and a file that cannot be indexed is listed with why and Retry.
+#[test]
+fn a_photo_copied_into_the_open_folder_becomes_searchable_without_a_click() {
+    let f = fixture();
+    let mut h = open_fake(&f);
+    let new = common::demo_photos(41)[40].clone();
+    let copied = f.folder.join("new-arrival.jpg");
+    std::fs::copy(&new, &copied).unwrap();
+    wait_for(&mut h, "the copied photo was not indexed", |app| {
+        app.catalog().map(|c| c.len()) == Some(41)
+    });
+    drop_file(&mut h, &new);
+    let cat = h.state().catalog().unwrap();
+    assert_eq!(
+        cat.items()[h.state().results()[0].0].path,
+        Path::new("new-arrival.jpg"),
+        "the new photo is found"
+    );
+
+    std::fs::remove_file(&copied).unwrap();
+    wait_for(&mut h, "the removed photo stayed in the catalog", |app| {
+        app.catalog().map(|c| c.len()) == Some(40)
+    });
+
+    std::fs::write(f.folder.join("torn.jpg"), b"\xff\xd8\xff\xe0 cut off").unwrap();
+    wait_for(&mut h, "the broken photo was not tried", |app| {
+        app.index_failures().len() == 1
+    });
+    h.get_by_label("1 file could not be indexed…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("1 file is left out of the catalog");
+    h.get_by_label_contains("torn.jpg");
+    h.get_by_label("Retry").click();
+    settle(&mut h);
+    assert_eq!(
+        h.state().index_failures().len(),
+        1,
+        "still broken, still listed"
+    );
+    assert_eq!(h.state().catalog().map(|c| c.len()), Some(40));
+}

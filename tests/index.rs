@@ -18,6 +18,7 @@ fn index(root: &Path, db: &Path) -> IndexReport {
         &IndexOptions {
             batch_size: 4,
             label_field: None,
+            exclude: Vec::new(),
         },
         &AtomicBool::new(false),
         |_| {},
@@ -165,6 +166,7 @@ fn cancelling_keeps_what_was_written_and_the_next_run_finishes() {
     let opts = IndexOptions {
         batch_size: 4,
         label_field: None,
+        exclude: Vec::new(),
     };
     let r = index_folder(&root, &db, common::embedder(), &opts, &cancel, |p| {
         if p.done >= 4 {
@@ -185,4 +187,81 @@ fn cancelling_keeps_what_was_written_and_the_next_run_finishes() {
         20 - r.items,
         "the second run embeds only the rest"
     );
+}
+
+/// `.lookalikeignore` (gitignore syntax) and `--exclude` leave paths out: an excluded folder is
+/// not indexed, what was indexed before it was excluded leaves the index (the files stay), and a
+/// pattern that cannot be read is named with its file.
+#[test]
+fn excluded_folders_and_patterns_are_not_indexed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let db = tmp.path().join("index.sqlite");
+    let photos = common::demo_photos(9);
+    common::copy_photos(&photos[..4], &root.join("shop"));
+    let drafts = common::copy_photos(&photos[4..7], &root.join("drafts"));
+    common::copy_photos(&photos[7..], &root.join("shop/raw"));
+    let paths = |db: &Path| -> Vec<String> {
+        let mut v: Vec<String> = Catalog::open(db)
+            .unwrap()
+            .items()
+            .iter()
+            .map(|it| it.path.display().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(index(&root, &db).items, 9);
+
+    // Excluding a folder afterwards removes its items from the index, not its files.
+    std::fs::write(
+        root.join(".lookalikeignore"),
+        "# drafts are not for sale\ndrafts/\n",
+    )
+    .unwrap();
+    let r = index(&root, &db);
+    assert_eq!((r.items, r.removed, r.embedded), (6, 3, 0));
+    assert!(paths(&db).iter().all(|p| !p.starts_with("drafts")));
+    assert!(
+        drafts.iter().all(|f| f.is_file()),
+        "excluded files are left alone"
+    );
+
+    // --exclude adds patterns of its own, here a folder at any depth.
+    let r = index_folder(
+        &root,
+        &db,
+        common::embedder(),
+        &IndexOptions {
+            exclude: vec!["raw/".into()],
+            ..Default::default()
+        },
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(r.items, 4);
+    assert!(
+        paths(&db)
+            .iter()
+            .all(|p| p.starts_with("shop/") && !p.contains("raw"))
+    );
+
+    // A pattern that cannot be read stops the run with its file named; the index is kept.
+    std::fs::write(root.join(".lookalikeignore"), "{drafts,raw\n").unwrap();
+    let err = index_folder(
+        &root,
+        &db,
+        common::embedder(),
+        &IndexOptions::default(),
+        &AtomicBool::new(false),
+        |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(".lookalikeignore") && err.contains("{drafts,raw"),
+        "{err}"
+    );
+    assert_eq!(paths(&db).len(), 4);
 }

@@ -82,6 +82,10 @@ pub enum Command {
     /// The label columns cards show under their titles.
     SetCardFields(Vec<String>),
     ShowMap(bool),
+    /// List the files the last indexing run could not index.
+    ShowIndexFailures,
+    /// Index the open folder again (after fixing the files that could not be indexed).
+    Reindex,
 }
 
 impl LookalikeApp {
@@ -103,6 +107,7 @@ impl LookalikeApp {
                 if crate::catalog::is_postgres_url(&location) {
                     self.settings.last_shared = Some(location.clone());
                 }
+                self.settings.opened(&location);
                 self.browse_index(location);
             }
             Command::PickFolder => self.pick(Purpose::Folder),
@@ -169,6 +174,12 @@ impl LookalikeApp {
             }
             Command::SetCardFields(fields) => self.settings.card_fields = fields,
             Command::ShowMap(on) => self.settings.map_shown = on,
+            Command::ShowIndexFailures => self.status.show_failures(),
+            Command::Reindex => {
+                if !self.status.is_indexing() {
+                    self.start_indexing();
+                }
+            }
             Command::FindDuplicates => {
                 if let Some(catalog) = &self.catalog
                     && self.dups.candidates.is_none()

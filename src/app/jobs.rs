@@ -97,6 +97,8 @@ pub enum Msg {
         id: i64,
         image: Option<ColorImage>,
     },
+    /// Something changed in the watched catalog folder.
+    FolderChanged(PathBuf),
     /// A sharper thumbnail made from the photo file (None: the file could not be read).
     LargeThumb {
         id: i64,

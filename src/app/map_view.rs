@@ -224,19 +224,21 @@ impl MapView {
             );
         }
 
-        let at = |i: usize| to_screen(points[i], rect, view);
-        let ring = |p: Pos2, r: f32, c: Color32| {
+        // Marks of items the map does not have (yet) are not drawn.
+        let ring = |i: usize, r: f32, c: Color32| {
+            let Some(&p) = points.get(i) else { return };
+            let p = to_screen(p, rect, view);
             painter.circle_stroke(p, r + 1.5, Stroke::new(1.5, Color32::BLACK));
             painter.circle_stroke(p, r, Stroke::new(2.0, c));
         };
         for &i in marks.results.iter().rev() {
-            ring(at(i), 5.0, Color32::WHITE);
+            ring(i, 5.0, Color32::WHITE);
         }
         if let Some(i) = marks.selected {
-            ring(at(i), 8.0, Color32::from_rgb(90, 170, 255));
+            ring(i, 8.0, Color32::from_rgb(90, 170, 255));
         }
         if let Some(i) = marks.linked {
-            ring(at(i), 10.0, Color32::YELLOW);
+            ring(i, 10.0, Color32::YELLOW);
         }
         if let Some(q) = marks.query {
             let p = to_screen(q, rect, view);
@@ -258,7 +260,7 @@ impl MapView {
         self.hovered = hovered;
         let mut events = MapEvents::default();
         if let Some(i) = hovered {
-            ring(at(i), 7.0, Color32::YELLOW);
+            ring(i, 7.0, Color32::YELLOW);
             if response.clicked() {
                 events.clicked = Some(i);
             }

@@ -71,14 +71,9 @@ impl LookalikeApp {
                     self.status.indexing_ended();
                     match result {
                         Ok(r) => {
-                            self.status.note((!r.failures.is_empty()).then(|| {
-                                format!(
-                                    "{} files could not be indexed (first: {}: {})",
-                                    r.failures.len(),
-                                    r.failures[0].0.display(),
-                                    r.failures[0].1
-                                )
-                            }));
+                            // The status bar offers the list of failures, with their reasons.
+                            self.status.note(None);
+                            self.status.set_failures(r.failures);
                             if let Some(index) = &self.index_path {
                                 self.loading_catalog = true;
                                 self.outbox.load_catalog(index.clone());
@@ -91,6 +86,13 @@ impl LookalikeApp {
                 Msg::Thumb { id, image } => {
                     if let Some(img) = image {
                         self.thumbs.arrived(ctx, id, img);
+                    }
+                }
+                Msg::FolderChanged(folder) => {
+                    if let Some(w) = &mut self.watch
+                        && w.folder() == folder
+                    {
+                        w.changed();
                     }
                 }
                 Msg::LargeThumb { id, image } => {
@@ -178,6 +180,19 @@ impl LookalikeApp {
             .and_then(|q| q.regions.clone().map(|v| (v, q.own_item)));
         // Duplicates are measured again on the new catalog, when the view is open.
         self.dups.reset();
+        // Items shown keep their places by their ids: the catalog indexed again may have gained or
+        // lost items before them (a photo added to the watched folder), and those gone leave.
+        if let Some(old) = &self.catalog {
+            let by_id: std::collections::HashMap<i64, usize> = cat
+                .items()
+                .iter()
+                .enumerate()
+                .map(|(i, it)| (it.id, i))
+                .collect();
+            let moved = |i: usize| old.items().get(i).and_then(|it| by_id.get(&it.id)).copied();
+            self.look_alikes.remap(&moved);
+            self.query.remap(&moved);
+        }
         self.catalog = Some(cat);
         if let Some(input) = self.waiting_input.take() {
             self.apply(Command::Query(input));

@@ -23,6 +23,7 @@ mod settings;
 mod shared_dialog;
 mod status;
 mod thumbs;
+mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,6 +92,8 @@ pub struct LookalikeApp {
     /// Start indexing once the engine for this folder is ready.
     index_when_ready: bool,
     folder: Option<PathBuf>,
+    /// The open folder, watched for photos added, changed or removed.
+    watch: Option<watch::FolderWatch>,
     index_path: Option<PathBuf>,
     catalog: Option<Arc<Catalog>>,
     loading_catalog: bool,
@@ -154,6 +157,7 @@ impl LookalikeApp {
             engine_model: None,
             index_when_ready: false,
             folder: None,
+            watch: None,
             index_path: None,
             catalog: None,
             loading_catalog: false,
@@ -214,6 +218,11 @@ impl LookalikeApp {
         self.query.earlier_count()
     }
 
+    /// The files the last indexing run could not index, with why.
+    pub fn index_failures(&self) -> &[(PathBuf, String)] {
+        self.status.failures()
+    }
+
     /// How many queries Forward can return to.
     pub fn later_queries(&self) -> usize {
         self.query.later_count()
@@ -241,6 +250,7 @@ impl LookalikeApp {
                 .current()
                 .is_some_and(|q| q.waiting_for.is_some())
             || self.waiting_input.is_some()
+            || self.watch.as_ref().is_some_and(|w| w.pending())
     }
 
     /// The duplicate groups shown in the Duplicates view (empty until it has been opened).
@@ -370,6 +380,7 @@ impl LookalikeApp {
             self.look_alikes.clear();
             self.folder = None;
         }
+        self.watch = None;
         // A shared catalog's model is read with the catalog, off this thread (a server may be
         // slow to answer); the engine is restarted then if it differs.
         let model = match &self.config.model {
@@ -401,6 +412,19 @@ impl LookalikeApp {
             self.look_alikes.clear();
         }
         self.settings.last_folder = Some(folder.clone());
+        self.settings.opened(&folder);
+        if self.watch.as_ref().is_none_or(|w| w.folder() != folder) {
+            self.watch = match watch::FolderWatch::start(&folder, self.outbox.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    log::warn!(
+                        "{} is not watched (index it again to see new photos): {e}",
+                        folder.display()
+                    );
+                    None
+                }
+            };
+        }
         self.folder = Some(folder);
         self.index_path = Some(index.clone());
         if index.is_file() {
@@ -446,6 +470,16 @@ impl eframe::App for LookalikeApp {
         self.receive(&ctx);
         let mut commands = Vec::new();
         self.keyboard(ui, &mut commands);
+        // Changes in the watched folder are indexed once they settle.
+        if let Some(w) = &mut self.watch
+            && w.pending()
+        {
+            ctx.request_repaint_after(watch::SETTLE);
+            if !self.status.is_indexing() && matches!(self.engine, Engine::Ready(_)) && w.take_due()
+            {
+                self.start_indexing();
+            }
+        }
 
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut commands));
         egui::Panel::bottom("status").show(ui, |ui| {
@@ -508,6 +542,7 @@ impl eframe::App for LookalikeApp {
             commands.extend(picked);
             self.picker = None;
         }
+        self.status.failures_window(&ctx, &mut commands);
         if let Some(dialog) = &mut self.shared_dialog
             && let Some(done) = dialog.ui(&ctx)
         {

@@ -46,6 +46,32 @@ impl LookalikeApp {
                 {
                     commands.push(Command::OpenFolder(demo));
                 }
+                if !self.settings.recent.is_empty() {
+                    ui.separator();
+                    ui.weak("Recent");
+                    for place in &self.settings.recent {
+                        let shared = crate::catalog::is_postgres_url(place);
+                        let name = if shared {
+                            place.display().to_string()
+                        } else {
+                            place
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_else(|| place.display().to_string())
+                        };
+                        if ui
+                            .button(name)
+                            .on_hover_text(place.display().to_string())
+                            .clicked()
+                        {
+                            commands.push(if shared {
+                                Command::BrowseIndex(place.clone())
+                            } else {
+                                Command::OpenFolder(place.clone())
+                            });
+                        }
+                    }
+                }
             });
             // Query tools only where there are queries.
             if self.view == View::LookAlikes {

@@ -79,6 +79,16 @@ impl QueryPanel {
         self.earlier.len()
     }
 
+    /// The catalog changed: item `i` is now at `moved(i)`, or gone (None).
+    pub fn remap(&mut self, moved: &dyn Fn(usize) -> Option<usize>) {
+        if let Some(q) = &mut self.current {
+            q.own_item = q.own_item.and_then(moved);
+        }
+        for e in self.earlier.iter_mut().chain(self.later.iter_mut()) {
+            e.own_item = e.own_item.and_then(moved);
+        }
+    }
+
     /// Queries Forward can return to.
     pub fn later_count(&self) -> usize {
         self.later.len()

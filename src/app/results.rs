@@ -75,6 +75,26 @@ impl LookAlikes {
         self.show_hits(Vec::new());
     }
 
+    /// The catalog changed: each hit's item is now at `moved(old)`, or gone (None).
+    pub fn remap(&mut self, moved: &dyn Fn(usize) -> Option<usize>) {
+        let selected = self
+            .selected
+            .and_then(|r| self.hits.get(r))
+            .and_then(|h| moved(h.index));
+        self.hits = self
+            .hits
+            .iter()
+            .filter_map(|h| {
+                moved(h.index).map(|index| Hit {
+                    index,
+                    score: h.score,
+                })
+            })
+            .collect();
+        self.selected = selected.and_then(|i| self.rank_of(i));
+        self.hovered = None;
+    }
+
     pub fn hits(&self) -> &[Hit] {
         &self.hits
     }

@@ -30,6 +30,21 @@ pub struct Settings {
     pub card_fields: Vec<String>,
     /// Whether the map is shown beside the look-alikes.
     pub map_shown: bool,
+    /// Catalogs opened before, the latest first: folders and shared catalogs' addresses (without
+    /// passwords).
+    pub recent: Vec<PathBuf>,
+}
+
+/// How many catalogs the Recent menu keeps.
+const RECENT_KEPT: usize = 8;
+
+impl Settings {
+    /// Put `catalog` first among the recent ones.
+    pub fn opened(&mut self, catalog: &std::path::Path) {
+        self.recent.retain(|p| p != catalog);
+        self.recent.insert(0, catalog.to_path_buf());
+        self.recent.truncate(RECENT_KEPT);
+    }
 }
 
 pub const MIN_CARD_ZOOM: f32 = 0.5;
@@ -48,6 +63,7 @@ impl Default for Settings {
             card_zoom: 1.0,
             card_fields: Vec::new(),
             map_shown: true,
+            recent: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! indexing progress with Cancel, the last note) and the error line above the panels. The panel
 //! owns indexing's progress, the note and the error; the rest it is shown by the app.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -49,6 +49,9 @@ pub struct Status {
     note: Option<String>,
     /// Shown above the panels until dismissed.
     error: Option<String>,
+    /// The files the last indexing run could not index, with why.
+    failures: Vec<(PathBuf, String)>,
+    failures_open: bool,
 }
 
 impl Status {
@@ -66,6 +69,57 @@ impl Status {
 
     pub fn note(&mut self, note: Option<String>) {
         self.note = note;
+    }
+
+    /// The files the last indexing run could not index (the list keeps its window open).
+    pub fn set_failures(&mut self, failures: Vec<(PathBuf, String)>) {
+        self.failures_open &= !failures.is_empty();
+        self.failures = failures;
+    }
+
+    pub fn show_failures(&mut self) {
+        self.failures_open = !self.failures.is_empty();
+    }
+
+    pub fn failures(&self) -> &[(PathBuf, String)] {
+        &self.failures
+    }
+
+    /// The list of files that could not be indexed, with their reasons and Retry.
+    pub fn failures_window(&mut self, ctx: &egui::Context, commands: &mut Vec<Command>) {
+        if !self.failures_open {
+            return;
+        }
+        let mut open = true;
+        egui::Window::new("Photos that could not be indexed")
+            .open(&mut open)
+            .default_width(640.0)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "{} {} left out of the catalog. Fix or replace them, then Retry; the others stay indexed.",
+                    self.failures.len(),
+                    if self.failures.len() == 1 { "file is" } else { "files are" }
+                ));
+                egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
+                    egui::Grid::new("failures").striped(true).show(ui, |ui| {
+                        for (path, why) in &self.failures {
+                            ui.label(path.display().to_string());
+                            ui.weak(why);
+                            ui.end_row();
+                        }
+                    });
+                });
+                ui.horizontal(|ui| {
+                    let idle = self.indexing.is_none();
+                    if ui.add_enabled(idle, egui::Button::new("Retry")).clicked() {
+                        commands.push(Command::Reindex);
+                    }
+                    if ui.button("Close").clicked() {
+                        self.failures_open = false;
+                    }
+                });
+            });
+        self.failures_open &= open;
     }
 
     pub fn is_indexing(&self) -> bool {
@@ -156,6 +210,17 @@ impl Status {
                 progress_ui(ui, ix);
                 if ui.button("Cancel").clicked() {
                     commands.push(Command::CancelIndexing);
+                }
+            } else if !self.failures.is_empty() {
+                ui.separator();
+                let n = self.failures.len();
+                let files = if n == 1 { "file" } else { "files" };
+                if ui
+                    .button(format!("{n} {files} could not be indexed…"))
+                    .on_hover_text("The files that could not be indexed, with why, and Retry")
+                    .clicked()
+                {
+                    commands.push(Command::ShowIndexFailures);
                 }
             } else if let Some(note) = &self.note {
                 ui.separator();

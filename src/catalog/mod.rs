@@ -20,7 +20,9 @@ pub use db::{
 };
 pub use labels::{LabelInterner, LabelSource, Labels, load_labels};
 pub use postgres::{DEFAULT_RECALL, PgStore, RecallCurve, is_postgres_url};
-pub use scan::{ScannedFile, is_photo_name, physical_file, scan_folder};
+pub use scan::{
+    BadPattern, Exclusions, IGNORE_FILE, ScannedFile, is_photo_name, physical_file, scan_folder,
+};
 pub use store::{
     CatalogStore, CatalogWriter, ItemWriter, NotDuplicates, SqliteStore, StoredMap, WriteGuard,
     unix_now,

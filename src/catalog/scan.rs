@@ -1,12 +1,90 @@
 //! Finding the photos of a catalog folder: recursive, skipping hidden entries, safe against symlink
 //! cycles. One physical file is one item: a second name of a file already found (a symbolic link,
 //! a folder reached through a link, a hard link) is an alias of it, never a copy of its own.
+//! Paths the folder's `.lookalikeignore` (gitignore syntax) or `--exclude` patterns name are left
+//! out, as if they were not there.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use walkdir::WalkDir;
+
+/// The file in a catalog folder that names what to leave out, in gitignore syntax.
+pub const IGNORE_FILE: &str = ".lookalikeignore";
+
+/// What a scan leaves out: the patterns of the folder's [`IGNORE_FILE`] and any given.
+#[derive(Clone)]
+pub struct Exclusions {
+    matcher: Gitignore,
+}
+
+/// A pattern that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: the exclusion pattern {pattern:?} is not valid ({why}): fix or remove it")]
+pub struct BadPattern {
+    pub source_name: String,
+    pub pattern: String,
+    pub why: String,
+}
+
+impl Exclusions {
+    /// Nothing left out.
+    pub fn none() -> Exclusions {
+        Exclusions {
+            matcher: Gitignore::empty(),
+        }
+    }
+
+    /// The patterns of `root`'s [`IGNORE_FILE`] (when there is one) and `extra` (as given on the
+    /// command line, relative to `root`).
+    pub fn for_folder(root: &Path, extra: &[String]) -> Result<Exclusions, BadPattern> {
+        let mut b = GitignoreBuilder::new(root);
+        let file = root.join(IGNORE_FILE);
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            for line in text.lines() {
+                b.add_line(Some(file.clone()), line)
+                    .map_err(|e| BadPattern {
+                        source_name: file.display().to_string(),
+                        pattern: line.to_string(),
+                        why: e.to_string(),
+                    })?;
+            }
+        }
+        for p in extra {
+            b.add_line(None, p).map_err(|e| BadPattern {
+                source_name: "--exclude".into(),
+                pattern: p.clone(),
+                why: e.to_string(),
+            })?;
+        }
+        let matcher = b.build().map_err(|e| BadPattern {
+            source_name: file.display().to_string(),
+            pattern: String::new(),
+            why: e.to_string(),
+        })?;
+        Ok(Exclusions { matcher })
+    }
+
+    /// Whether `rel` (relative to the folder) is left out, by itself or by a folder above it.
+    pub fn excludes(&self, rel: &Path, is_dir: bool) -> bool {
+        !rel.as_os_str().is_empty()
+            && self
+                .matcher
+                .matched_path_or_any_parents(rel, is_dir)
+                .is_ignore()
+    }
+
+    /// How many patterns there are.
+    pub fn len(&self) -> usize {
+        self.matcher.num_ignores() as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// Extensions of the formats lookalike decodes.
 const PHOTO_EXTENSIONS: [&str; 9] = [
@@ -63,19 +141,30 @@ pub fn is_photo_name(path: &Path) -> bool {
         .is_some_and(|e| PHOTO_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
-/// Every photo under `root`, sorted by relative path. Entries that cannot be listed (a symlink
-/// cycle, a folder without permission) are returned as `(path, reason)` and skipped.
+/// Every photo under `root` that `exclusions` leave in, sorted by relative path. Entries that
+/// cannot be listed (a symlink cycle, a folder without permission) are returned as `(path,
+/// reason)` and skipped.
 ///
 /// Names of one physical file are merged into one [`ScannedFile`]: the name reached without links
 /// when there is one (else the shortest), the others in its `aliases`. `root` should be canonical.
-pub fn scan_folder(root: &Path) -> (Vec<ScannedFile>, Vec<(PathBuf, String)>) {
+pub fn scan_folder(
+    root: &Path,
+    exclusions: &Exclusions,
+) -> (Vec<ScannedFile>, Vec<(PathBuf, String)>) {
     let mut files: Vec<ScannedFile> = Vec::new();
     let mut by_identity: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
     let mut problems = Vec::new();
     let walker = WalkDir::new(root)
         .follow_links(true)
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b"."));
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_name().as_encoded_bytes().starts_with(b".")
+                    || exclusions.excludes(
+                        e.path().strip_prefix(root).unwrap_or(e.path()),
+                        e.file_type().is_dir(),
+                    ))
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,

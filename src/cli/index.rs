@@ -41,6 +41,10 @@ pub struct IndexArgs {
     /// Label field shown beside results (a labels.csv column, or `folder`).
     #[arg(long)]
     pub label_field: Option<String>,
+    /// Leave out paths matching this gitignore pattern (relative to the folder; repeatable), as
+    /// well as those the folder's `.lookalikeignore` names. Items indexed before are removed.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -101,6 +105,7 @@ pub fn run(a: IndexArgs, quiet: bool) -> Result<ExitCode> {
     let options = IndexOptions {
         batch_size: a.batch,
         label_field: a.label_field.clone(),
+        exclude: a.exclude.clone(),
     };
     let report = index_folder(&a.folder, &index, &embedder, &options, &cancel, |p| {
         bar.set_length(p.total as u64);

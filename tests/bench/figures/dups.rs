@@ -124,7 +124,11 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&root)?;
 
     // Originals spread over the source; copies of every few originals, the transforms in turn.
-    let mut all: Vec<PathBuf> = scan_folder(&source).0.into_iter().map(|f| f.abs).collect();
+    let mut all: Vec<PathBuf> = scan_folder(&source, &lookalike::catalog::Exclusions::none())
+        .0
+        .into_iter()
+        .map(|f| f.abs)
+        .collect();
     all.sort();
     let step = (all.len() / a.originals.max(1)).max(1);
     let originals: Vec<PathBuf> = all

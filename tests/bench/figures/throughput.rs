@@ -141,6 +141,7 @@ fn index_rate(embedder: &Embedder, root: &Path, db: &Path, batch: usize) -> Resu
     let opts = IndexOptions {
         batch_size: batch,
         label_field: None,
+        exclude: Vec::new(),
     };
     let r = index_folder(root, db, embedder, &opts, &AtomicBool::new(false), |_| {})?;
     if !r.failures.is_empty() {
@@ -166,7 +167,7 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
     let catalog = a.catalog.clone().unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-products")
     });
-    let (files, _) = scan_folder(&catalog);
+    let (files, _) = scan_folder(&catalog, &lookalike::catalog::Exclusions::none());
     if files.len() < a.batch * 2 {
         bail!(
             "{} has {} photos; the benchmark needs a folder of real photos (--catalog)",
