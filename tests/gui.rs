@@ -169,9 +169,10 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
     let cat = h.state().catalog().unwrap();
     let original = cat.find_path(&f.original).unwrap();
     let truth = cat.items()[original].labels[column.as_str()].to_string();
-    h.get_by_label(&format!("Predicted {column}: {truth}"));
+    let words = lookalike::query::filter::human_column(&column).to_lowercase();
+    h.get_by_label(&format!("Predicted {words}: {truth}"));
 
-    h.get_by_label(&format!("Only the predicted {column}"))
+    h.get_by_label(&format!("Only the predicted {words}"))
         .click();
     h.step();
     settle(&mut h);
@@ -929,4 +930,48 @@ fn a_photo_copied_into_the_open_folder_becomes_searchable_without_a_click() {
         "still broken, still listed"
     );
     assert_eq!(h.state().catalog().map(|c| c.len()), Some(40));
+}
+
+/// Copies of a photo take one card, with a badge, and the grid still shows K different photos.
+#[test]
+fn copies_of_a_photo_take_one_card_with_a_badge() {
+    let f = fixture();
+    let mut h = open_fake(&f);
+    std::fs::copy(&f.original, f.folder.join("same-photo-again.jpg")).unwrap();
+    wait_for(&mut h, "the copy was not indexed", |app| {
+        app.catalog().map(|c| c.len()) == Some(41)
+    });
+    drop_file(&mut h, &f.outside);
+    assert_eq!(h.get_all_by_label_contains("Look-alike ").count(), 12);
+    let first = h.state().results()[0].0;
+    let badge = h.get_by_label_contains(", +1 copy");
+    assert!(
+        format!("{badge:?}").contains("Look-alike 1:"),
+        "the badge is on the first card"
+    );
+    let cat = h.state().catalog().unwrap();
+    let shown: Vec<String> = h
+        .state()
+        .results()
+        .iter()
+        .map(|(i, _)| cat.items()[*i].path.display().to_string())
+        .collect();
+    let original = f
+        .original
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        shown
+            .iter()
+            .filter(|p| **p == original || *p == "same-photo-again.jpg")
+            .count(),
+        1,
+        "one card for the photo and its copy: {shown:?}"
+    );
+    assert!(
+        shown[0] == original || shown[0] == "same-photo-again.jpg",
+        "{first}"
+    );
 }

@@ -271,3 +271,85 @@ fn query_with(data: &Path, photo: &Path, db: &Path, extra: &[&str]) -> Value {
             .args(extra),
     )
 }
+
+/// Copies of one photo (the same bytes under another name, a re-encoded JPEG) take one place
+/// among the look-alikes, with the others listed as its copies; a colour variant of it is another
+/// product and keeps its own place; `--all-copies` lists every copy on its own.
+#[test]
+fn copies_of_a_photo_take_one_place_and_a_colour_variant_keeps_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let files = common::copy_photos(&common::demo_photos(40), &root);
+    // A colourful photo, so that a colour variant of it can be made.
+    let (original, variant) = files
+        .iter()
+        .find_map(|f| {
+            let rgb = lookalike::embed::load_photo(f).unwrap().rgb;
+            common::transform::colour_variant(&rgb, 130.0).map(|v| (f.clone(), v))
+        })
+        .expect("a colourful demo photo");
+    let rgb = lookalike::embed::load_photo(&original).unwrap().rgb;
+    std::fs::copy(&original, root.join("again.jpg")).unwrap();
+    std::fs::write(
+        root.join("reencoded.jpg"),
+        common::transform::encode_jpeg(&rgb, 85),
+    )
+    .unwrap();
+    std::fs::write(root.join("other-colour.jpg"), variant).unwrap();
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    let outside = tmp.path().join("download.jpg");
+    std::fs::copy(&original, &outside).unwrap();
+    let name = |v: &Value| {
+        Path::new(v.as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let copies_of_it = [
+        name(&Value::from(original.to_string_lossy().as_ref())),
+        "again.jpg".to_string(),
+        "reencoded.jpg".to_string(),
+    ];
+
+    let r = query_with(tmp.path(), &outside, &db, &["-k", "8"]);
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 8, "K places, each a different photo");
+    let shown: Vec<String> = results.iter().map(|h| name(&h["path"])).collect();
+    assert!(copies_of_it.contains(&shown[0]), "{shown:?}");
+    let mut folded: Vec<String> = results[0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(name)
+        .collect();
+    folded.push(shown[0].clone());
+    folded.sort();
+    let mut expected = copies_of_it.to_vec();
+    expected.sort();
+    assert_eq!(
+        folded, expected,
+        "the first card holds the photo and its two copies"
+    );
+    assert!(
+        shown[1..].iter().all(|s| !copies_of_it.contains(s)),
+        "no copy takes a place of its own: {shown:?}"
+    );
+    assert!(
+        shown.contains(&"other-colour.jpg".to_string()),
+        "the colour variant is another product, listed on its own: {shown:?}"
+    );
+
+    let r = query_with(tmp.path(), &outside, &db, &["-k", "8", "--all-copies"]);
+    let shown: Vec<String> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| name(&h["path"]))
+        .collect();
+    assert!(
+        copies_of_it.iter().all(|c| shown[..3].contains(c)),
+        "{shown:?}"
+    );
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::file_picker::Purpose;
-use super::input::{NOTHING_TO_PASTE, path_from_text};
+use super::input::path_from_text;
 use super::query_panel::Query;
 use super::{Engine, LookalikeApp, QueryInput, View};
 use crate::query::LookupOptions;
@@ -114,8 +114,8 @@ impl LookalikeApp {
             Command::PickPhoto => self.pick(Purpose::Photo),
             Command::Paste => self.paste(),
             Command::PasteText(text) => match path_from_text(&text) {
-                Some(path) => self.run_query(QueryInput::File(path)),
-                None => self.status.show_error(NOTHING_TO_PASTE),
+                Ok(path) => self.run_query(QueryInput::File(path)),
+                Err(why) => self.status.show_error(why),
             },
             Command::Query(input) => self.run_query(input),
             Command::QueryItem(i) => self.run_query(QueryInput::Item(i)),
@@ -381,6 +381,7 @@ impl LookalikeApp {
                 style_aware: self.settings.style_aware,
                 same_category: self.settings.same_category,
                 colour: self.settings.colour,
+                all_copies: false,
             },
             self.look_alikes.label_filter().clone(),
         );

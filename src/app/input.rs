@@ -23,13 +23,13 @@ impl LookalikeApp {
             self.run_query(QueryInput::Pixels(Arc::new(rgb)));
             return;
         }
-        if let Ok(text) = clipboard.get_text()
-            && let Some(path) = path_from_text(&text)
-        {
-            self.run_query(QueryInput::File(path));
-            return;
+        match clipboard.get_text() {
+            Ok(text) => match path_from_text(&text) {
+                Ok(path) => self.run_query(QueryInput::File(path)),
+                Err(why) => self.status.show_error(why),
+            },
+            Err(_) => self.status.show_error(NOTHING_TO_PASTE),
         }
-        self.status.show_error(NOTHING_TO_PASTE);
     }
 
     pub(super) fn keyboard(&mut self, ui: &egui::Ui, commands: &mut Vec<Command>) {
@@ -132,9 +132,125 @@ fn rgba_on_white(width: usize, height: usize, rgba: &[u8], premultiplied: bool) 
     out
 }
 
-/// A photo path from pasted text: a plain path or a `file://` URI.
-pub(super) fn path_from_text(text: &str) -> Option<PathBuf> {
-    let line = text.lines().next()?.trim();
-    let p = PathBuf::from(line.strip_prefix("file://").unwrap_or(line));
-    (p.is_file() && crate::catalog::is_photo_name(&p)).then_some(p)
+/// The photo pasted text names: a plain path, a `file://` URI (percent-encoded, as file managers
+/// copy them), or the first photo of a `text/uri-list`; otherwise why it cannot be searched, in
+/// words a user can act on.
+pub(super) fn path_from_text(text: &str) -> Result<PathBuf, String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if lines.is_empty() {
+        return Err(NOTHING_TO_PASTE.into());
+    }
+    let mut first_problem = None;
+    for line in &lines {
+        if line.starts_with("http://") || line.starts_with("https://") {
+            first_problem.get_or_insert_with(|| format!(
+                "The clipboard holds a web address ({}), and lookalike does not download. Copy the image itself (right-click it, Copy Image), or save it and drop the file.",
+                shorten(line)
+            ));
+            continue;
+        }
+        let path = match line.strip_prefix("file://") {
+            // file:///home/a.jpg, file://localhost/home/a.jpg
+            Some(rest) => PathBuf::from(percent_decoded(
+                rest.strip_prefix("localhost").unwrap_or(rest),
+            )),
+            None => PathBuf::from(line),
+        };
+        if path.is_file() && crate::catalog::is_photo_name(&path) {
+            return Ok(path);
+        }
+        first_problem.get_or_insert_with(|| {
+            if path.is_file() {
+                format!(
+                    "{}: not a photo (lookalike reads JPEG, PNG, WebP, GIF, BMP and TIFF files).",
+                    path.display()
+                )
+            } else if path.is_absolute() {
+                format!(
+                    "{}: no such file. Copy the photo again, or drop it on the window.",
+                    path.display()
+                )
+            } else {
+                NOTHING_TO_PASTE.to_string()
+            }
+        });
+    }
+    Err(first_problem.unwrap_or_else(|| NOTHING_TO_PASTE.into()))
+}
+
+/// `%20` and the like decoded (invalid escapes kept as written).
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// At most 60 characters of `s`.
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= 60 {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(59).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_paths_uris_and_uri_lists_name_the_photo_or_say_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let photo = dir.path().join("summer dress.jpg");
+        std::fs::write(&photo, b"x").unwrap();
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, b"x").unwrap();
+        assert_eq!(
+            path_from_text(&photo.display().to_string()),
+            Ok(photo.clone())
+        );
+        let uri = format!("file://{}", photo.display()).replace(' ', "%20");
+        assert_eq!(path_from_text(&uri), Ok(photo.clone()), "percent-encoded");
+        let list = format!(
+            "# copied by a file manager\r\nfile://{}\r\n{uri}\r\n",
+            notes.display()
+        );
+        assert_eq!(
+            path_from_text(&list),
+            Ok(photo.clone()),
+            "the first photo of a list"
+        );
+        let web = path_from_text("https://shop.example/dress.jpg").unwrap_err();
+        assert!(
+            web.contains("does not download") && web.contains("Copy Image"),
+            "{web}"
+        );
+        let not_photo = path_from_text(&notes.display().to_string()).unwrap_err();
+        assert!(not_photo.contains("notes.txt") && not_photo.contains("not a photo"));
+        let gone = path_from_text("/nowhere/a.jpg").unwrap_err();
+        assert!(gone.contains("/nowhere/a.jpg") && gone.contains("no such file"));
+        assert_eq!(path_from_text("hello").unwrap_err(), NOTHING_TO_PASTE);
+    }
 }

@@ -124,8 +124,8 @@ pub enum Msg {
         item: usize,
         image: Result<(ColorImage, Option<String>), String>,
     },
-    /// Training the head: share done (0..1) and the loss.
-    TrainProgress(f32, f32),
+    /// Training the head: the share done (0..1).
+    TrainProgress(f32),
     TrainDone(Result<PathBuf, String>),
 }
 
@@ -283,10 +283,7 @@ impl Outbox {
             let progress = out.clone();
             let result = train_head(&catalog, &[], &opts, None, &cancel, |p| {
                 if let TrainProgress::Final(e) = p {
-                    progress.send(Msg::TrainProgress(
-                        e.epoch as f32 / e.epochs.max(1) as f32,
-                        e.loss,
-                    ));
+                    progress.send(Msg::TrainProgress(e.epoch as f32 / e.epochs.max(1) as f32));
                 }
             })
             .map(|_| catalog.location().to_path_buf())

@@ -13,7 +13,6 @@ use crate::learn::StyleSpace;
 /// A head being learned.
 struct Training {
     done: f32,
-    loss: f32,
     cancel: Arc<AtomicBool>,
 }
 
@@ -46,17 +45,12 @@ impl Learning {
 
     /// Learning started; `cancel` stops it.
     pub fn started(&mut self, cancel: Arc<AtomicBool>) {
-        self.training = Some(Training {
-            done: 0.0,
-            loss: f32::NAN,
-            cancel,
-        });
+        self.training = Some(Training { done: 0.0, cancel });
     }
 
-    pub fn progress(&mut self, done: f32, loss: f32) {
+    pub fn progress(&mut self, done: f32) {
         if let Some(t) = &mut self.training {
             t.done = done;
-            t.loss = loss;
         }
     }
 
@@ -81,7 +75,7 @@ impl Learning {
             ui.add(
                 egui::ProgressBar::new(t.done)
                     .desired_width(ui.available_width().min(260.0))
-                    .text(format!("Learning… loss {:.2}", t.loss)),
+                    .text(format!("Learning… {:.0}%", t.done * 100.0)),
             );
             return;
         }
@@ -96,7 +90,7 @@ impl Learning {
                     .button("Learn from labels")
                     .on_hover_text(format!(
                         "Train a small head on {} in a few seconds: predicted labels for each query, style-aware ranking, and a category filter.",
-                        columns.join(", ")
+                        human(columns)
                     ))
                     .clicked()
                 {
@@ -104,14 +98,15 @@ impl Learning {
                 }
             }
             Some(head) => {
-                ui.weak(format!("Learned: {}", head.column_names().join(", ")));
+                ui.weak(format!("Learned: {}", human(&head.column_names())));
                 if ui.small_button("Learn again").clicked() {
                     commands.push(Command::TrainHead);
                 }
             }
         }
         let has_head = self.style.is_some();
-        let mut style = settings.style_aware;
+        // Without a head the switches are off, whatever was chosen for another catalog.
+        let mut style = settings.style_aware && has_head;
         if ui
             .add_enabled(has_head, egui::Checkbox::new(&mut style, "Style-aware ranking"))
             .on_hover_text("Rank in the space learned from the labels: items sharing category, colour and usage come first.")
@@ -123,8 +118,9 @@ impl Learning {
             .style
             .as_ref()
             .and_then(|h| h.column_names().into_iter().next())
+            .map(|c| crate::query::filter::human_column(&c).to_lowercase())
             .unwrap_or_else(|| "category".into());
-        let mut same = settings.same_category;
+        let mut same = settings.same_category && has_head;
         if ui
             .add_enabled(
                 has_head,
@@ -135,4 +131,13 @@ impl Learning {
             commands.push(Command::SetSameCategory(same));
         }
     }
+}
+
+/// Label columns in words, "Article type, Colour".
+fn human(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| crate::query::filter::human_column(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

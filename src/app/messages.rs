@@ -143,9 +143,7 @@ impl LookalikeApp {
                 }
                 Msg::PickedExportFile(p) => self.apply(Command::ExportMarked(p)),
                 Msg::PickerUnavailable(purpose) => self.open_picker(purpose),
-                Msg::TrainProgress(done, loss) => {
-                    self.learning.progress(done, loss);
-                }
+                Msg::TrainProgress(done) => self.learning.progress(done),
                 Msg::TrainDone(result) => {
                     self.learning.ended();
                     match result {
@@ -232,8 +230,10 @@ impl LookalikeApp {
                     q.embed_ms = ms;
                 }
                 q.search_ms = out.search_ms;
-                self.look_alikes
-                    .show_hits(out.answer.hits.iter().map(|h| h.hit).collect());
+                self.look_alikes.show_hits(
+                    out.answer.hits.iter().map(|h| h.hit).collect(),
+                    out.answer.copies,
+                );
             }
             Err(e) => {
                 self.status.show_error(e);

@@ -256,12 +256,17 @@ impl QueryPanel {
                         .num_columns(3)
                         .show(ui, |ui| {
                             for p in &q.predictions {
-                                ui.weak(&p.column);
+                                ui.weak(crate::query::filter::human_column(&p.column));
                                 ui.label(&p.label).widget_info(|| {
                                     egui::WidgetInfo::labeled(
                                         egui::Role::Label,
                                         true,
-                                        format!("Predicted {}: {}", p.column, p.label),
+                                        format!(
+                                            "Predicted {}: {}",
+                                            crate::query::filter::human_column(&p.column)
+                                                .to_lowercase(),
+                                            p.label
+                                        ),
                                     )
                                 });
                                 ui.add(

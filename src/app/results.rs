@@ -19,6 +19,8 @@ use crate::search::Hit;
 /// The look-alikes panel.
 pub struct LookAlikes {
     hits: Vec<Hit>,
+    /// For each hit, the catalog items that are copies of it (one card shows them all).
+    copies: Vec<Vec<usize>>,
     /// Rank of the selected card.
     selected: Option<usize>,
     /// Catalog item whose card the pointer is over.
@@ -47,6 +49,7 @@ impl Default for LookAlikes {
     fn default() -> Self {
         LookAlikes {
             hits: Vec::new(),
+            copies: Vec::new(),
             selected: None,
             hovered: None,
             filter: String::new(),
@@ -66,14 +69,17 @@ fn catalog_key(catalog: &Catalog) -> usize {
 
 impl LookAlikes {
     /// Show these hits (a new answer): the selection goes.
-    pub fn show_hits(&mut self, hits: Vec<Hit>) {
+    pub fn show_hits(&mut self, hits: Vec<Hit>, mut copies: Vec<Vec<usize>>) {
+        copies.resize(hits.len(), Vec::new());
         self.hits = hits;
+        self.copies = copies;
         self.selected = None;
     }
 
     pub fn clear(&mut self) {
-        self.show_hits(Vec::new());
+        self.show_hits(Vec::new(), Vec::new());
     }
+
 
     /// The catalog changed: each hit's item is now at `moved(old)`, or gone (None).
     pub fn remap(&mut self, moved: &dyn Fn(usize) -> Option<usize>) {
@@ -81,16 +87,22 @@ impl LookAlikes {
             .selected
             .and_then(|r| self.hits.get(r))
             .and_then(|h| moved(h.index));
-        self.hits = self
+        let (hits, copies) = self
             .hits
             .iter()
-            .filter_map(|h| {
-                moved(h.index).map(|index| Hit {
-                    index,
-                    score: h.score,
+            .zip(&self.copies)
+            .filter_map(|(h, c)| {
+                moved(h.index).map(|index| {
+                    let hit = Hit {
+                        index,
+                        score: h.score,
+                    };
+                    (hit, c.iter().filter_map(|&i| moved(i)).collect())
                 })
             })
-            .collect();
+            .unzip();
+        self.hits = hits;
+        self.copies = copies;
         self.selected = selected.and_then(|i| self.rank_of(i));
         self.hovered = None;
     }
@@ -395,6 +407,7 @@ impl LookAlikes {
             ui,
             catalog,
             &self.hits,
+            &self.copies,
             &layout,
             &fields,
             Marked {
@@ -531,6 +544,7 @@ fn grid(
     ui: &mut Ui,
     catalog: &Catalog,
     hits: &[Hit],
+    copies: &[Vec<usize>],
     layout: &CardLayout,
     fields: &[String],
     marked: Marked,
@@ -544,7 +558,10 @@ fn grid(
             ui.horizontal_wrapped(|ui| {
                 ui.spacing_mut().item_spacing = vec2(GAP, GAP);
                 for (rank, hit) in hits.iter().enumerate() {
-                    let response = card(ui, catalog, rank, hit, layout, fields, &marked, thumbs);
+                    let copies = copies.get(rank).map_or(&[][..], Vec::as_slice);
+                    let response = card(
+                        ui, catalog, rank, hit, copies, layout, fields, &marked, thumbs,
+                    );
                     if response.hovered() {
                         hovered = Some(hit.index);
                     }
@@ -582,6 +599,7 @@ fn card(
     catalog: &Catalog,
     rank: usize,
     hit: &Hit,
+    copies: &[usize],
     layout: &CardLayout,
     fields: &[String],
     marked: &Marked,
@@ -595,10 +613,20 @@ fn card(
         .collect();
     let details = details.join(" · ");
     let (rect, response) = ui.allocate_exact_size(layout.card, Sense::click());
+    let badge = match copies.len() {
+        0 => String::new(),
+        1 => "+1 copy".to_string(),
+        n => format!("+{n} copies"),
+    };
     let accessible = format!(
-        "Look-alike {}: {title}, {details}, score {:.3}",
+        "Look-alike {}: {title}, {details}, score {:.3}{}",
         rank + 1,
-        hit.score
+        hit.score,
+        if badge.is_empty() {
+            String::new()
+        } else {
+            format!(", {badge}")
+        }
     );
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &accessible));
     let visuals = ui.visuals();
@@ -644,6 +672,18 @@ fn card(
             painter.rect_filled(thumb_rect, 4.0, visuals.extreme_bg_color);
         }
     }
+    if !badge.is_empty() {
+        // The copies folded into this card, on its photo's corner.
+        let galley = painter.layout_no_wrap(
+            badge.clone(),
+            egui::FontId::proportional(12.0),
+            Color32::WHITE,
+        );
+        let at = thumb_rect.right_top() + vec2(-galley.size().x - 10.0, 4.0);
+        let back = egui::Rect::from_min_size(at, galley.size() + vec2(8.0, 4.0));
+        painter.rect_filled(back, 4.0, Color32::from_rgba_unmultiplied(20, 20, 20, 210));
+        painter.galley(at + vec2(4.0, 2.0), galley, Color32::WHITE);
+    }
     let text_width = rect.width() - 2.0 * PAD;
     let line = |y: f32, text: String, size: f32, color: Color32| {
         let mut job = egui::text::LayoutJob::single_section(
@@ -678,6 +718,13 @@ fn card(
             hit.score, item.width, item.height
         ));
         ui.weak(path.display().to_string());
+        if !copies.is_empty() {
+            ui.separator();
+            ui.label(format!("The same photo also as ({badge}):"));
+            for &c in copies {
+                ui.weak(catalog.abs_path(c).display().to_string());
+            }
+        }
     })
 }
 

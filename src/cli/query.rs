@@ -47,6 +47,10 @@ pub struct QueryArgs {
     /// a word of some label; terms separated by commas must all hold.
     #[arg(long = "where", value_name = "FILTER")]
     pub filter: Option<String>,
+    /// List copies of an item (byte-identical or near-identical photos) as look-alikes of their
+    /// own; by default each is shown once, with its copies ("copies" in JSON).
+    #[arg(long)]
+    pub all_copies: bool,
     /// Rank in the style space learned from the catalog's labels (after `lookalike train-head`).
     #[arg(long)]
     pub style: bool,
@@ -213,6 +217,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             style_aware: a.style,
             same_category: a.same_category,
             colour: a.colour,
+            all_copies: a.all_copies,
         },
         filter,
     };
@@ -295,10 +300,17 @@ fn print_found(s: &Searcher, f: &Found, a: &QueryArgs, layout: Layout) -> Result
             .iter()
             .enumerate()
             .map(|(r, h)| {
+                let copies: Vec<String> = answer
+                    .copies
+                    .get(r)
+                    .into_iter()
+                    .flatten()
+                    .map(|&c| catalog.abs_path(c).to_string_lossy().into_owned())
+                    .collect();
                 serde_json::json!({
                     "rank": r + 1, "score": h.hit.score, "path": catalog.abs_path(h.hit.index).to_string_lossy(),
                     "label": catalog.label(h.hit.index), "labels": catalog.items()[h.hit.index].labels,
-                    "region": h.region,
+                    "region": h.region, "copies": copies,
                 })
             })
             .collect();
@@ -394,12 +406,18 @@ fn print_found(s: &Searcher, f: &Found, a: &QueryArgs, layout: Layout) -> Result
         catalog.label_field()
     );
     for (r, h) in hits.iter().enumerate() {
+        let copies = answer.copies.get(r).map_or(0, Vec::len);
         println!(
-            "{:>4}  {:>6.3}  {:<20}  {}",
+            "{:>4}  {:>6.3}  {:<20}  {}{}",
             r + 1,
             h.hit.score,
             catalog.label(h.hit.index),
-            super::shown(&catalog.abs_path(h.hit.index))
+            super::shown(&catalog.abs_path(h.hit.index)),
+            match copies {
+                0 => String::new(),
+                1 => "  (+1 copy)".into(),
+                n => format!("  (+{n} copies)"),
+            }
         );
     }
     Ok(())

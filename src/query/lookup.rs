@@ -17,6 +17,10 @@ pub struct LookupOptions {
     /// Weight of colour agreement in the ranking, 0 (shape only) to 1 (colour only); used by the
     /// query service (see [`crate::search::colour`]).
     pub colour: f32,
+    /// List copies of an item (byte-identical or near-identical photos, see
+    /// [`crate::dups::copies_among`]) as look-alikes of their own; by default the query service
+    /// shows each once, with its copies beside it.
+    pub all_copies: bool,
 }
 
 impl Default for LookupOptions {
@@ -26,6 +30,7 @@ impl Default for LookupOptions {
             style_aware: false,
             same_category: false,
             colour: crate::search::colour::DEFAULT_COLOUR_WEIGHT,
+            all_copies: false,
         }
     }
 }

@@ -158,7 +158,13 @@ pub struct Answer {
     pub suggestions: Vec<Suggestion>,
     /// What the learned head predicts for the leading region (empty without a head).
     pub predictions: Vec<Prediction>,
+    /// For each hit, the catalog items that are copies of it (shown once, as that hit; empty
+    /// with [`LookupOptions::all_copies`]).
+    pub copies: Vec<Vec<usize>>,
 }
+
+/// Results searched beyond K so that K remain once copies are folded into one.
+const COPY_SLACK: usize = 8;
 
 /// How far below the best region's top score another kind of item may be to be suggested.
 const SUGGESTION_MARGIN: f32 = 0.12;
@@ -180,13 +186,19 @@ pub fn search_regions(
         return Answer::default();
     }
     let queries: Vec<&[f32]> = regions.iter().map(|r| r.vector.as_slice()).collect();
+    // A few more than K, so that K remain once copies are folded together.
+    let want = if opts.all_copies {
+        opts.k
+    } else {
+        opts.k + COPY_SLACK
+    };
     // Colour-aware ranking: more candidates by shape, re-ranked with their colours.
     let palettes = (opts.colour > 0.0).then(|| catalog.palettes()).flatten();
     let wide = LookupOptions {
         k: if palettes.is_some() {
-            opts.k.max(crate::search::colour::RERANKED)
+            want.max(crate::search::colour::RERANKED)
         } else {
-            opts.k
+            want
         },
         ..*opts
     };
@@ -194,9 +206,9 @@ pub fn search_regions(
     for (lookup, region) in lookups.iter_mut().zip(regions) {
         match (palettes, &region.colours) {
             (Some(p), Some(c)) => {
-                crate::search::colour::rerank(&mut lookup.hits, c, p, opts.colour, opts.k)
+                crate::search::colour::rerank(&mut lookup.hits, c, p, opts.colour, want)
             }
-            _ => lookup.hits.truncate(opts.k),
+            _ => lookup.hits.truncate(want),
         }
     }
     // The kind of item each region matches: the head's prediction, else its best match's label.
@@ -236,7 +248,8 @@ pub fn search_regions(
             .total_cmp(&a.hit.score)
             .then(a.hit.index.cmp(&b.hit.index))
     });
-    hits.truncate(opts.k);
+    hits.truncate(want);
+    let (hits, copies) = fold_copies(catalog, hits, opts);
 
     let mut suggestions: Vec<Suggestion> = Vec::new();
     if automatic {
@@ -267,5 +280,33 @@ pub fn search_regions(
         lead,
         suggestions,
         predictions: lookups[lead].predictions.clone(),
+        copies,
     }
+}
+
+/// The first K hits that are no copy of a better one, each with its copies (see
+/// [`crate::dups::copies_among`]); all K hits as they are with `all_copies`.
+fn fold_copies(
+    catalog: &Catalog,
+    mut hits: Vec<RegionHit>,
+    opts: &LookupOptions,
+) -> (Vec<RegionHit>, Vec<Vec<usize>>) {
+    if opts.all_copies {
+        hits.truncate(opts.k);
+        let none = vec![Vec::new(); hits.len()];
+        return (hits, none);
+    }
+    let ranked: Vec<usize> = hits.iter().map(|h| h.hit.index).collect();
+    let groups = match crate::dups::copies_among(catalog, &ranked) {
+        Ok(g) => g,
+        Err(e) => {
+            log::warn!("copies among the results not folded: {e}");
+            (0..ranked.len()).map(|x| (x, Vec::new())).collect()
+        }
+    };
+    groups
+        .into_iter()
+        .take(opts.k)
+        .map(|(lead, copies)| (hits[lead], copies.into_iter().map(|y| ranked[y]).collect()))
+        .unzip()
 }
