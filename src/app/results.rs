@@ -80,7 +80,6 @@ impl LookAlikes {
         self.show_hits(Vec::new(), Vec::new());
     }
 
-
     /// The catalog changed: each hit's item is now at `moved(old)`, or gone (None).
     pub fn remap(&mut self, moved: &dyn Fn(usize) -> Option<usize>) {
         let selected = self
@@ -296,13 +295,15 @@ impl LookAlikes {
     ) {
         ui.horizontal_wrapped(|ui| {
             let n = self.hits.len();
-            ui.label(
-                RichText::new(format!(
-                    "{n} look-{}",
-                    if n == 1 { "alike" } else { "alikes" }
-                ))
-                .strong(),
-            );
+            if n > 0 {
+                ui.label(
+                    RichText::new(format!(
+                        "{n} look-{}",
+                        if n == 1 { "alike" } else { "alikes" }
+                    ))
+                    .strong(),
+                );
+            }
             if !self.parsed.is_empty() {
                 let filter = self.filter.trim().to_string();
                 let kept = self.kept(catalog).map(|k| k.count);
@@ -710,7 +711,12 @@ fn card(
             ui.add(egui::Image::from_texture(&t).fit_to_exact_size(vec2(256.0, 256.0)));
         }
         ui.label(RichText::new(&title).strong());
-        for (k, v) in item.labels.iter().filter(|(_, v)| !v.is_empty()) {
+        // Every label but the one the title already gives.
+        for (k, v) in item
+            .labels
+            .iter()
+            .filter(|(_, v)| !v.is_empty() && *v != title)
+        {
             ui.label(format!("{}: {v}", human_column(k)));
         }
         ui.label(format!(

@@ -164,7 +164,14 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             let m = lookalike::catalog::model_for_index(&index, None).ok()?;
             Embedder::start(m.clone(), options).ok().map(|e| (m, e))
         });
-        (super::open_catalog(&index), early.join().ok().flatten())
+        let catalog = super::open_catalog(&index);
+        // The colours the ranking blends in are read meanwhile too (from every fingerprint).
+        if let Ok(c) = &catalog
+            && a.colour > 0.0
+        {
+            c.palettes();
+        }
+        (catalog, early.join().ok().flatten())
     });
     let catalog = catalog?;
     let wanted = catalog.query_model()?;
