@@ -486,9 +486,6 @@ impl eframe::App for LookalikeApp {
             let shown = self.status_shown();
             self.status.ui(ui, &shown, &mut commands)
         });
-        if self.status.error().is_some() {
-            egui::Panel::top("error").show(ui, |ui| self.status.error_ui(ui, &mut commands));
-        }
         match self.view {
             View::LookAlikes => {
                 // Wide enough to draw a box on the query photo, more so on large screens.
@@ -543,6 +540,18 @@ impl eframe::App for LookalikeApp {
             self.picker = None;
         }
         self.status.failures_window(&ctx, &mut commands);
+        // The error floats over the panels, above the status bar: it does not push the layout.
+        if self.status.error().is_some() {
+            egui::Area::new(egui::Id::unique("error-banner"))
+                .order(egui::Order::Foreground)
+                .anchor(egui::Align2::CENTER_BOTTOM, egui::vec2(0.0, -36.0))
+                .show(&ctx, |ui| {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| {
+                        ui.set_max_width(ctx.content_rect().width() * 0.7);
+                        self.status.error_ui(ui, &mut commands)
+                    })
+                });
+        }
         if let Some(dialog) = &mut self.shared_dialog
             && let Some(done) = dialog.ui(&ctx)
         {

@@ -178,7 +178,7 @@ impl Status {
     /// The error line, when there is an error.
     pub fn error_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         let Some(e) = &self.error else { return };
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.colored_label(ERROR, RichText::new(e).strong());
             if ui.small_button("Dismiss").clicked() {
                 commands.push(Command::DismissError);
