@@ -222,6 +222,8 @@ impl Outbox {
                         log::warn!("the map is left out: {}", describe(&e));
                         None
                     });
+                    // The colours the ranking blends in, read now rather than by the first query.
+                    catalog.palettes();
                     Opened {
                         learnable: crate::learn::learnable_columns(&catalog),
                         catalog: Arc::new(catalog),
