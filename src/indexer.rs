@@ -278,6 +278,13 @@ pub fn index_folder(
         if changed || crate::map::CatalogMap::load(&catalog)?.is_none() {
             crate::map::CatalogMap::compute(&catalog)?;
         }
+        // So are the bands of match strength, measured on the catalog's own neighbours.
+        use crate::search::strength::{META_KEY, MatchStrength, SAMPLE};
+        if (changed || store.stored_meta(META_KEY)?.is_none())
+            && let Some(s) = MatchStrength::measure(catalog.vectors(), catalog.palettes(), SAMPLE)
+        {
+            store.open_writer()?.set_meta(META_KEY, &s.to_meta())?;
+        }
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

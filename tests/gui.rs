@@ -139,8 +139,9 @@ fn dropping_a_photo_shows_k_lookalikes_with_scores_and_labels() {
     );
     // The card gives the product's name, its colour and its kind, and the score.
     let labels = &cat.items()[best].labels;
+    // A copy of a catalog photo is a very close match.
     let label = format!(
-        "Look-alike 1: {}, {} · {}, score {:.3}",
+        "Look-alike 1: {}, {} · {}, score {:.3}, very close",
         &labels["productDisplayName"],
         &labels["baseColour"],
         cat.label(best),

@@ -353,3 +353,47 @@ fn copies_of_a_photo_take_one_place_and_a_colour_variant_keeps_its_own() {
         "{shown:?}"
     );
 }
+
+/// Every look-alike says how strong a match it is in this catalog: a copy of a catalog photo is
+/// very close, an espresso cup is at best loosely related to the catalog's clothes.
+#[test]
+fn matches_say_how_strong_they_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let files = common::copy_photos(&common::demo_photos(60), &root);
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    let outside = tmp.path().join("download.jpg");
+    std::fs::copy(&files[7], &outside).unwrap();
+    let r = query_with(tmp.path(), &outside, &db, &["-k", "20"]);
+    let bands: Vec<&str> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["match"].as_str().expect("a band"))
+        .collect();
+    assert_eq!(bands[0], "very close", "{bands:?}");
+    assert!(
+        bands.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "best first: {bands:?}"
+    );
+    assert_ne!(bands[19], "very close", "{bands:?}");
+    let cup = query_with(
+        tmp.path(),
+        &common::known_photo("coffee.png"),
+        &db,
+        &["-k", "3", "--colour", "0"],
+    );
+    assert_eq!(
+        cup["results"][0]["match"], "loosely related",
+        "{}",
+        cup["results"][0]
+    );
+}
+
+fn rank(band: &str) -> usize {
+    ["very close", "similar", "loosely related"]
+        .iter()
+        .position(|b| *b == band)
+        .unwrap()
+}

@@ -233,6 +233,7 @@ impl LookalikeApp {
                 self.look_alikes.show_hits(
                     out.answer.hits.iter().map(|h| h.hit).collect(),
                     out.answer.copies,
+                    out.answer.strength,
                 );
             }
             Err(e) => {

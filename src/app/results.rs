@@ -15,12 +15,15 @@ use crate::catalog::Catalog;
 use crate::query::LabelFilter;
 use crate::query::filter::{Column, human_column, listed_columns};
 use crate::search::Hit;
+use crate::search::strength::Band;
 
 /// The look-alikes panel.
 pub struct LookAlikes {
     hits: Vec<Hit>,
     /// For each hit, the catalog items that are copies of it (one card shows them all).
     copies: Vec<Vec<usize>>,
+    /// For each hit, how strong a match it is (None: the index has no bands).
+    strength: Vec<Option<Band>>,
     /// Rank of the selected card.
     selected: Option<usize>,
     /// Catalog item whose card the pointer is over.
@@ -50,6 +53,7 @@ impl Default for LookAlikes {
         LookAlikes {
             hits: Vec::new(),
             copies: Vec::new(),
+            strength: Vec::new(),
             selected: None,
             hovered: None,
             filter: String::new(),
@@ -69,15 +73,22 @@ fn catalog_key(catalog: &Catalog) -> usize {
 
 impl LookAlikes {
     /// Show these hits (a new answer): the selection goes.
-    pub fn show_hits(&mut self, hits: Vec<Hit>, mut copies: Vec<Vec<usize>>) {
+    pub fn show_hits(
+        &mut self,
+        hits: Vec<Hit>,
+        mut copies: Vec<Vec<usize>>,
+        mut strength: Vec<Option<Band>>,
+    ) {
         copies.resize(hits.len(), Vec::new());
+        strength.resize(hits.len(), None);
         self.hits = hits;
         self.copies = copies;
+        self.strength = strength;
         self.selected = None;
     }
 
     pub fn clear(&mut self) {
-        self.show_hits(Vec::new(), Vec::new());
+        self.show_hits(Vec::new(), Vec::new(), Vec::new());
     }
 
     /// The catalog changed: each hit's item is now at `moved(old)`, or gone (None).
@@ -86,22 +97,24 @@ impl LookAlikes {
             .selected
             .and_then(|r| self.hits.get(r))
             .and_then(|h| moved(h.index));
-        let (hits, copies) = self
+        let kept: Vec<(Hit, Vec<usize>, Option<Band>)> = self
             .hits
             .iter()
             .zip(&self.copies)
-            .filter_map(|(h, c)| {
+            .zip(&self.strength)
+            .filter_map(|((h, c), s)| {
                 moved(h.index).map(|index| {
                     let hit = Hit {
                         index,
                         score: h.score,
                     };
-                    (hit, c.iter().filter_map(|&i| moved(i)).collect())
+                    (hit, c.iter().filter_map(|&i| moved(i)).collect(), *s)
                 })
             })
-            .unzip();
-        self.hits = hits;
-        self.copies = copies;
+            .collect();
+        self.hits = kept.iter().map(|k| k.0).collect();
+        self.copies = kept.iter().map(|k| k.1.clone()).collect();
+        self.strength = kept.iter().map(|k| k.2).collect();
         self.selected = selected.and_then(|i| self.rank_of(i));
         self.hovered = None;
     }
@@ -408,7 +421,7 @@ impl LookAlikes {
             ui,
             catalog,
             &self.hits,
-            &self.copies,
+            (&self.copies, &self.strength),
             &layout,
             &fields,
             Marked {
@@ -532,6 +545,12 @@ pub fn card_layout(width: f32, height: f32, n: usize, zoom: f32) -> CardLayout {
     }
 }
 
+/// What a card shows beside its hit: the copies folded into it and how strong a match it is.
+struct Shown<'a> {
+    copies: &'a [usize],
+    strength: Option<Band>,
+}
+
 /// Cards drawn apart from the others.
 struct Marked {
     selected: Option<usize>,
@@ -545,7 +564,7 @@ fn grid(
     ui: &mut Ui,
     catalog: &Catalog,
     hits: &[Hit],
-    copies: &[Vec<usize>],
+    (copies, strength): (&[Vec<usize>], &[Option<Band>]),
     layout: &CardLayout,
     fields: &[String],
     marked: Marked,
@@ -559,9 +578,12 @@ fn grid(
             ui.horizontal_wrapped(|ui| {
                 ui.spacing_mut().item_spacing = vec2(GAP, GAP);
                 for (rank, hit) in hits.iter().enumerate() {
-                    let copies = copies.get(rank).map_or(&[][..], Vec::as_slice);
+                    let shown = Shown {
+                        copies: copies.get(rank).map_or(&[][..], Vec::as_slice),
+                        strength: strength.get(rank).copied().flatten(),
+                    };
                     let response = card(
-                        ui, catalog, rank, hit, copies, layout, fields, &marked, thumbs,
+                        ui, catalog, rank, hit, &shown, layout, fields, &marked, thumbs,
                     );
                     if response.hovered() {
                         hovered = Some(hit.index);
@@ -600,7 +622,7 @@ fn card(
     catalog: &Catalog,
     rank: usize,
     hit: &Hit,
-    copies: &[usize],
+    shown: &Shown,
     layout: &CardLayout,
     fields: &[String],
     marked: &Marked,
@@ -614,15 +636,21 @@ fn card(
         .collect();
     let details = details.join(" · ");
     let (rect, response) = ui.allocate_exact_size(layout.card, Sense::click());
+    let copies = shown.copies;
+    let strength = shown.strength.map(Band::words);
+    let strength_short = shown.strength.map(Band::short);
+    // A weak match looks weak: its photo faded, its words dim.
+    let weak = shown.strength == Some(Band::Loose);
     let badge = match copies.len() {
         0 => String::new(),
         1 => "+1 copy".to_string(),
         n => format!("+{n} copies"),
     };
     let accessible = format!(
-        "Look-alike {}: {title}, {details}, score {:.3}{}",
+        "Look-alike {}: {title}, {details}, score {:.3}{}{}",
         rank + 1,
         hit.score,
+        strength.map(|s| format!(", {s}")).unwrap_or_default(),
         if badge.is_empty() {
             String::new()
         } else {
@@ -667,7 +695,12 @@ fn card(
             let scale = (thumb / size.x.max(size.y)).min(2.0);
             let r = egui::Rect::from_center_size(thumb_rect.center(), size * scale);
             let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
-            painter.image(t.id(), r, uv, Color32::WHITE);
+            let tint = if weak {
+                Color32::from_white_alpha(120)
+            } else {
+                Color32::WHITE
+            };
+            painter.image(t.id(), r, uv, tint);
         }
         None => {
             painter.rect_filled(thumb_rect, 4.0, visuals.extreme_bg_color);
@@ -696,13 +729,17 @@ fn card(
         painter.galley(rect.left_top() + vec2(PAD, y), galley, color);
     };
     let top = PAD + thumb + 4.0;
-    line(
-        top,
-        format!("#{}  {:.3}", rank + 1, hit.score),
-        14.0,
-        visuals.text_color(),
-    );
-    line(top + 19.0, title.clone(), 13.0, visuals.strong_text_color());
+    let score = match strength_short {
+        Some(s) => format!("#{}  {:.3} · {s}", rank + 1, hit.score),
+        None => format!("#{}  {:.3}", rank + 1, hit.score),
+    };
+    let (score_color, title_color) = if weak {
+        (visuals.weak_text_color(), visuals.text_color())
+    } else {
+        (visuals.text_color(), visuals.strong_text_color())
+    };
+    line(top, score, 14.0, score_color);
+    line(top + 19.0, title.clone(), 13.0, title_color);
     line(top + 37.0, details.clone(), 12.0, visuals.weak_text_color());
     let path = catalog.abs_path(hit.index);
     let tip_thumb = thumbs.get(catalog.store(), item.id).cloned();

@@ -73,6 +73,8 @@ pub struct Catalog {
     damaged: Vec<usize>,
     /// Each item's colours for colour-aware ranking, read on first use (see [`Catalog::palettes`]).
     palettes: std::sync::OnceLock<Vec<Option<crate::search::colour::Palette>>>,
+    /// The bands of match strength indexing measured (read on first use).
+    strength: std::sync::OnceLock<Option<crate::search::strength::MatchStrength>>,
 }
 
 impl Catalog {
@@ -236,6 +238,18 @@ impl Catalog {
     /// Every item's colour palette for colour-aware ranking, read from the store on first use;
     /// None for a compact catalog (a million items' colours are not kept in memory) or when the
     /// store cannot give them.
+    /// How strong a match of a given cosine is in this catalog (None for an index made before
+    /// it was measured: indexing again measures it).
+    pub fn match_strength(&self) -> Option<crate::search::strength::MatchStrength> {
+        *self.strength.get_or_init(|| {
+            self.store
+                .stored_meta(crate::search::strength::META_KEY)
+                .ok()
+                .flatten()
+                .and_then(|m| crate::search::strength::MatchStrength::from_meta(&m))
+        })
+    }
+
     pub fn palettes(&self) -> Option<&[Option<crate::search::colour::Palette>]> {
         if self.vectors.is_compact() {
             return None;

@@ -75,6 +75,8 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     fn set_not_duplicates(&self, pairs: &[(Vec<u8>, Vec<u8>)], apart: bool) -> Result<()>;
     /// The model, pooling and resize policy the catalog was indexed with.
     fn recorded_model(&self) -> Result<(String, Pooling, ResizePolicy)>;
+    /// A value the index keeps in its metadata (what indexing measured, say).
+    fn stored_meta(&self, key: &str) -> Result<Option<String>>;
     /// Delete the whole catalog (to make it again from nothing); the caller holds the write lock.
     fn remove_all(&self) -> Result<()>;
     /// Open the catalog for indexing, creating it when it does not exist yet.
@@ -216,6 +218,10 @@ impl CatalogStore for SqliteStore {
 
     fn recorded_model(&self) -> Result<(String, Pooling, ResizePolicy)> {
         IndexDb::open_existing(&self.path)?.load_catalog_meta()
+    }
+
+    fn stored_meta(&self, key: &str) -> Result<Option<String>> {
+        self.with_db(|db| db.meta(key))
     }
 
     fn remove_all(&self) -> Result<()> {

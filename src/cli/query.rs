@@ -318,6 +318,7 @@ fn print_found(s: &Searcher, f: &Found, a: &QueryArgs, layout: Layout) -> Result
                     "rank": r + 1, "score": h.hit.score, "path": catalog.abs_path(h.hit.index).to_string_lossy(),
                     "label": catalog.label(h.hit.index), "labels": catalog.items()[h.hit.index].labels,
                     "region": h.region, "copies": copies,
+                    "match": answer.strength.get(r).copied().flatten().map(|b| b.words()),
                 })
             })
             .collect();
@@ -407,17 +408,20 @@ fn print_found(s: &Searcher, f: &Found, a: &QueryArgs, layout: Layout) -> Result
         return Ok(());
     }
     println!(
-        "{:>4}  {:>6}  {:<20}  path",
+        "{:>4}  {:>6}  {:<15}  {:<20}  path",
         "rank",
         "score",
+        "match",
         catalog.label_field()
     );
     for (r, h) in hits.iter().enumerate() {
         let copies = answer.copies.get(r).map_or(0, Vec::len);
+        let strength = answer.strength.get(r).copied().flatten();
         println!(
-            "{:>4}  {:>6.3}  {:<20}  {}{}",
+            "{:>4}  {:>6.3}  {:<15}  {:<20}  {}{}",
             r + 1,
             h.hit.score,
+            strength.map_or("", |b| b.words()),
             catalog.label(h.hit.index),
             super::shown(&catalog.abs_path(h.hit.index)),
             match copies {

@@ -161,6 +161,9 @@ pub struct Answer {
     /// For each hit, the catalog items that are copies of it (shown once, as that hit; empty
     /// with [`LookupOptions::all_copies`]).
     pub copies: Vec<Vec<usize>>,
+    /// For each hit, how strong a match it is in this catalog (by the cosine of its embedding
+    /// with its region's, see [`crate::search::strength`]); None when the index has no bands.
+    pub strength: Vec<Option<crate::search::strength::Band>>,
 }
 
 /// Results searched beyond K so that K remain once copies are folded into one.
@@ -250,6 +253,16 @@ pub fn search_regions(
     });
     hits.truncate(want);
     let (hits, copies) = fold_copies(catalog, hits, opts);
+    // The bands follow the scores shown (colour blended in when it was); a style-space score is
+    // another measure, left without a band.
+    let colour = if palettes.is_some() { opts.colour } else { 0.0 };
+    let strength = match catalog.match_strength() {
+        Some(s) if !opts.style_aware => hits
+            .iter()
+            .map(|h| Some(s.band_blended(h.hit.score, colour)))
+            .collect(),
+        _ => vec![None; hits.len()],
+    };
 
     let mut suggestions: Vec<Suggestion> = Vec::new();
     if automatic {
@@ -281,6 +294,7 @@ pub fn search_regions(
         suggestions,
         predictions: lookups[lead].predictions.clone(),
         copies,
+        strength,
     }
 }
 

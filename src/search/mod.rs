@@ -13,6 +13,7 @@ pub mod compact;
 mod dot;
 mod index;
 pub mod pca;
+pub mod strength;
 
 pub use index::{F32Rows, Keep, RemoteVectors, VectorIndex, VectorKind, Vectors};
 

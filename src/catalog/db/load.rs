@@ -85,6 +85,7 @@ impl IndexDb {
             vectors: Box::new(F32Rows::new(dims, read.embeddings)),
             damaged: read.damaged,
             palettes: Default::default(),
+            strength: Default::default(),
         })
     }
 }

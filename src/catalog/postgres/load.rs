@@ -135,6 +135,7 @@ impl PgStore {
                 vectors,
                 damaged,
                 palettes: Default::default(),
+                strength: Default::default(),
             })
         })
     }

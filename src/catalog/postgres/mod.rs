@@ -428,6 +428,10 @@ impl CatalogStore for PgStore {
         })
     }
 
+    fn stored_meta(&self, key: &str) -> Result<Option<String>> {
+        self.with_client(|c, at| Self::meta(c, at, key))
+    }
+
     fn remove_all(&self) -> Result<()> {
         self.with_client(|c, at| {
             c.batch_execute(&format!(
