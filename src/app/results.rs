@@ -35,14 +35,14 @@ pub struct LookAlikes {
     /// Which items of which catalog the filter keeps (None: no filter, or not worked out yet).
     kept: Option<Kept>,
     /// The catalog's listable label columns, for the filter's menu.
-    columns: Option<(usize, Arc<Vec<Column>>)>,
+    columns: Option<(CatalogKey, Arc<Vec<Column>>)>,
     /// The grid as last drawn (arrow keys move by its rows).
     layout_shown: Option<CardLayout>,
 }
 
 /// The items a filter keeps, for one catalog.
 pub struct Kept {
-    catalog: usize,
+    catalog: CatalogKey,
     filter: LabelFilter,
     pub keep: Arc<Vec<bool>>,
     pub count: usize,
@@ -66,9 +66,12 @@ impl Default for LookAlikes {
     }
 }
 
-/// A catalog's identity for the caches (the address of the open catalog).
-fn catalog_key(catalog: &Catalog) -> usize {
-    catalog as *const Catalog as usize
+/// A catalog's identity for the caches: the address of the open catalog and its size (a catalog
+/// opened again may come to the address of one closed before).
+type CatalogKey = (usize, usize);
+
+fn catalog_key(catalog: &Catalog) -> CatalogKey {
+    (catalog as *const Catalog as usize, catalog.len())
 }
 
 impl LookAlikes {
