@@ -84,6 +84,7 @@ impl LookalikeApp {
                 }
                 Msg::Query { id, result } => self.query_done(ctx, id, result),
                 Msg::Thumb { id, image } => {
+                    self.thumbs.answered();
                     if let Some(img) = image {
                         self.thumbs.arrived(ctx, id, img);
                     }
@@ -96,6 +97,7 @@ impl LookalikeApp {
                     }
                 }
                 Msg::LargeThumb { id, image } => {
+                    self.thumbs.answered();
                     if let Some(img) = image {
                         self.thumbs.arrived_large(ctx, id, img);
                     }

@@ -251,6 +251,7 @@ impl LookalikeApp {
                 .is_some_and(|q| q.waiting_for.is_some())
             || self.waiting_input.is_some()
             || self.watch.as_ref().is_some_and(|w| w.pending())
+            || self.thumbs.pending()
     }
 
     /// The duplicate groups shown in the Duplicates view (empty until it has been opened).

@@ -21,6 +21,8 @@ pub struct Thumbs {
     large_order: VecDeque<i64>,
     large_requested: HashSet<i64>,
     large_requests: Sender<(PathBuf, i64)>,
+    /// Thumbnails asked for whose answer has not come yet.
+    waiting: usize,
 }
 
 /// The longest side of the sharper thumbnails made from the photo files.
@@ -70,6 +72,7 @@ impl Thumbs {
             large_order: VecDeque::new(),
             large_requested: HashSet::new(),
             large_requests: large_tx,
+            waiting: 0,
         }
     }
 
@@ -81,13 +84,26 @@ impl Thumbs {
         id: i64,
         path: impl FnOnce() -> PathBuf,
     ) -> Option<&TextureHandle> {
-        if !self.large.contains_key(&id) && self.large_requested.insert(id) {
-            let _ = self.large_requests.send((path(), id));
+        if !self.large.contains_key(&id)
+            && self.large_requested.insert(id)
+            && self.large_requests.send((path(), id)).is_ok()
+        {
+            self.waiting += 1;
         }
         if self.large.contains_key(&id) {
             return self.large.get(&id);
         }
         self.get(store, id)
+    }
+
+    /// An answer came for a thumbnail asked for (none when it could not be made).
+    pub fn answered(&mut self) {
+        self.waiting = self.waiting.saturating_sub(1);
+    }
+
+    /// Whether thumbnails asked for are still on their way.
+    pub fn pending(&self) -> bool {
+        self.waiting > 0
     }
 
     pub fn arrived_large(&mut self, ctx: &egui::Context, id: i64, image: ColorImage) {
@@ -104,8 +120,11 @@ impl Thumbs {
 
     /// The thumbnail of item `id` if loaded; otherwise asks for it once.
     pub fn get(&mut self, store: &Arc<dyn CatalogStore>, id: i64) -> Option<&TextureHandle> {
-        if !self.textures.contains_key(&id) && self.requested.insert(id) {
-            let _ = self.requests.send((Arc::clone(store), id));
+        if !self.textures.contains_key(&id)
+            && self.requested.insert(id)
+            && self.requests.send((Arc::clone(store), id)).is_ok()
+        {
+            self.waiting += 1;
         }
         self.textures.get(&id)
     }
@@ -127,6 +146,7 @@ impl Thumbs {
         self.large.clear();
         self.large_order.clear();
         self.large_requested.clear();
+        self.waiting = 0;
     }
 }
 

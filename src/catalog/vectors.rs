@@ -151,9 +151,9 @@ pub(crate) fn read_sidecar(file: &Path, made: Made) -> Option<(Vec<i64>, TwoStag
     let f = std::fs::File::open(file).ok()?;
     // SAFETY: the file is a cache of ours that is never changed in place: it is written whole
     // beside the index and renamed over the old one, which stays intact for existing maps.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) }.ok()?;
+    let map = unsafe { memmap2::MmapOptions::new().map(&f) }.ok()?;
     let len = map.len().checked_sub(4)?;
-    if !checksum_matches(&map[..len], &map[len..]) {
+    if !checksum_matches(&map, len) {
         return None;
     }
     let mut r = &map[..len];
@@ -179,14 +179,26 @@ pub(crate) fn read_sidecar(file: &Path, made: Made) -> Option<(Vec<i64>, TwoStag
     (two.full.len() == n && rows.position() == len).then_some((ids, two))
 }
 
-/// Whether `stored` (4 bytes, little endian) is the CRC-32 of `bytes`, computed in parallel.
-fn checksum_matches(bytes: &[u8], stored: &[u8]) -> bool {
+/// Whether the map's last 4 bytes (little endian) are the CRC-32 of the `len` before them,
+/// computed in parallel. Each stretch checked is given back to the page cache at once (the file
+/// is read whole here, and most of it is touched again only as searches need it), so the check
+/// does not bring the whole file into the process at the same time.
+fn checksum_matches(map: &memmap2::Mmap, len: usize) -> bool {
     use rayon::prelude::*;
-    let crc = bytes
-        .par_chunks(64 << 20)
-        .map(|chunk| {
+    const CHUNK: usize = 64 << 20;
+    let crc = (0..len.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(len));
             let mut h = crc32fast::Hasher::new();
-            h.update(chunk);
+            h.update(&map[start..end]);
+            // SAFETY: the mapping is read-only and shared, of a file never changed in place (see
+            // `read_sidecar`): a page given back is read again, unchanged, when next touched. CHUNK
+            // is a multiple of the page size, so `start` is page-aligned.
+            #[cfg(unix)]
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
             h
         })
         .reduce_with(|mut a, b| {
@@ -195,7 +207,7 @@ fn checksum_matches(bytes: &[u8], stored: &[u8]) -> bool {
         })
         .unwrap_or_default()
         .finalize();
-    stored == crc.to_le_bytes()
+    map[len..] == crc.to_le_bytes()
 }
 
 fn write_sidecar(file: &Path, made: Made, ids: &[i64], two: &TwoStage) -> Result<()> {
