@@ -397,3 +397,27 @@ fn rank(band: &str) -> usize {
         .position(|b| *b == band)
         .unwrap()
 }
+
+/// A photo with more copies than K places still leaves K different photos among the look-alikes.
+#[test]
+fn many_copies_of_one_photo_still_leave_k_different_look_alikes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    let files = common::copy_photos(&common::demo_photos(30), &root);
+    for n in 0..15 {
+        std::fs::copy(&files[3], root.join(format!("copy-{n}.jpg"))).unwrap();
+    }
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    let outside = tmp.path().join("download.jpg");
+    std::fs::copy(&files[3], &outside).unwrap();
+    let r = query_with(tmp.path(), &outside, &db, &["-k", "5"]);
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5, "five different photos");
+    assert_eq!(results[0]["copies"].as_array().unwrap().len(), 15);
+    assert!(
+        results[1..]
+            .iter()
+            .all(|h| h["copies"].as_array().unwrap().is_empty())
+    );
+}

@@ -302,11 +302,12 @@ pub fn copies_among(
         let (lo, hi) = if ha <= hb { (ha, hb) } else { (hb, ha) };
         c.decided_apart = decided.iter().any(|d| d.a == lo && d.b == hi);
     }
-    let copy = |a: usize, b: usize| {
-        pairs
-            .iter()
-            .any(|c| ((c.a == a && c.b == b) || (c.a == b && c.b == a)) && rule.accepts(c))
-    };
+    let accepted: std::collections::HashSet<(usize, usize)> = pairs
+        .iter()
+        .filter(|c| rule.accepts(c))
+        .map(|c| (c.a.min(c.b), c.a.max(c.b)))
+        .collect();
+    let copy = |a: usize, b: usize| accepted.contains(&(a.min(b), a.max(b)));
     for (y, &item) in ranked.iter().enumerate() {
         match groups
             .iter_mut()

@@ -188,13 +188,35 @@ pub fn search_regions(
     if regions.is_empty() {
         return Answer::default();
     }
+    if opts.all_copies {
+        return search_for(catalog, style, regions, opts, keep, opts.k);
+    }
+    // A few more than K, so that K remain once copies are folded together; many more when a
+    // photo has so many copies that fewer than K different ones were among them.
+    let mut want = opts.k + COPY_SLACK;
+    loop {
+        let answer = search_for(catalog, style, regions, opts, keep, want);
+        let folded: usize = answer.copies.iter().map(Vec::len).sum();
+        if answer.hits.len() >= opts.k || answer.hits.len() + folded < want || want >= MAX_WANT {
+            return answer;
+        }
+        want = (want * 8).min(MAX_WANT);
+    }
+}
+
+/// The most results searched to find K different photos among copies.
+const MAX_WANT: usize = 2_000;
+
+/// [`search_regions`] with `want` results searched before copies are folded.
+fn search_for(
+    catalog: &Catalog,
+    style: Option<&StyleSpace>,
+    regions: &[EmbeddedRegion],
+    opts: &LookupOptions,
+    keep: &crate::search::Keep,
+    want: usize,
+) -> Answer {
     let queries: Vec<&[f32]> = regions.iter().map(|r| r.vector.as_slice()).collect();
-    // A few more than K, so that K remain once copies are folded together.
-    let want = if opts.all_copies {
-        opts.k
-    } else {
-        opts.k + COPY_SLACK
-    };
     // Colour-aware ranking: more candidates by shape, re-ranked with their colours.
     let palettes = (opts.colour > 0.0).then(|| catalog.palettes()).flatten();
     let wide = LookupOptions {
