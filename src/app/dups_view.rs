@@ -129,8 +129,13 @@ impl DupsView {
                 commands.push(Command::SetDuplicateThreshold(threshold));
             }
             ui.label(
-                RichText::new(format!("{} groups, {in_groups} items", self.groups.len()))
-                    .strong(),
+                RichText::new(format!(
+                    "{} {}, {in_groups} {}",
+                    self.groups.len(),
+                    if self.groups.len() == 1 { "group" } else { "groups" },
+                    if in_groups == 1 { "item" } else { "items" }
+                ))
+                .strong(),
             );
             ui.separator();
             let n = self.marked.len();
