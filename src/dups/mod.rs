@@ -266,12 +266,12 @@ pub fn copies_among(
         for y in x + 1..ranked.len() {
             let (a, b) = (ranked[x], ranked[y]);
             let exact = !items[a].hash.is_empty() && items[a].hash == items[b].hash;
-            let cosine = vectors.as_ref().map_or(0.0, |v| {
-                v[x].iter()
-                    .zip(v[y].iter())
-                    .map(|(p, q)| p * q)
-                    .sum::<f32>()
-            });
+            // Byte-identical files need no cosine (a catalog may hold hundreds of one photo).
+            let cosine = match &vectors {
+                _ if exact => 1.0,
+                Some(v) => crate::search::dot(&v[x], &v[y]),
+                None => 0.0,
+            };
             if exact || cosine >= rule.sure_cosine {
                 pairs.push(Candidate {
                     a,
