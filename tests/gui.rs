@@ -89,24 +89,27 @@ fn open_with(
     h
 }
 
-/// Step frames until the background work is done (the harness does not wait for other threads).
+/// Step frames until the background work is done (the harness does not wait for other threads),
+/// and stays done through a few more frames (thumbnails asked for by the last layout).
 fn settle(h: &mut Harness<'static, LookalikeApp>) {
     let start = Instant::now();
     loop {
         h.step();
         if !h.state().busy() {
-            break;
+            // A few more frames for thumbnails and layout; done when nothing new started.
+            for _ in 0..10 {
+                std::thread::sleep(Duration::from_millis(20));
+                h.step();
+            }
+            if !h.state().busy() {
+                break;
+            }
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
             "background work did not finish"
         );
         std::thread::sleep(Duration::from_millis(20));
-    }
-    // A few more frames for thumbnails and layout.
-    for _ in 0..10 {
-        std::thread::sleep(Duration::from_millis(20));
-        h.step();
     }
 }
 
