@@ -264,11 +264,7 @@ impl LookAlikes {
             .on_hover_text("Pick a column and a value to keep");
         }
         if on {
-            let names: Vec<&str> = catalog
-                .items()
-                .first()
-                .map(|it| it.labels.iter().map(|(k, _)| k).collect())
-                .unwrap_or_default();
+            let names = catalog.label_columns();
             let unknown = self.parsed.unknown_columns(names.iter().copied());
             if !unknown.is_empty() {
                 ui.colored_label(
@@ -356,17 +352,7 @@ impl LookAlikes {
             }
             ui.menu_button("Cards show…", |ui| {
                 let shown = card_fields(catalog, settings);
-                for column in catalog
-                    .items()
-                    .first()
-                    .map(|it| {
-                        it.labels
-                            .iter()
-                            .map(|(k, _)| k.to_string())
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default()
-                {
+                for column in catalog.label_columns().into_iter().map(str::to_string) {
                     let mut on = shown.contains(&column);
                     if ui.checkbox(&mut on, human_column(&column)).changed() {
                         let mut fields = shown.clone();
@@ -482,11 +468,7 @@ fn thousands(n: usize) -> String {
 /// The label columns a card shows under its title: the user's choice, or the catalog's colour
 /// column and its main label.
 pub fn card_fields(catalog: &Catalog, settings: &Settings) -> Vec<String> {
-    let names: Vec<&str> = catalog
-        .items()
-        .first()
-        .map(|it| it.labels.iter().map(|(k, _)| k).collect())
-        .unwrap_or_default();
+    let names = catalog.label_columns();
     let chosen: Vec<String> = settings
         .card_fields
         .iter()

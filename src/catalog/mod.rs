@@ -203,6 +203,15 @@ impl Catalog {
         self.root.join(&self.items[i].path)
     }
 
+    /// The catalog's label columns, by name (those of its first item: every item of one folder
+    /// has the same columns).
+    pub fn label_columns(&self) -> Vec<&str> {
+        self.items
+            .first()
+            .map(|it| it.labels.iter().map(|(k, _)| k).collect())
+            .unwrap_or_default()
+    }
+
     /// The shown label of item `i` ("" when it has none).
     pub fn label(&self, i: usize) -> &str {
         self.items[i].labels.get(&self.label_field).unwrap_or("")

@@ -197,11 +197,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
         );
     }
     let filter = LabelFilter::parse(a.filter.as_deref().unwrap_or(""));
-    let columns: Vec<&str> = catalog
-        .items()
-        .first()
-        .map(|it| it.labels.iter().map(|(k, _)| k).collect())
-        .unwrap_or_default();
+    let columns = catalog.label_columns();
     let unknown = filter.unknown_columns(columns.iter().copied());
     if !unknown.is_empty() {
         anyhow::bail!(
