@@ -278,6 +278,9 @@ pub fn index_folder(
         if changed || crate::map::CatalogMap::load(&catalog)?.is_none() {
             crate::map::CatalogMap::compute(&catalog)?;
         }
+        if changed {
+            crate::map::NeighbourMap::keep_current(&catalog, INDEX_LAYOUT_MAX)?;
+        }
         // So are the bands of match strength, measured on the catalog's own neighbours.
         use crate::search::strength::{META_KEY, MatchStrength, SAMPLE};
         if (changed || store.stored_meta(META_KEY)?.is_none())
@@ -289,6 +292,10 @@ pub fn index_folder(
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
+
+/// Catalogs up to this size get their neighbourhood layout when indexed (a few seconds); larger
+/// ones when the window first shows it.
+pub const INDEX_LAYOUT_MAX: usize = 100_000;
 
 /// Record root and model; a different model or folder makes every embedding stale (in a shared
 /// catalog only a different model: each machine has the photos at its own place).

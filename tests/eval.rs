@@ -57,6 +57,54 @@ fn eval_reports_precision_well_above_chance_on_the_labelled_demo_photos() {
     );
 }
 
+/// `eval --map`: on the map that keeps neighbourhoods, an item's nearest points share its article
+/// type far more often than on the PCA plane.
+#[test]
+fn the_neighbourhood_map_keeps_article_types_together_better_than_pca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catalog");
+    common::copy_photos(&common::demo_photos(300), &root);
+    std::fs::copy(
+        common::demo_catalog().join("labels.csv"),
+        root.join("labels.csv"),
+    )
+    .unwrap();
+    let db = tmp.path().join("i.sqlite");
+    common::cli_index(tmp.path(), &root, &db);
+    let out = common::lookalike(tmp.path())
+        .args([
+            "eval",
+            "--map",
+            "--label",
+            "articleType",
+            "--json",
+            "--index",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let agreement = |layout: &str| {
+        let m = v["map"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["layout"] == layout)
+            .unwrap_or_else(|| panic!("no {layout} in {}", v["map"]));
+        m["agreement"][0]["agreement"].as_f64().unwrap()
+    };
+    let (pca, neighbourhoods) = (agreement("pca"), agreement("neighbourhoods"));
+    assert!(
+        neighbourhoods > pca + 0.1 && neighbourhoods > 0.55,
+        "10-NN article type agreement on the map: PCA {pca:.3}, neighbourhoods {neighbourhoods:.3}"
+    );
+}
+
 #[test]
 fn eval_refuses_a_catalog_without_labels_and_says_why() {
     let common::Indexed { tmp, db, .. } = common::indexed_catalog(5);

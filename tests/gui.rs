@@ -370,7 +370,7 @@ fn hovering_a_map_point_shows_its_label_and_path() {
     let f = fixture();
     let mut h = open_fake(&f);
     let cat = h.state().catalog().unwrap();
-    let map = &h.state().map().expect("the map is shown").points;
+    let map = h.state().map_points().expect("the map is shown").to_vec();
     assert_eq!(map.len(), 40);
     // The point farthest from the others, so no neighbour is nearer the pointer.
     let i = (0..cat.len())
@@ -980,4 +980,214 @@ fn copies_of_a_photo_take_one_card_with_a_badge() {
         shown[0] == original || shown[0] == "same-photo-again.jpg",
         "{first}"
     );
+}
+
+/// Items whose points lie inside `r` on screen, and whether any lies within `margin` of its edge.
+fn inside(h: &Harness<'static, LookalikeApp>, r: egui::Rect, margin: f32) -> (Vec<usize>, bool) {
+    let n = h.state().catalog().unwrap().len();
+    let mut items = Vec::new();
+    let mut near_edge = false;
+    for i in 0..n {
+        let p = h.state().map_position(i).unwrap();
+        if r.expand(margin).contains(p) && !r.shrink(margin).contains(p) {
+            near_edge = true;
+        }
+        if r.contains(p) {
+            items.push(i);
+        }
+    }
+    (items, near_edge)
+}
+
+/// Shift+drag a lasso around a box of the map: the grid shows exactly the items inside it with
+/// their label counts; Esc brings the look-alikes back.
+#[test]
+fn a_lasso_on_the_map_shows_the_items_inside_it_and_esc_goes_back() {
+    let f = fixture();
+    let mut h = open_fake(&f);
+    drop_file(&mut h, &f.outside);
+    let look_alikes = h.state().grid_items();
+    assert_eq!(look_alikes.len(), 12);
+    let area = h.state().map_area().expect("the map is drawn");
+    // A box around some of the items, with none on its edge.
+    let n = h.state().catalog().unwrap().len();
+    let mut chosen = None;
+    'find: for i in 0..n {
+        let c = h.state().map_position(i).unwrap();
+        for half in [40.0, 60.0, 90.0] {
+            let r = egui::Rect::from_center_size(c, egui::vec2(2.0 * half, 2.0 * half));
+            if !area.shrink(4.0).contains_rect(r) {
+                continue;
+            }
+            let (items, near_edge) = inside(&h, r, 3.0);
+            if !near_edge && (3..n / 2).contains(&items.len()) {
+                chosen = Some((r, items));
+                break 'find;
+            }
+        }
+    }
+    let (r, mut expected) = chosen.expect("a box of a few items on the map");
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::SHIFT));
+    press_and_move(&mut h, r.left_top(), r.right_top());
+    for to in [
+        r.right_bottom(),
+        r.left_bottom(),
+        r.left_top() + egui::vec2(0.0, 1.0),
+    ] {
+        h.input_mut().events.push(egui::Event::PointerMoved(to));
+        h.step();
+    }
+    release(&mut h, r.left_top());
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    settle(&mut h);
+    assert!(h.state().map_selection_shown());
+    let mut shown = h.state().grid_items();
+    shown.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(shown, expected, "the grid shows what the lasso enclosed");
+    h.get_by_label(&format!(
+        "Selected on the map: a lasso ({} items)",
+        expected.len()
+    ));
+    // Its labels are counted, the most common first.
+    let cat = h.state().catalog().unwrap();
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for &i in &expected {
+        *counts.entry(cat.label(i)).or_default() += 1;
+    }
+    let (top, n) = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .unwrap();
+    h.get_by_label_contains(&format!("{top} {n}"));
+    h.key_press(egui::Key::Escape);
+    settle(&mut h);
+    assert!(!h.state().map_selection_shown());
+    assert_eq!(
+        h.state().grid_items(),
+        look_alikes,
+        "the look-alikes are back"
+    );
+}
+
+/// Zooming in on the map turns its dots into the items' photos, larger the further it zooms.
+#[test]
+fn zooming_in_on_the_map_shows_the_photos() {
+    let f = fixture();
+    let mut h = open_fake(&f);
+    let before = h.state().map_photo_side();
+    let area = h.state().map_area().unwrap();
+    // Zoom about the densest part: the item with the most others within 40 points.
+    let n = h.state().catalog().unwrap().len();
+    let at: Vec<egui::Pos2> = (0..n).map(|i| h.state().map_position(i).unwrap()).collect();
+    let centre = *at
+        .iter()
+        .max_by_key(|a| at.iter().filter(|b| a.distance(**b) < 40.0).count())
+        .unwrap();
+    let mut sides = Vec::new();
+    for _ in 0..3 {
+        h.hover_at(centre);
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 250.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        });
+        settle(&mut h);
+        sides.push(h.state().map_photo_side());
+    }
+    let last = sides
+        .last()
+        .copied()
+        .flatten()
+        .expect("photos once zoomed in");
+    assert!(
+        before.is_none_or(|b| last > b),
+        "the photos grow with the zoom: {before:?} then {sides:?}"
+    );
+    assert!(area.contains(centre));
+    // The pointer off the map, so no tooltip covers it.
+    h.hover_at(egui::pos2(area.min.x - 200.0, area.center().y));
+    settle(&mut h);
+    h.snapshot_options("map_zoomed_in_photos", &snapshot_options());
+}
+
+/// "Save" writes the map as shown: a PNG of the view's size that is not blank, and an SVG with a
+/// dot for every item in view; the status bar names the file.
+#[test]
+fn the_map_view_is_saved_as_png_and_svg() {
+    let f = fixture();
+    let exports = f.index_dir.join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    let mut h = harness(AppConfig {
+        folder: Some(f.folder.clone()),
+        index_dir: Some(f.index_dir.clone()),
+        embedder: Some(Arc::new(common::fake_embedder)),
+        export_dir: Some(exports.clone()),
+        ..Default::default()
+    });
+    settle(&mut h);
+    let area = h.state().map_area().expect("the map is drawn");
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    h.get_by_label("This view as PNG").click();
+    settle(&mut h);
+    let png = exports.join("lookalike map - catalog.png");
+    h.get_by_label_contains(&format!("The map was saved as {}", png.display()));
+    let image = image::open(&png).unwrap().to_rgb8();
+    let ppp = h.ctx.pixels_per_point();
+    let (w, h_) = (area.width() * ppp, area.height() * ppp);
+    assert!(
+        (image.width() as f32 - w).abs() <= 1.0 && (image.height() as f32 - h_).abs() <= 1.0,
+        "the PNG ({} x {}) is the map's part of the window ({w} x {h_})",
+        image.width(),
+        image.height()
+    );
+    let colours: std::collections::HashSet<[u8; 3]> = image.pixels().map(|p| p.0).collect();
+    assert!(
+        colours.len() > 50,
+        "the PNG shows the map: {} colours",
+        colours.len()
+    );
+
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    h.get_by_label("The dots as SVG").click();
+    settle(&mut h);
+    let svg = std::fs::read_to_string(exports.join("lookalike map - catalog.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 40, "a dot per item");
+    assert!(svg.starts_with("<svg"));
+}
+
+/// The map switches between its layouts; "Present" gives the map the window and Esc gives it back.
+#[test]
+fn the_map_switches_layouts_and_presents_full_screen() {
+    let f = fixture();
+    let mut h = open_fake(&f);
+    assert_eq!(
+        h.state().map_layout(),
+        lookalike::map::MapLayout::Neighbourhoods
+    );
+    let neighbourhoods = h.state().map_points().unwrap().to_vec();
+    h.get_by_label("PCA").click();
+    settle(&mut h);
+    assert_eq!(h.state().map_layout(), lookalike::map::MapLayout::Pca);
+    assert_ne!(h.state().map_points().unwrap(), neighbourhoods.as_slice());
+    h.get_by_label("Neighbourhoods").click();
+    settle(&mut h);
+    assert_eq!(h.state().map_points().unwrap(), neighbourhoods.as_slice());
+
+    let usual = h.state().map_area().unwrap();
+    h.get_by_label("Present").click();
+    settle(&mut h);
+    assert!(h.state().presenting());
+    let presented = h.state().map_area().unwrap();
+    assert!(
+        presented.width() > usual.width() * 1.3,
+        "the map takes the window: {usual:?} then {presented:?}"
+    );
+    h.key_press(egui::Key::Escape);
+    settle(&mut h);
+    assert!(!h.state().presenting());
 }

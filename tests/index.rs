@@ -265,3 +265,81 @@ fn excluded_folders_and_patterns_are_not_indexed() {
     );
     assert_eq!(paths(&db).len(), 4);
 }
+
+#[test]
+fn the_neighbourhood_map_is_kept_with_the_index_and_stays_put_when_a_photo_is_added() {
+    use lookalike::map::NeighbourMap;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("c");
+    let db = tmp.path().join("i.sqlite");
+    let photos = common::demo_photos(41);
+    common::copy_photos(&photos[..40], &root);
+    index(&root, &db);
+    let cat = Catalog::open(&db).unwrap();
+    let first = NeighbourMap::load(&cat)
+        .unwrap()
+        .expect("indexing lays out the neighbourhood map and stores it");
+    assert_eq!(first.len(), 40);
+    assert!(
+        first
+            .points
+            .iter()
+            .all(|p| p[0].is_finite() && p[1].is_finite())
+    );
+    // Opened again, it is read, not fitted again: the very same points.
+    let again = NeighbourMap::load(&Catalog::open(&db).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.points, first.points);
+
+    // One photo more: the others keep their places, the new one lands among its nearest.
+    common::copy_photos(&photos[40..41], &root);
+    index(&root, &db);
+    let cat = Catalog::open(&db).unwrap();
+    let grown = NeighbourMap::load(&cat).unwrap().unwrap();
+    assert_eq!(grown.len(), 41);
+    let by_path = |c: &Catalog, m: &NeighbourMap, name: &std::ffi::OsStr| {
+        let i = c
+            .items()
+            .iter()
+            .position(|it| it.path.file_name() == Some(name))
+            .unwrap();
+        m.points[i]
+    };
+    let old_cat_points: Vec<[f32; 2]> = photos[..40]
+        .iter()
+        .map(|p| by_path(&cat, &grown, p.file_name().unwrap()))
+        .collect();
+    let mut old_sorted = first.points.clone();
+    let mut kept = old_cat_points.clone();
+    old_sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    kept.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(kept, old_sorted, "the items already laid out did not move");
+    let new = by_path(&cat, &grown, photos[40].file_name().unwrap());
+    let (lo, hi) = first
+        .points
+        .iter()
+        .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), p| {
+            (
+                [lo[0].min(p[0]), lo[1].min(p[1])],
+                [hi[0].max(p[0]), hi[1].max(p[1])],
+            )
+        });
+    assert!(
+        (lo[0]..=hi[0]).contains(&new[0]) && (lo[1]..=hi[1]).contains(&new[1]),
+        "the new photo lands inside the map: {new:?}"
+    );
+    // A query photo lands among its nearest items: its own item's photo lands next to it.
+    let i = cat
+        .items()
+        .iter()
+        .position(|it| it.path.file_name() == photos[3].file_name())
+        .unwrap();
+    let at = grown.place(&cat, &cat.vector(i)).unwrap();
+    let span = (hi[0] - lo[0]).max(hi[1] - lo[1]);
+    let d = ((at[0] - grown.points[i][0]).powi(2) + (at[1] - grown.points[i][1]).powi(2)).sqrt();
+    assert!(
+        d < 0.25 * span,
+        "query lands {d:.2} from its own item (map span {span:.1})"
+    );
+}

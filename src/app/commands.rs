@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::file_picker::Purpose;
 use super::input::path_from_text;
+use super::jobs::Msg;
 use super::query_panel::Query;
 use super::{Engine, LookalikeApp, QueryInput, View};
 use crate::query::LookupOptions;
@@ -82,13 +83,115 @@ pub enum Command {
     /// The label columns cards show under their titles.
     SetCardFields(Vec<String>),
     ShowMap(bool),
+    /// Lay the map out another way.
+    SetMapLayout(crate::map::MapLayout),
+    /// Make the neighbourhood layout of the open catalog, in the background.
+    LayOut,
+    /// Show these items, selected on the map (a lasso, or the caption named), in the grid.
+    SelectOnMap(Vec<usize>, Option<String>),
+    ClearMapSelection,
+    /// Write the map as it is shown to a new file in the exports folder.
+    ExportMap(super::map_export::MapExport),
+    /// Show the map full screen with the query, in large text (or back to the usual window).
+    Present(bool),
     /// List the files the last indexing run could not index.
     ShowIndexFailures,
     /// Index the open folder again (after fixing the files that could not be indexed).
     Reindex,
 }
 
+/// Text and photos are this much larger while presenting, for a projector.
+const PRESENT_ZOOM: f32 = 1.4;
+
 impl LookalikeApp {
+    /// The grid shows `items`, selected on the map, with their labels counted.
+    fn select_on_map(&mut self, items: Vec<usize>, name: Option<String>) {
+        use super::map_selection::{SHOWN_AT_MOST, Selection, label_counts, ranked};
+        let Some(catalog) = self.catalog.clone() else {
+            return;
+        };
+        let items: Vec<usize> = items.into_iter().filter(|&i| i < catalog.len()).collect();
+        if items.is_empty() {
+            return;
+        }
+        let query = self
+            .query
+            .current()
+            .and_then(|q| q.regions.as_ref().and_then(|r| r.get(q.lead)).cloned());
+        let mut hits = ranked(
+            &catalog,
+            &items,
+            query.as_ref().map(|r| r.vector.as_slice()),
+        );
+        hits.truncate(SHOWN_AT_MOST);
+        let selection = Selection {
+            title: name.unwrap_or_else(|| "a lasso".into()),
+            total: items.len(),
+            counts: label_counts(&catalog, &items, 6),
+            by_query: query.is_some(),
+            saved: Default::default(),
+        };
+        self.look_alikes.show_selection(selection, hits);
+    }
+
+    /// Write the map as shown to a new file in the exports folder; the status bar names it.
+    fn export_map(&mut self, kind: super::map_export::MapExport) {
+        use super::map_export::{MapExport, export_dir, new_file, write_png, write_svg};
+        let Some(catalog) = &self.catalog else { return };
+        let Some(dir) = export_dir(self.config.export_dir.as_deref()) else {
+            self.status
+                .show_error("The map could not be saved: there is no home folder to save it in.");
+            return;
+        };
+        let name = catalog
+            .root()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "catalog".into());
+        let path = new_file(&dir, &name, kind);
+        match kind {
+            MapExport::Png => {
+                let Some(area) = self.map.shown_area().filter(|_| self.settings.map_shown) else {
+                    self.status
+                        .show_error("Show the map first (View ▸ Map), then save it.");
+                    return;
+                };
+                let ctx = self.outbox.ctx().clone();
+                let ppp = ctx.pixels_per_point();
+                let outbox = self.outbox.clone();
+                ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(
+                    egui::ScreenshotCallback::new(move |shot| {
+                        let done = write_png(&shot, area, ppp, &path).map(|_| path);
+                        outbox.send(Msg::MapExported(done));
+                    }),
+                ));
+            }
+            MapExport::Svg => {
+                let done = match self.map.svg(self.settings.dark) {
+                    Some(text) => write_svg(&text, &path).map(|_| path),
+                    None => Err("the map is not shown yet".into()),
+                };
+                self.outbox.send(Msg::MapExported(done));
+            }
+        }
+    }
+
+    /// Present the map: full screen, the map with the query, everything larger; or back.
+    fn present(&mut self, on: bool) {
+        if self.presenting.is_some() == on {
+            return;
+        }
+        let ctx = self.outbox.ctx().clone();
+        if on {
+            self.presenting = Some(ctx.zoom_factor());
+            ctx.set_zoom_factor(ctx.zoom_factor() * PRESENT_ZOOM);
+            self.settings.map_shown = true;
+        } else if let Some(zoom) = self.presenting.take() {
+            ctx.set_zoom_factor(zoom);
+        }
+        ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(on));
+    }
+
     pub(super) fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::OpenFolder(p) => self.open_folder(p),
@@ -174,6 +277,22 @@ impl LookalikeApp {
             }
             Command::SetCardFields(fields) => self.settings.card_fields = fields,
             Command::ShowMap(on) => self.settings.map_shown = on,
+            Command::SetMapLayout(layout) => {
+                self.settings.map_layout = layout;
+                self.map.set_layout(layout);
+            }
+            Command::SelectOnMap(items, name) => self.select_on_map(items, name),
+            Command::ClearMapSelection => self.look_alikes.clear_selection(),
+            Command::ExportMap(kind) => self.export_map(kind),
+            Command::Present(on) => self.present(on),
+            Command::LayOut => {
+                if let (Some(index), Some(catalog)) = (&self.index_path, &self.catalog)
+                    && self.map.making().is_none()
+                {
+                    self.map.started_making(index.clone());
+                    self.outbox.lay_out(index.clone(), Arc::clone(catalog));
+                }
+            }
             Command::ShowIndexFailures => self.status.show_failures(),
             Command::Reindex => {
                 if !self.status.is_indexing() {

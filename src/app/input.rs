@@ -37,7 +37,7 @@ impl LookalikeApp {
         if self.picker.is_some() {
             return;
         }
-        let (open, paste, find, escape, back, forward) = ui.input_mut(|i| {
+        let (open, paste, find, escape, back, forward, present) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::COMMAND, Key::O),
                 i.consume_key(Modifiers::COMMAND, Key::V),
@@ -45,8 +45,12 @@ impl LookalikeApp {
                 i.key_pressed(Key::Escape),
                 i.consume_key(Modifiers::ALT, Key::ArrowLeft),
                 i.consume_key(Modifiers::ALT, Key::ArrowRight),
+                i.consume_key(Modifiers::NONE, Key::F11),
             )
         });
+        if present && self.view == super::View::LookAlikes {
+            commands.push(Command::Present(self.presenting.is_none()));
+        }
         // The window system turns Ctrl+V into paste events: an image, or text (a copied file's path).
         let filter_focused = self.look_alikes.filter_has_focus(ui.ctx());
         for event in ui.input(|i| i.events.clone()) {
@@ -89,6 +93,10 @@ impl LookalikeApp {
                 self.look_alikes.leave_filter(ui.ctx());
             } else if self.look_alikes.selected().is_some() {
                 commands.push(Command::Select(None));
+            } else if self.look_alikes.selection().is_some() {
+                commands.push(Command::ClearMapSelection);
+            } else if self.presenting.is_some() {
+                commands.push(Command::Present(false));
             } else if let Some(q) = self.query.current_mut()
                 && (q.editing.is_some() || q.given.is_some())
             {

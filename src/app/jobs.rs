@@ -14,7 +14,7 @@ use crate::embed::{Embedder, EngineOptions, Photo, read_photo_file};
 use crate::error::describe;
 use crate::indexer::{IndexOptions, IndexReport, Progress, index_folder};
 use crate::learn::{StyleSpace, TrainOptions, TrainProgress, train_head};
-use crate::map::CatalogMap;
+use crate::map::{CatalogMap, NeighbourMap};
 use crate::model::ModelManifest;
 use crate::query::{
     Answer, EmbeddedRegion, LabelFilter, LookupOptions, Rect, RegionArg, RegionMode,
@@ -73,6 +73,8 @@ pub struct Opened {
     pub style: Option<Arc<StyleSpace>>,
     /// Its map, when it has one for every item.
     pub map: Option<CatalogMap>,
+    /// Its neighbourhood layout, when it has one.
+    pub neighbourhoods: Option<NeighbourMap>,
     /// Its label columns a head can learn.
     pub learnable: Vec<String>,
 }
@@ -88,6 +90,17 @@ pub enum Msg {
         result: Result<Opened, String>,
     },
     IndexProgress(Progress),
+    /// How far the neighbourhood layout of the catalog at `index` is (0 to 1).
+    LayoutProgress {
+        index: PathBuf,
+        done: f32,
+    },
+    /// The neighbourhood layout of the catalog at `index` of `items` items.
+    LayoutDone {
+        index: PathBuf,
+        items: usize,
+        result: Result<NeighbourMap, String>,
+    },
     IndexDone(Result<IndexReport, String>),
     Query {
         id: u64,
@@ -127,6 +140,8 @@ pub enum Msg {
     /// Training the head: the share done (0..1).
     TrainProgress(f32),
     TrainDone(Result<PathBuf, String>),
+    /// The map view was written to this file (or why not).
+    MapExported(Result<PathBuf, String>),
 }
 
 /// The sending side: every message wakes the UI.
@@ -222,9 +237,14 @@ impl Outbox {
                         log::warn!("the map is left out: {}", describe(&e));
                         None
                     });
+                    let neighbourhoods = NeighbourMap::load(&catalog).unwrap_or_else(|e| {
+                        log::warn!("the neighbourhood layout is left out: {}", describe(&e));
+                        None
+                    });
                     // The colours the ranking blends in, read now rather than by the first query.
                     catalog.palettes();
                     Opened {
+                        neighbourhoods,
                         learnable: crate::learn::learnable_columns(&catalog),
                         catalog: Arc::new(catalog),
                         style: style.map(Arc::new),
@@ -233,6 +253,29 @@ impl Outbox {
                 })
                 .map_err(|e| describe(&e));
             out.send(Msg::Catalog { index, result });
+        });
+    }
+
+    /// Fit the neighbourhood layout of `catalog` (opened from `index`) and save it with it.
+    pub fn lay_out(&self, index: PathBuf, catalog: Arc<Catalog>) {
+        self.spawn("map-layout", move |out| {
+            let last = std::sync::Mutex::new(0.0f32);
+            let progress = |done: f32| {
+                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                if done - *last >= 0.02 || done >= 1.0 {
+                    *last = done;
+                    out.send(Msg::LayoutProgress {
+                        index: index.clone(),
+                        done,
+                    });
+                }
+            };
+            let result = NeighbourMap::compute(&catalog, &progress).map_err(|e| describe(&e));
+            out.send(Msg::LayoutDone {
+                index: index.clone(),
+                items: catalog.len(),
+                result,
+            });
         });
     }
 

@@ -44,7 +44,7 @@ impl LookalikeApp {
                     match result {
                         Ok(opened) => {
                             self.learning.set_catalog(opened.learnable, opened.style);
-                            self.map.set_map(opened.map);
+                            self.map.set_map(opened.map, opened.neighbourhoods);
                             self.catalog_loaded(opened.catalog)
                         }
                         Err(e) => self.status.show_error(e),
@@ -67,6 +67,31 @@ impl LookalikeApp {
                         self.outbox.load_catalog(index.clone());
                     }
                 }
+                Msg::LayoutProgress { index, done } => self.map.making_progress(&index, done),
+                Msg::LayoutDone {
+                    index,
+                    items,
+                    result,
+                } => {
+                    let current = self.index_path.as_ref() == Some(&index)
+                        && self.catalog.as_ref().map(|c| c.len()) == Some(items);
+                    match result {
+                        Ok(layout) if current => self.map.set_neighbourhoods(layout),
+                        Ok(_) => {}
+                        Err(e) => self
+                            .status
+                            .show_error(format!("The neighbourhood map could not be made: {e}")),
+                    }
+                    self.map.stopped_making(&index, current);
+                }
+                Msg::MapExported(result) => match result {
+                    Ok(path) => self
+                        .status
+                        .note(Some(format!("The map was saved as {}", path.display()))),
+                    Err(e) => self.status.show_error(format!(
+                        "The map could not be saved: {e}. Check that the folder exists and is writable."
+                    )),
+                },
                 Msg::IndexDone(result) => {
                     self.status.indexing_ended();
                     match result {

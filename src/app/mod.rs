@@ -12,7 +12,9 @@ mod history;
 mod input;
 mod jobs;
 mod learning;
+mod map_export;
 mod map_pixels;
+mod map_selection;
 mod map_view;
 mod messages;
 mod panels;
@@ -67,6 +69,8 @@ pub struct AppConfig {
     pub builtin_file_picker: bool,
     /// Make embedders with this instead of ONNX Runtime (tests).
     pub embedder: Option<EmbedderFactory>,
+    /// Save map exports here (else the user's Pictures folder).
+    pub export_dir: Option<PathBuf>,
 }
 
 enum Engine {
@@ -99,6 +103,8 @@ pub struct LookalikeApp {
     loading_catalog: bool,
     learning: learning::Learning,
     view: View,
+    /// Presenting the map full screen: the zoom factor to go back to.
+    presenting: Option<f32>,
     dups: dups_view::DupsView,
     query: query_panel::QueryPanel,
     /// The window's own file picker, open when the system's dialog could not.
@@ -163,6 +169,7 @@ impl LookalikeApp {
             loading_catalog: false,
             learning: learning::Learning::default(),
             view: View::LookAlikes,
+            presenting: None,
             dups: dups_view::DupsView::new(),
             query: query_panel::QueryPanel::default(),
             picker: None,
@@ -204,8 +211,38 @@ impl LookalikeApp {
     }
 
     /// The open catalog's map, if it has one (tests read it).
-    pub fn map(&self) -> Option<&crate::map::CatalogMap> {
-        self.map.map()
+    pub fn map_points(&self) -> Option<&[[f32; 2]]> {
+        self.map.points()
+    }
+
+    /// The layout the map draws now (tests read it).
+    pub fn map_layout(&self) -> crate::map::MapLayout {
+        self.map.shown_layout()
+    }
+
+    /// The items the grid shows (look-alikes, or a selection on the map), best first.
+    pub fn grid_items(&self) -> Vec<usize> {
+        self.look_alikes.hits().iter().map(|h| h.index).collect()
+    }
+
+    /// The side of the photos the map shows (None: it shows dots).
+    pub fn map_photo_side(&self) -> Option<f32> {
+        self.map.photo_side()
+    }
+
+    /// The map's legend and dots on screen, in points (what "Save ▸ This view as PNG" writes).
+    pub fn map_area(&self) -> Option<egui::Rect> {
+        self.map.shown_area()
+    }
+
+    /// Whether the map is presented full screen.
+    pub fn presenting(&self) -> bool {
+        self.presenting.is_some()
+    }
+
+    /// Whether the grid shows a selection made on the map.
+    pub fn map_selection_shown(&self) -> bool {
+        self.look_alikes.selection().is_some()
     }
 
     /// The head learned from the open catalog's labels, if any (tests read it).
@@ -324,6 +361,11 @@ impl LookalikeApp {
     /// Move the map's view sideways by `fraction` of its width (what dragging it does).
     pub fn pan_map(&mut self, fraction: f32) {
         self.map.pan_by(fraction);
+    }
+
+    /// Zoom the map in by `factor` about the centre of its view (benchmarks).
+    pub fn zoom_map(&mut self, factor: f32) {
+        self.map.zoom_by(factor);
     }
 
     /// Where catalog item `i` is drawn on the map (for tests).
@@ -482,12 +524,23 @@ impl eframe::App for LookalikeApp {
             }
         }
 
-        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut commands));
+        if self.presenting.is_none() {
+            egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut commands));
+        }
         egui::Panel::bottom("status").show(ui, |ui| {
             let shown = self.status_shown();
             self.status.ui(ui, &shown, &mut commands)
         });
         match self.view {
+            // Presenting: the query beside the map, the map taking the rest of the screen.
+            View::LookAlikes if self.presenting.is_some() => {
+                let query_width = (ui.available_width() * 0.2).clamp(240.0, 360.0);
+                egui::Panel::left("query")
+                    .resizable(true)
+                    .default_size(query_width)
+                    .show(ui, |ui| self.query_panel(ui, &mut commands));
+                egui::CentralPanel::default().show(ui, |ui| self.map_panel(ui, &mut commands));
+            }
             View::LookAlikes => {
                 // Wide enough to draw a box on the query photo, more so on large screens.
                 let query_width = (ui.available_width() * 0.24).clamp(260.0, 440.0);

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use egui::{Color32, RichText};
 
+use super::map_export::MapExport;
 use super::map_view::Marks;
 use super::{Command, Engine, LookalikeApp, View, settings, status};
+use crate::catalog::Catalog;
+use crate::map::MapLayout;
 
 impl LookalikeApp {
     pub(super) fn toolbar(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
@@ -226,23 +229,107 @@ impl LookalikeApp {
         );
     }
 
+    /// Under the map's title: the neighbourhood layout being made, or why it is not there.
+    fn layout_status(
+        &mut self,
+        ui: &mut egui::Ui,
+        catalog: &Arc<Catalog>,
+        commands: &mut Vec<Command>,
+    ) {
+        if self.settings.map_layout != MapLayout::Neighbourhoods || self.map.has_neighbourhoods() {
+            return;
+        }
+        if let Some(done) = self.map.making() {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new(done)
+                        .desired_width(160.0)
+                        .show_percentage(),
+                );
+                ui.weak("laying out neighbourhoods; PCA until then");
+            });
+            return;
+        }
+        let auto = catalog.len() <= crate::indexer::INDEX_LAYOUT_MAX;
+        if let Some(index) = &self.index_path
+            && self.map.should_make(index)
+            && auto
+        {
+            commands.push(Command::LayOut);
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.weak("Showing PCA: this catalog has no neighbourhood map yet.");
+            if ui
+                .button("Make it")
+                .on_hover_text("Fits the layout in the background and keeps it with the index")
+                .clicked()
+            {
+                commands.push(Command::LayOut);
+            }
+        });
+    }
+
     pub(super) fn map_panel(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        self.map.set_layout(self.settings.map_layout);
         // Wrapped, so the hint never sets the panel's width.
         ui.horizontal_wrapped(|ui| {
             ui.heading("Map");
-            ui.weak("PCA of all embeddings · drag to pan · wheel to zoom · double-click empty space to reset");
+            for layout in MapLayout::ALL {
+                let name = match layout {
+                    MapLayout::Neighbourhoods => "Neighbourhoods",
+                    MapLayout::Pca => "PCA",
+                };
+                if ui
+                    .selectable_label(self.settings.map_layout == layout, name)
+                    .on_hover_text(layout.describe())
+                    .clicked()
+                {
+                    commands.push(Command::SetMapLayout(layout));
+                }
+            }
+            if self.catalog.is_some() {
+                ui.menu_button("Save", |ui| {
+                    if ui
+                        .button("This view as PNG")
+                        .on_hover_text("The map as it is on screen: dots, photos, captions and legend")
+                        .clicked()
+                    {
+                        commands.push(Command::ExportMap(MapExport::Png));
+                    }
+                    if ui
+                        .button("The dots as SVG")
+                        .on_hover_text("A drawing of the dots in view, to restyle for slides")
+                        .clicked()
+                    {
+                        commands.push(Command::ExportMap(MapExport::Svg));
+                    }
+                });
+                if self.presenting.is_some() {
+                    if ui.button("Leave full screen").on_hover_text("Esc or F11").clicked() {
+                        commands.push(Command::Present(false));
+                    }
+                } else if ui
+                    .button("Present")
+                    .on_hover_text("The map full screen with the query, in large text (F11)")
+                    .clicked()
+                {
+                    commands.push(Command::Present(true));
+                }
+            }
+            ui.weak("drag to pan · wheel to zoom · Shift+drag to select · double-click empty space to reset");
         });
         let Some(catalog) = self.catalog.clone() else {
             ui.label("The map of the catalog appears here.");
             return;
         };
+        self.layout_status(ui, &catalog, commands);
         let results: Vec<usize> = self.look_alikes.hits().iter().map(|h| h.index).collect();
-        let query_point = self
+        let lead = self
             .query
             .current()
-            .and_then(|q| q.regions.as_ref().and_then(|r| r.get(q.lead)))
-            .zip(self.map.map())
-            .map(|(r, map)| map.place(&r.vector));
+            .and_then(|q| q.regions.as_ref().and_then(|r| r.get(q.lead)).cloned());
+        let query_point = lead.and_then(|r| self.map.place_query(&catalog, &r.vector));
         let selected = self.look_alikes.selected_hit().map(|(_, h)| h.index);
         let kept = self.look_alikes.kept(&catalog).map(|k| Arc::clone(&k.keep));
         let marks = Marks {
@@ -251,9 +338,12 @@ impl LookalikeApp {
             query: query_point,
             linked: self.look_alikes.hovered(),
             selected,
+            query_photo: self.query.current().and_then(|q| q.preview.clone()),
         };
         let events = self.map.show(ui, &catalog, &marks, &mut self.thumbs);
-        if let Some(i) = events.double_clicked {
+        if let Some((items, name)) = events.selected {
+            commands.push(Command::SelectOnMap(items, name));
+        } else if let Some(i) = events.double_clicked {
             commands.push(Command::QueryItem(i));
         } else if let Some(i) = events.clicked {
             match self.look_alikes.rank_of(i) {

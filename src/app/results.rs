@@ -9,6 +9,7 @@ use egui::{Color32, Key, RichText, Sense, Stroke, Ui, vec2};
 use rayon::prelude::*;
 
 use super::Command;
+use super::map_selection::Selection;
 use super::settings::{MAX_CARD_ZOOM, MIN_CARD_ZOOM, Settings};
 use super::thumbs::Thumbs;
 use crate::catalog::Catalog;
@@ -38,6 +39,8 @@ pub struct LookAlikes {
     columns: Option<(CatalogKey, Arc<Vec<Column>>)>,
     /// The grid as last drawn (arrow keys move by its rows).
     layout_shown: Option<CardLayout>,
+    /// Items selected on the map, shown instead of the look-alikes.
+    selection: Option<Selection>,
 }
 
 /// The items a filter keeps, for one catalog.
@@ -62,6 +65,7 @@ impl Default for LookAlikes {
             kept: None,
             columns: None,
             layout_shown: None,
+            selection: None,
         }
     }
 }
@@ -84,6 +88,7 @@ impl LookAlikes {
     ) {
         copies.resize(hits.len(), Vec::new());
         strength.resize(hits.len(), None);
+        self.selection = None;
         self.hits = hits;
         self.copies = copies;
         self.strength = strength;
@@ -120,6 +125,37 @@ impl LookAlikes {
         self.strength = kept.iter().map(|k| k.2).collect();
         self.selected = selected.and_then(|i| self.rank_of(i));
         self.hovered = None;
+    }
+
+    /// Show the items selected on the map (already ranked) instead of the look-alikes.
+    pub fn show_selection(&mut self, mut selection: Selection, hits: Vec<Hit>) {
+        let saved = match self.selection.take() {
+            Some(earlier) => earlier.saved,
+            None => (
+                std::mem::take(&mut self.hits),
+                std::mem::take(&mut self.copies),
+                std::mem::take(&mut self.strength),
+            ),
+        };
+        selection.saved = saved;
+        self.copies = vec![Vec::new(); hits.len()];
+        self.strength = vec![None; hits.len()];
+        self.hits = hits;
+        self.selected = None;
+        self.selection = Some(selection);
+    }
+
+    /// Back from a map selection to the look-alikes.
+    pub fn clear_selection(&mut self) {
+        if let Some(s) = self.selection.take() {
+            (self.hits, self.copies, self.strength) = s.saved;
+            self.selected = None;
+        }
+    }
+
+    /// The selection on the map shown, if any.
+    pub fn selection(&self) -> Option<&Selection> {
+        self.selection.as_ref()
     }
 
     pub fn hits(&self) -> &[Hit] {
@@ -307,7 +343,9 @@ impl LookAlikes {
     ) {
         ui.horizontal_wrapped(|ui| {
             let n = self.hits.len();
-            if n > 0 {
+            if let Some(sel) = &self.selection {
+                selection_header(ui, sel, n, commands);
+            } else if n > 0 {
                 ui.label(
                     RichText::new(format!(
                         "{n} look-{}",
@@ -433,6 +471,44 @@ impl LookAlikes {
             .as_ref()
             .filter(|k| k.filter == self.parsed)
             .map(|k| k.count)
+    }
+}
+
+/// What a map selection holds: how many items of which labels, and the way back.
+fn selection_header(ui: &mut Ui, sel: &Selection, shown: usize, commands: &mut Vec<Command>) {
+    ui.label(
+        RichText::new(format!(
+            "Selected on the map: {} ({} {})",
+            sel.title,
+            thousands(sel.total),
+            if sel.total == 1 { "item" } else { "items" }
+        ))
+        .strong(),
+    );
+    if ui
+        .small_button("Clear selection")
+        .on_hover_text("Back to the look-alikes (Esc)")
+        .clicked()
+    {
+        commands.push(Command::ClearMapSelection);
+    }
+    let counts: Vec<String> = sel
+        .counts
+        .iter()
+        .map(|(l, n)| format!("{l} {}", thousands(*n)))
+        .collect();
+    ui.weak(counts.join(" · "));
+    if shown < sel.total {
+        ui.weak(format!(
+            "showing the {shown} {}",
+            if sel.by_query {
+                "closest to the photo"
+            } else {
+                "most typical"
+            }
+        ));
+    } else if sel.by_query {
+        ui.weak("closest to the photo first");
     }
 }
 

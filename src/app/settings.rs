@@ -30,6 +30,8 @@ pub struct Settings {
     pub card_fields: Vec<String>,
     /// Whether the map is shown beside the look-alikes.
     pub map_shown: bool,
+    /// How the map places the items.
+    pub map_layout: crate::map::MapLayout,
     /// Catalogs opened before, the latest first: folders and shared catalogs' addresses (without
     /// passwords).
     pub recent: Vec<PathBuf>,
@@ -63,6 +65,7 @@ impl Default for Settings {
             card_zoom: 1.0,
             card_fields: Vec::new(),
             map_shown: true,
+            map_layout: crate::map::MapLayout::default(),
             recent: Vec::new(),
         }
     }

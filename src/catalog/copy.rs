@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::store::CatalogStore;
+use super::store::{CatalogStore, NEIGHBOURHOOD_LAYOUT};
 use super::{NewItem, Storage};
 use crate::error::{Error, Result};
 
@@ -107,19 +107,24 @@ pub fn copy_catalog(
     let new_ids = w.known_files()?;
     drop(w);
 
-    if let Some(map) = catalog.store().load_map()? {
-        let path_of: HashMap<i64, &Path> = catalog
-            .items()
-            .iter()
-            .map(|it| (it.id, it.path.as_path()))
-            .collect();
-        let points: Vec<(i64, [f32; 2])> = map
-            .points
+    let path_of: HashMap<i64, &Path> = catalog
+        .items()
+        .iter()
+        .map(|it| (it.id, it.path.as_path()))
+        .collect();
+    let renumbered = |points: &[(i64, [f32; 2])]| -> Vec<(i64, [f32; 2])> {
+        points
             .iter()
             .filter_map(|(id, p)| Some((new_ids.get(*path_of.get(id)?)?.id, *p)))
-            .collect();
-        to.save_map(&map.projection, &points)?;
+            .collect()
+    };
+    if let Some(map) = catalog.store().load_map()? {
+        to.save_map(&map.projection, &renumbered(&map.points))?;
         report.map = true;
+    }
+    let layout = catalog.store().load_layout(NEIGHBOURHOOD_LAYOUT)?;
+    if !layout.is_empty() {
+        to.save_layout(NEIGHBOURHOOD_LAYOUT, &renumbered(&layout))?;
     }
     if let Some(head) = &head {
         to.save_head(head)?;

@@ -24,8 +24,8 @@ pub use scan::{
     BadPattern, Exclusions, IGNORE_FILE, ScannedFile, is_photo_name, physical_file, scan_folder,
 };
 pub use store::{
-    CatalogStore, CatalogWriter, ItemWriter, NotDuplicates, SqliteStore, StoredMap, WriteGuard,
-    unix_now,
+    CatalogStore, CatalogWriter, ItemWriter, NEIGHBOURHOOD_LAYOUT, NotDuplicates, SqliteStore,
+    StoredMap, WriteGuard, unix_now,
 };
 pub use vectors::{COMPACT_FROM, Storage, sidecar_path};
 

@@ -28,6 +28,9 @@ pub struct StoredMap {
     pub points: Vec<(i64, [f32; 2])>,
 }
 
+/// The name the neighbourhood layout of the map is kept under (see `map::neighbourhoods`).
+pub const NEIGHBOURHOOD_LAYOUT: &str = "neighbourhoods";
+
 /// Two photos the user said are not duplicates, by content hash (`a <= b`): the decision holds for
 /// those bytes wherever they are and whatever they are called, across re-indexing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +68,11 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     fn save_map(&self, projection: &MapProjection, points: &[(i64, [f32; 2])]) -> Result<()>;
     /// The map saved with the catalog, if any (see [`crate::map::CatalogMap`]).
     fn load_map(&self) -> Result<Option<StoredMap>>;
+    /// Save the points of another map layout (`name`: the neighbourhood layout), replacing the
+    /// earlier ones; skipped, as the map, while another process writes the catalog.
+    fn save_layout(&self, name: &str, points: &[(i64, [f32; 2])]) -> Result<()>;
+    /// The points of layout `name` saved with the catalog, (item id, point) in no order.
+    fn load_layout(&self, name: &str) -> Result<Vec<(i64, [f32; 2])>>;
     /// Save the learned head, replacing the one before.
     fn save_head(&self, head: &StoredHead) -> Result<()>;
     /// The learned head saved with the catalog, if any.
@@ -196,6 +204,17 @@ impl CatalogStore for SqliteStore {
 
     fn load_map(&self) -> Result<Option<StoredMap>> {
         self.with_db(|db| db.load_map())
+    }
+
+    fn save_layout(&self, name: &str, points: &[(i64, [f32; 2])]) -> Result<()> {
+        match try_lock_for_writing(&self.path) {
+            Some(_writing) => self.with_db(|db| db.save_layout(name, points)),
+            None => Ok(()),
+        }
+    }
+
+    fn load_layout(&self, name: &str) -> Result<Vec<(i64, [f32; 2])>> {
+        self.with_db(|db| db.load_layout(name))
     }
 
     fn save_head(&self, head: &StoredHead) -> Result<()> {

@@ -31,6 +31,66 @@ pub struct EvalArgs {
     /// Weight of colour in the ranking (as `query --colour`): 0 shape only, 1 colour only.
     #[arg(long, value_name = "W", default_value_t = lookalike::search::colour::DEFAULT_COLOUR_WEIGHT, value_parser = super::ranges::weight)]
     pub colour: f32,
+    /// Also measure the map: how often an item's k nearest on the map share its label, on the
+    /// PCA plane and on the neighbourhood layout (fitted now and timed; nothing is saved).
+    #[arg(long)]
+    pub map: bool,
+}
+
+/// The map's 2-D neighbour agreement for one layout.
+struct MapRow {
+    layout: &'static str,
+    seconds: f64,
+    /// (column, agreement)
+    agreement: Vec<(String, f64)>,
+}
+
+/// Items the map's agreement is measured on (each against every point).
+const MAP_SAMPLE: usize = 5_000;
+
+fn map_rows(cat: &Catalog, columns: &[String], k: usize) -> Result<Vec<MapRow>> {
+    use lookalike::map::{CatalogMap, neighbour_agreement, neighbourhoods};
+    let t = Instant::now();
+    let vectors = cat.vectors();
+    let pca = if cat.len() <= lookalike::map::MAP_FIT_ROWS {
+        lookalike::map::pca_2d(&vectors.to_f32(), cat.dims())
+    } else {
+        CatalogMap::load(cat)?
+            .map(|m| m.projection)
+            .ok_or_else(|| anyhow::anyhow!("the catalog has no map: index it again"))?
+    };
+    let pca_points: Vec<[f32; 2]> = (0..cat.len())
+        .map(|i| pca.project(&vectors.row(i)))
+        .collect();
+    let pca_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let layout = neighbourhoods::fit_catalog(cat, &|_| {});
+    let layout_s = t.elapsed().as_secs_f64();
+    let agreement = |points: &[[f32; 2]]| -> Vec<(String, f64)> {
+        columns
+            .iter()
+            .map(|c| {
+                let labels: Vec<Option<&str>> =
+                    cat.items().iter().map(|it| it.labels.get(c)).collect();
+                (
+                    c.clone(),
+                    neighbour_agreement(points, &labels, k, MAP_SAMPLE),
+                )
+            })
+            .collect()
+    };
+    Ok(vec![
+        MapRow {
+            layout: "pca",
+            seconds: pca_s,
+            agreement: agreement(&pca_points),
+        },
+        MapRow {
+            layout: "neighbourhoods",
+            seconds: layout_s,
+            agreement: agreement(&layout),
+        },
+    ])
 }
 
 /// Label columns worth evaluating: more than one value, and not nearly one value per item.
@@ -89,6 +149,11 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
             evaluate(&cat, &columns, a.k, Some((&whitened, dims)), a.colour)?,
         ));
     }
+    let maps = if a.map {
+        map_rows(&cat, &columns, a.k)?
+    } else {
+        Vec::new()
+    };
     let model = format!(
         "{} ({}-d, {} pooling, {})",
         cat.model(),
@@ -100,6 +165,10 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         let out = serde_json::json!({
             "index": index.to_string_lossy(), "model": model, "items": cat.len(), "k": a.k,
             "results": rows.iter().map(|(name, s)| serde_json::json!({"space": name, "labels": s})).collect::<Vec<_>>(),
+            "map": maps.iter().map(|m| serde_json::json!({
+                "layout": m.layout, "seconds": m.seconds,
+                "agreement": m.agreement.iter().map(|(c, v)| serde_json::json!({"column": c, "agreement": v})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
@@ -125,6 +194,21 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
                 s.precision_at_k,
                 s.map_at_k
             );
+        }
+    }
+    if !maps.is_empty() {
+        println!(
+            "\nThe map: how often an item's {} nearest on the map share its label (up to {MAP_SAMPLE} items asked)",
+            a.k
+        );
+        println!(
+            "{:<22} {:<16} {:>9} {:>9}",
+            "layout", "label", "agreement", "seconds"
+        );
+        for m in &maps {
+            for (c, v) in &m.agreement {
+                println!("{:<22} {:<16} {:>9.3} {:>9.1}", m.layout, c, v, m.seconds);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -48,6 +48,22 @@ impl IndexDb {
         Ok(Some(StoredMap { projection, points }))
     }
 
+    /// The stored points of layout `name` (none when it was never saved).
+    pub fn load_layout(&self, name: &str) -> Result<Vec<(i64, [f32; 2])>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT item_id, x, y FROM layout_points WHERE layout = ?1")
+            .map_err(db_err(&self.path))?;
+        stmt.query_map([name], |r| {
+            Ok((
+                r.get(0)?,
+                [r.get::<_, f64>(1)? as f32, r.get::<_, f64>(2)? as f32],
+            ))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(db_err(&self.path))
+    }
+
     /// Load every item, with its embedding for search when `embeddings` (else the catalog's
     /// vectors are left empty, for [`super::vectors`] to fill).
     pub fn load_catalog(&self, embeddings: bool) -> Result<Catalog> {

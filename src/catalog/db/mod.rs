@@ -49,6 +49,14 @@ CREATE INDEX IF NOT EXISTS items_listing ON items(id, path, size, mtime_ns, widt
 CREATE TABLE IF NOT EXISTS thumbs(item_id INTEGER PRIMARY KEY, jpeg BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failures(path BLOB PRIMARY KEY, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS map_points(item_id INTEGER PRIMARY KEY, x REAL NOT NULL, y REAL NOT NULL);
+-- Other map layouts (the neighbourhood layout), by name
+CREATE TABLE IF NOT EXISTS layout_points(
+    layout TEXT NOT NULL,
+    item_id INTEGER NOT NULL,
+    x REAL NOT NULL,
+    y REAL NOT NULL,
+    PRIMARY KEY(layout, item_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS heads(
     id INTEGER PRIMARY KEY CHECK (id = 1), -- one learned head per index
     layout TEXT NOT NULL,           -- JSON: shapes, label columns and classes
@@ -268,7 +276,7 @@ impl IndexDb {
     /// Forget every item (when the model changes, all embeddings must be made again).
     pub fn clear_items(&self) -> Result<()> {
         self.conn
-            .execute_batch("DELETE FROM items; DELETE FROM thumbs;")
+            .execute_batch("DELETE FROM items; DELETE FROM thumbs; DELETE FROM layout_points;")
             .and_then(|()| bump_items_version(&self.conn))
             .map_err(db_err(&self.path))
     }
@@ -453,6 +461,24 @@ impl IndexDb {
                 .map_err(db_err(&path))?;
             for (id, [x, y]) in points {
                 stmt.execute(params![id, *x as f64, *y as f64])
+                    .map_err(db_err(&path))?;
+            }
+        }
+        tx.commit().map_err(db_err(&path))
+    }
+
+    /// Store the points of layout `name` (replacing its earlier ones).
+    pub fn save_layout(&mut self, name: &str, points: &[(i64, [f32; 2])]) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(db_err(&path))?;
+        tx.execute("DELETE FROM layout_points WHERE layout = ?1", [name])
+            .map_err(db_err(&path))?;
+        {
+            let mut stmt = tx
+                .prepare("INSERT INTO layout_points(layout, item_id, x, y) VALUES(?1, ?2, ?3, ?4)")
+                .map_err(db_err(&path))?;
+            for (id, [x, y]) in points {
+                stmt.execute(params![name, id, *x as f64, *y as f64])
                     .map_err(db_err(&path))?;
             }
         }

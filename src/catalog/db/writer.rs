@@ -101,6 +101,10 @@ impl Writer<'_> {
             .map_err(db_err(self.path))?;
         self.tx
             .execute("DELETE FROM thumbs WHERE item_id = ?1", [id])
+            .and_then(|_| {
+                self.tx
+                    .execute("DELETE FROM layout_points WHERE item_id = ?1", [id])
+            })
             .map(|_| ())
             .map_err(db_err(self.path))
     }

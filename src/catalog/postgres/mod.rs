@@ -70,6 +70,10 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE heads(id integer PRIMARY KEY, layout text NOT NULL, weights bytea NOT NULL, report text NOT NULL);",
     // 2: the duplicate finder's decisions, by content hash (a <= b).
     "CREATE TABLE not_duplicates(a bytea NOT NULL, b bytea NOT NULL, decided bigint NOT NULL, PRIMARY KEY(a, b));",
+    // 3: other map layouts (the neighbourhood layout), by name.
+    "CREATE TABLE layout_points(layout text NOT NULL,
+                                item_id bigint NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+                                x real NOT NULL, y real NOT NULL, PRIMARY KEY(layout, item_id));",
 ];
 
 /// Drop the HNSW indexes of the embeddings (emptied catalogs fill faster without them, and another
@@ -340,6 +344,46 @@ impl CatalogStore for PgStore {
         })
     }
 
+    fn save_layout(&self, name: &str, points: &[(i64, [f32; 2])]) -> Result<()> {
+        let ids: Vec<i64> = points.iter().map(|p| p.0).collect();
+        let xs: Vec<f32> = points.iter().map(|p| p.1[0]).collect();
+        let ys: Vec<f32> = points.iter().map(|p| p.1[1]).collect();
+        self.with_client(|c, at| {
+            let mut tx = c.transaction().map_err(pg_err(at))?;
+            tx.execute_typed(
+                "DELETE FROM layout_points WHERE layout = $1",
+                &[(&name, Type::TEXT)],
+            )
+            .map_err(pg_err(at))?;
+            tx.execute_typed(
+                "INSERT INTO layout_points(layout, item_id, x, y)
+                 SELECT $1, p.id, p.x, p.y FROM unnest($2::bigint[], $3::real[], $4::real[]) AS p(id, x, y)
+                 JOIN items i ON i.id = p.id",
+                &[
+                    (&name, Type::TEXT),
+                    (&ids, Type::INT8_ARRAY),
+                    (&xs, Type::FLOAT4_ARRAY),
+                    (&ys, Type::FLOAT4_ARRAY),
+                ],
+            )
+            .map_err(pg_err(at))?;
+            tx.commit().map_err(pg_err(at))
+        })
+    }
+
+    fn load_layout(&self, name: &str) -> Result<Vec<(i64, [f32; 2])>> {
+        self.with_client(|c, at| {
+            Ok(c.query_typed(
+                "SELECT item_id, x, y FROM layout_points WHERE layout = $1",
+                &[(&name, Type::TEXT)],
+            )
+            .map_err(pg_err(at))?
+            .iter()
+            .map(|r| (r.get(0), [r.get(1), r.get(2)]))
+            .collect())
+        })
+    }
+
     fn save_head(&self, head: &StoredHead) -> Result<()> {
         self.with_client(|c, at| {
             c.execute_typed(
@@ -435,7 +479,7 @@ impl CatalogStore for PgStore {
     fn remove_all(&self) -> Result<()> {
         self.with_client(|c, at| {
             c.batch_execute(&format!(
-                "TRUNCATE items, thumbs, failures, map_points, heads; DELETE FROM meta; {DROP_VECTOR_INDEXES}"
+                "TRUNCATE items, thumbs, failures, map_points, layout_points, heads; DELETE FROM meta; {DROP_VECTOR_INDEXES}"
             ))
             .map_err(pg_err(at))
         })

@@ -21,7 +21,7 @@ impl CatalogWriter for PgWriter {
     fn clear_items(&mut self) -> Result<()> {
         self.client
             .batch_execute(&format!(
-                "TRUNCATE items, thumbs, map_points; {DROP_VECTOR_INDEXES}"
+                "TRUNCATE items, thumbs, map_points, layout_points; {DROP_VECTOR_INDEXES}"
             ))
             .map_err(pg_err(&self.location))
     }

@@ -232,6 +232,22 @@ pub fn run(real: &Catalog, n: usize, work: &Path, embedder: &Embedder) -> Result
         "map of {n} items: PCA axes from 20,000 rows {fit:.1} s + projection of all {:.1} s",
         t.elapsed().as_secs_f64()
     );
+    drop(points);
+    // The neighbourhood map: fitted on an even sample of 20,000 rows, every other row placed among
+    // its nearest sampled rows.
+    let t = Instant::now();
+    let points = lookalike::map::neighbourhoods::fit_rows(
+        n,
+        dims,
+        &|i, out| two.full.dequantise(i, out),
+        &|_| {},
+    );
+    std::hint::black_box(&points);
+    println!(
+        "neighbourhood map of {n} items (fitted on {} rows, the rest placed): {:.1} s",
+        lookalike::map::neighbourhoods::LAYOUT_FIT_ROWS.min(n),
+        t.elapsed().as_secs_f64()
+    );
     drop((two, points));
     let _ = std::fs::remove_file(&file);
     println!();

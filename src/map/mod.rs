@@ -1,12 +1,50 @@
 //! The catalog map: every item placed on the plane of the catalog's first two principal
 //! components (see [`crate::search::pca`]), computed when a folder is indexed and kept in the
-//! store, so the window shows it at once and places each query photo on it.
+//! store, so the window shows it at once and places each query photo on it; and beside it the
+//! neighbourhood layout ([`neighbourhoods`]), which keeps near items near.
+
+pub mod captions;
+mod knn;
+pub mod neighbourhoods;
+pub mod svg;
+mod umap;
 
 use rayon::prelude::*;
 
 use crate::catalog::{Catalog, StoredMap};
 use crate::error::Result;
 pub use crate::search::pca::{MapProjection, pca_2d};
+pub use neighbourhoods::{NeighbourMap, neighbour_agreement};
+
+/// How the map places the catalog's items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum MapLayout {
+    /// Near in the embedding, near on the map (UMAP's algorithm).
+    #[default]
+    Neighbourhoods,
+    /// The plane of the first two principal components (the seed report's map).
+    Pca,
+}
+
+impl MapLayout {
+    pub const ALL: [MapLayout; 2] = [MapLayout::Neighbourhoods, MapLayout::Pca];
+
+    /// What the window and the command line call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MapLayout::Neighbourhoods => "neighbourhoods",
+            MapLayout::Pca => "pca",
+        }
+    }
+
+    /// What it shows, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MapLayout::Neighbourhoods => "Neighbourhoods: look-alikes close together",
+            MapLayout::Pca => "PCA: the two directions of largest spread",
+        }
+    }
+}
 
 /// Catalogs larger than this have their map plane fitted on this many evenly spaced items.
 pub const MAP_FIT_ROWS: usize = 50_000;
