@@ -63,32 +63,23 @@ fn eval_reports_precision_well_above_chance_on_the_labelled_demo_photos() {
 fn the_neighbourhood_map_keeps_article_types_together_better_than_pca() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("catalog");
-    common::copy_photos(&common::demo_photos(300), &root);
-    std::fs::copy(
-        common::demo_catalog().join("labels.csv"),
-        root.join("labels.csv"),
-    )
-    .unwrap();
+    let photos = common::demo_photos(300);
+    common::copy_photos(&photos, &root);
+    common::write_demo_labels(&photos, &root);
     let db = tmp.path().join("i.sqlite");
     common::cli_index(tmp.path(), &root, &db);
-    let out = common::lookalike(tmp.path())
-        .args([
-            "eval",
-            "--map",
-            "--label",
-            "articleType",
-            "--json",
-            "--index",
-        ])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json_output(
+        common::lookalike(tmp.path())
+            .args([
+                "eval",
+                "--map",
+                "--label",
+                "articleType",
+                "--json",
+                "--index",
+            ])
+            .arg(&db),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let agreement = |layout: &str| {
         let m = v["map"]
             .as_array()
