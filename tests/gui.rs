@@ -175,16 +175,60 @@ fn learning_from_labels_shows_the_predicted_label_and_can_keep_results_to_it() {
     let truth = cat.items()[original].labels[column.as_str()].to_string();
     let words = lookalike::query::filter::human_column(&column).to_lowercase();
     h.get_by_label(&format!("Predicted {words}: {truth}"));
+    // Cross-validated while learning: its accuracy in words, not a loss.
+    h.get_by_label_contains(&format!("Predicts the {words} right "));
 
-    h.get_by_label(&format!("Only the predicted {words}"))
-        .click();
+    // The panel scrolls to the switch (the predictions above it are tall).
+    h.get_by_label(&format!("Only one {words}:")).scroll_to_me();
+    h.run_steps(20);
+    h.get_by_label(&format!("Only one {words}:")).click();
     h.step();
     settle(&mut h);
-    let cat = h.state().catalog().unwrap();
+    // Each item's label in the column, read once (the catalog is the harness's).
+    let label_of: Vec<Option<String>> = h
+        .state()
+        .catalog()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|it| it.labels.get(column.as_str()).map(str::to_string))
+        .collect();
     let results = h.state().results();
     assert!(!results.is_empty());
-    for (i, _) in results {
-        assert_eq!(&cat.items()[i].labels[column.as_str()], truth.as_str());
+    for &(i, _) in &results {
+        assert_eq!(label_of[i].as_deref(), Some(truth.as_str()));
+    }
+
+    // Another category chosen from the list: the grid changes to that one.
+    let other = {
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for l in label_of.iter().flatten() {
+            if *l != truth {
+                *counts.entry(l.as_str()).or_default() += 1;
+            }
+        }
+        let (l, _) = counts.into_iter().max_by_key(|&(_, n)| n).unwrap();
+        l.to_string()
+    };
+    h.get_by_label(&format!("{truth} (predicted)"))
+        .click_accesskit();
+    h.run_steps(4);
+    h.get_by_label(&other).hover();
+    h.run_steps(4);
+    h.get_by_label(&other).click();
+    h.step();
+    settle(&mut h);
+    let chosen = h.state().results();
+    assert!(!chosen.is_empty());
+    assert_ne!(chosen, results, "the grid changed");
+    for &(i, _) in &chosen {
+        assert_eq!(label_of[i].as_deref(), Some(other.as_str()));
+    }
+    // A new photo follows its own prediction again.
+    drop_file(&mut h, &f.outside);
+    h.get_by_label(&format!("{truth} (predicted)"));
+    for (i, _) in h.state().results() {
+        assert_eq!(label_of[i].as_deref(), Some(truth.as_str()));
     }
 }
 

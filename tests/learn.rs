@@ -62,6 +62,14 @@ fn a_head_learned_from_labels_predicts_new_photos_and_filters_results() {
         article["learned_precision"].as_f64().unwrap() > 0.5,
         "style-space precision@10: {article}"
     );
+    // Honest confidence: on held-out folds, calibration lowers the article type's calibration
+    // error (a temperature chosen without the fold it is scored on) and brings it near zero.
+    let (raw, calibrated) = (
+        article["ece_uncalibrated"].as_f64().unwrap(),
+        article["ece_calibrated"].as_f64().unwrap(),
+    );
+    assert!(calibrated < raw, "ECE {raw} -> {calibrated}");
+    assert!(calibrated < 0.1, "ECE {raw} -> {calibrated}");
 
     // New photos, not in the catalog, of four common kinds: the predicted articleType is right for most.
     let kinds = article_types();
@@ -84,6 +92,15 @@ fn a_head_learned_from_labels_predicts_new_photos_and_filters_results() {
         assert_eq!(p["column"], "articleType");
         let conf = p["confidence"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&conf));
+        // The top three labels, most probable first, the others no likelier than the first.
+        let others = p["alternatives"].as_array().unwrap();
+        assert_eq!(others.len(), 2, "{p}");
+        let mut last = conf;
+        for o in others {
+            let c = o["confidence"].as_f64().unwrap();
+            assert!(c <= last + 1e-6 && o["label"] != p["label"], "{p}");
+            last = c;
+        }
         right += (p["label"] == truth.as_str()) as usize;
     }
     assert!(right >= 6, "{right}/8 new photos labelled right");

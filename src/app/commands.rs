@@ -40,6 +40,9 @@ pub enum Command {
     /// Weight of colour in the ranking (0 shape only, 1 colour only); the caller asks to requery.
     SetColour(f32),
     SetSameCategory(bool),
+    /// Keep results to this category of the head's first column (None: the predicted one); turns
+    /// the category filter on.
+    ChooseCategory(Option<String>),
     ShowView(View),
     /// Mark or unmark a catalog item in the Duplicates view.
     ToggleMark(usize),
@@ -370,6 +373,11 @@ impl LookalikeApp {
                 self.settings.same_category = on;
                 self.apply(Command::Requery);
             }
+            Command::ChooseCategory(label) => {
+                self.learning.choose_category(label);
+                self.settings.same_category = true;
+                self.apply(Command::Requery);
+            }
         }
     }
 
@@ -408,6 +416,8 @@ impl LookalikeApp {
             QueryInput::File(_) | QueryInput::Pixels(_) | QueryInput::Item(_)
         ) {
             self.remember_query();
+            // A new photo: the category filter follows its own prediction again.
+            self.learning.choose_category(None);
         }
         let title = match &input {
             QueryInput::File(p) => p
@@ -499,6 +509,7 @@ impl LookalikeApp {
                 k: self.settings.k,
                 style_aware: self.settings.style_aware,
                 same_category: self.settings.same_category,
+                chosen_category: self.learning.chosen_category(),
                 colour: self.settings.colour,
                 all_copies: false,
             },

@@ -326,10 +326,15 @@ impl Outbox {
         self.spawn("train-head", move |out| {
             let opts = TrainOptions::default();
             let progress = out.clone();
-            let result = train_head(&catalog, &[], &opts, None, &cancel, |p| {
-                if let TrainProgress::Final(e) = p {
-                    progress.send(Msg::TrainProgress(e.epoch as f32 / e.epochs.max(1) as f32));
-                }
+            // Cross-validated, so the head's confidence is calibrated and its accuracy known.
+            let folds = crate::learn::WINDOW_FOLDS;
+            let steps = (opts.epochs * (folds + 1)).max(1) as f32;
+            let result = train_head(&catalog, &[], &opts, Some(folds), &cancel, |p| {
+                let done = match p {
+                    TrainProgress::Fold(f, _, e) => f * e.epochs + e.epoch,
+                    TrainProgress::Final(e) => folds * e.epochs + e.epoch,
+                };
+                progress.send(Msg::TrainProgress(done as f32 / steps));
             })
             .map(|_| catalog.location().to_path_buf())
             .map_err(|e| format!("Learning from the labels failed: {}", describe(&e)));

@@ -24,6 +24,9 @@ pub struct Learning {
     /// What was learned from them (the head and the catalog in its style space), once learned.
     style: Option<Arc<StyleSpace>>,
     training: Option<Training>,
+    /// The category the user chose to keep results to, instead of the predicted one (until the
+    /// next photo).
+    chosen: Option<String>,
 }
 
 impl Learning {
@@ -32,6 +35,19 @@ impl Learning {
     pub fn set_catalog(&mut self, columns: Vec<String>, style: Option<Arc<StyleSpace>>) {
         self.columns = columns;
         self.style = style;
+        self.chosen = None;
+    }
+
+    /// Keep results to this category (None: the predicted one).
+    pub fn choose_category(&mut self, label: Option<String>) {
+        self.chosen = label;
+    }
+
+    /// The chosen category as a class of the head's first column, for the search.
+    pub fn chosen_category(&self) -> Option<usize> {
+        let label = self.chosen.as_deref()?;
+        let column = self.style.as_ref()?.head().columns.first()?;
+        column.classes.iter().position(|c| c == label)
     }
 
     /// The head learned for the open catalog, with the catalog in its style space.
@@ -67,8 +83,14 @@ impl Learning {
     }
 
     /// The panel's section: a button to learn, progress while learning, then the switches that
-    /// use what was learned.
-    pub fn ui(&self, ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Command>) {
+    /// use what was learned. `predicted` is the current query's predicted category.
+    pub fn ui(
+        &self,
+        ui: &mut egui::Ui,
+        settings: &Settings,
+        predicted: Option<&str>,
+        commands: &mut Vec<Command>,
+    ) {
         ui.separator();
         ui.label(RichText::new("Learn from the catalog's labels").strong());
         if let Some(t) = &self.training {
@@ -99,6 +121,9 @@ impl Learning {
             }
             Some(head) => {
                 ui.weak(format!("Learned: {}", human(&head.column_names())));
+                if let Some(words) = crate::learn::accuracy_in_words(head.head()) {
+                    ui.label(words);
+                }
                 if ui.small_button("Learn again").clicked() {
                     commands.push(Command::TrainHead);
                 }
@@ -114,22 +139,50 @@ impl Learning {
         {
             commands.push(Command::SetStyleAware(style));
         }
-        let category = self
-            .style
-            .as_ref()
-            .and_then(|h| h.column_names().into_iter().next())
-            .map(|c| crate::query::filter::human_column(&c).to_lowercase())
-            .unwrap_or_else(|| "category".into());
-        let mut same = settings.same_category && has_head;
-        if ui
-            .add_enabled(
-                has_head,
-                egui::Checkbox::new(&mut same, format!("Only the predicted {category}")),
-            )
-            .changed()
-        {
-            commands.push(Command::SetSameCategory(same));
-        }
+        let Some(column) = self.style.as_ref().and_then(|h| h.head().columns.first()) else {
+            let mut off = false;
+            ui.add_enabled(false, egui::Checkbox::new(&mut off, "Only one category"));
+            return;
+        };
+        let words = crate::query::filter::human_column(&column.name).to_lowercase();
+        ui.horizontal_wrapped(|ui| {
+            let mut same = settings.same_category;
+            if ui
+                .checkbox(&mut same, format!("Only one {words}:"))
+                .on_hover_text(format!(
+                    "Keep the look-alikes to one {words}: the predicted one, or the one you choose."
+                ))
+                .changed()
+            {
+                commands.push(Command::SetSameCategory(same));
+            }
+            let shown = match (&self.chosen, predicted) {
+                (Some(c), _) => c.clone(),
+                (None, Some(p)) => format!("{p} (predicted)"),
+                (None, None) => "the predicted one".into(),
+            };
+            let r = egui::ComboBox::from_id_salt("category choice")
+                .selected_text(shown.clone())
+                .width(150.0)
+                .height(320.0)
+                .show_ui(ui, |ui| {
+                    let label = match predicted {
+                        Some(p) => format!("{p} (predicted)"),
+                        None => "The predicted one".into(),
+                    };
+                    if ui.selectable_label(self.chosen.is_none(), label).clicked() {
+                        commands.push(Command::ChooseCategory(None));
+                    }
+                    for class in &column.classes {
+                        let on = self.chosen.as_deref() == Some(class.as_str());
+                        if ui.selectable_label(on, class).clicked() {
+                            commands.push(Command::ChooseCategory(Some(class.clone())));
+                        }
+                    }
+                });
+            r.response
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, &shown));
+        });
     }
 }
 

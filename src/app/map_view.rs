@@ -599,13 +599,27 @@ impl MapView {
         let font = egui::FontId::proportional(egui::TextStyle::Body.resolve(ui.style()).size + 1.0);
         let pointer = ui.input(|i| i.pointer.hover_pos());
         let mut hit = None;
-        for (j, c) in found.iter().enumerate() {
+        let mut drawn: Vec<Rect> = Vec::new();
+        // The largest neighbourhoods first: where captions would overlap, theirs are kept.
+        let mut order: Vec<usize> = (0..found.len()).collect();
+        order.sort_by_key(|&j| std::cmp::Reverse(found[j].items.len()));
+        for j in order {
+            let c = &found[j];
             let at = to_screen(c.at, rect, view);
             if !rect.contains(at) {
                 continue;
             }
             let galley = painter.layout_no_wrap(c.label.clone(), font.clone(), Color32::WHITE);
-            let r = Rect::from_center_size(at, galley.size()).expand2(vec2(5.0, 2.0));
+            let mut r = Rect::from_center_size(at, galley.size()).expand2(vec2(5.0, 2.0));
+            // Whole inside the map, not cut at its edge, and not over another caption.
+            r = r.translate(vec2(
+                (rect.left() - r.left()).max(0.0) + (rect.right() - r.right()).min(0.0),
+                (rect.top() - r.top()).max(0.0) + (rect.bottom() - r.bottom()).min(0.0),
+            ));
+            if drawn.iter().any(|d| d.intersects(r)) {
+                continue;
+            }
+            drawn.push(r);
             let over = pointer.is_some_and(|p| r.contains(p));
             let fill = if over {
                 Color32::from_rgba_unmultiplied(40, 70, 120, 230)

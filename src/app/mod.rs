@@ -538,7 +538,13 @@ impl eframe::App for LookalikeApp {
                 egui::Panel::left("query")
                     .resizable(true)
                     .default_size(query_width)
-                    .show(ui, |ui| self.query_panel(ui, &mut commands));
+                    .show(ui, |ui| {
+                        // Scrolls when the predictions and switches are taller than the window.
+                        egui::ScrollArea::vertical()
+                            .id_salt("query panel")
+                            .auto_shrink([false, false])
+                            .show(ui, |ui| self.query_panel(ui, &mut commands));
+                    });
                 egui::CentralPanel::default().show(ui, |ui| self.map_panel(ui, &mut commands));
             }
             View::LookAlikes => {
@@ -547,7 +553,13 @@ impl eframe::App for LookalikeApp {
                 egui::Panel::left("query")
                     .resizable(true)
                     .default_size(query_width)
-                    .show(ui, |ui| self.query_panel(ui, &mut commands));
+                    .show(ui, |ui| {
+                        // Scrolls when the predictions and switches are taller than the window.
+                        egui::ScrollArea::vertical()
+                            .id_salt("query panel")
+                            .auto_shrink([false, false])
+                            .show(ui, |ui| self.query_panel(ui, &mut commands));
+                    });
                 // The look-alikes get the larger share; the map can be dragged wider or hidden.
                 if self.settings.map_shown {
                     let map_width = (ui.available_width() * 0.38).max(300.0);

@@ -147,7 +147,12 @@ impl LookalikeApp {
             commands,
         );
         if self.catalog.is_some() {
-            self.learning.ui(ui, &self.settings, commands);
+            let predicted = self
+                .query
+                .current()
+                .and_then(|q| q.predictions.first().map(|p| p.label.clone()));
+            self.learning
+                .ui(ui, &self.settings, predicted.as_deref(), commands);
         }
         if let (Some((rank, h)), Some(c)) = (self.look_alikes.selected_hit(), &self.catalog) {
             ui.separator();

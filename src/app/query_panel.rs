@@ -275,6 +275,24 @@ impl QueryPanel {
                                         .text(format!("{:.0}%", p.confidence * 100.0)),
                                 );
                                 ui.end_row();
+                                // The runners-up, so a wrong first guess shows what else it may be.
+                                // Those under 1% say nothing and would only lengthen the list.
+                                let likely: Vec<_> = p
+                                    .alternatives
+                                    .iter()
+                                    .filter(|o| o.confidence >= 0.01)
+                                    .collect();
+                                if !likely.is_empty() {
+                                    ui.label("");
+                                    let others: Vec<String> = likely
+                                        .iter()
+                                        .map(|o| {
+                                            format!("{} {:.0}%", o.label, o.confidence * 100.0)
+                                        })
+                                        .collect();
+                                    ui.weak(format!("or {}", others.join(", ")));
+                                    ui.end_row();
+                                }
                             }
                         });
                 }

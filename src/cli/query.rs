@@ -219,6 +219,7 @@ pub fn run(a: QueryArgs) -> Result<ExitCode> {
             k: a.k,
             style_aware: a.style,
             same_category: a.same_category,
+            chosen_category: None,
             colour: a.colour,
             all_copies: a.all_copies,
         },
@@ -395,9 +396,21 @@ fn print_found(s: &Searcher, f: &Found, a: &QueryArgs, layout: Layout) -> Result
     if !predictions.is_empty() {
         let words: Vec<String> = predictions
             .iter()
-            .map(|p| format!("{} {} ({:.0}%)", p.column, p.label, p.confidence * 100.0))
+            .map(|p| {
+                let others: Vec<String> = p
+                    .alternatives
+                    .iter()
+                    .map(|o| format!("{} {:.0}%", o.label, o.confidence * 100.0))
+                    .collect();
+                let column = lookalike::query::filter::human_column(&p.column);
+                let best = format!("{column} {} {:.0}%", p.label, p.confidence * 100.0);
+                match others.is_empty() {
+                    true => best,
+                    false => format!("{best} (or {})", others.join(", ")),
+                }
+            })
             .collect();
-        println!("Predicted: {}", words.join(", "));
+        println!("Predicted: {}", words.join("; "));
     }
     if hits.is_empty() {
         println!("No look-alike passes the filter.");

@@ -19,7 +19,8 @@ pub struct TrainArgs {
     /// Label columns to learn (repeatable; default: every column with repeated labels, the shown one first).
     #[arg(long = "label")]
     pub labels: Vec<String>,
-    /// Cross-validation folds for the figures (0: skip, train only).
+    /// Cross-validation folds for the figures and the calibration of the confidence (0: skip,
+    /// train only, confidence not calibrated).
     #[arg(long, default_value_t = 5, value_parser = super::ranges::folds)]
     pub folds: usize,
     /// Passes over the catalog.
@@ -80,22 +81,35 @@ pub fn run(a: TrainArgs, quiet: bool) -> Result<ExitCode> {
     for c in &head.columns {
         println!("  {:<16} {} labels", c.name, c.classes.len());
     }
+    if let Some(words) = lookalike::learn::accuracy_in_words(&head) {
+        println!("\n{words}");
+    }
     if let Some(cv) = &report.cross_validation {
         println!(
             "\n{}-fold cross-validation (held-out items as queries against the whole catalog, k = {}):",
             cv.folds, cv.k
         );
         println!(
-            "{:<16} {:>7}  {:>9} {:>9}  {:>8} {:>8}  {:>8} {:>8}",
-            "label", "queries", "head acc", "kNN acc", "P@k", "P@k", "mAP@k", "mAP@k"
+            "{:<16} {:>7}  {:>9} {:>9}  {:>8} {:>8}  {:>8} {:>8}  {:>7} {:>7} {:>6}",
+            "label",
+            "queries",
+            "head acc",
+            "kNN acc",
+            "P@k",
+            "P@k",
+            "mAP@k",
+            "mAP@k",
+            "ECE",
+            "ECE",
+            "temp."
         );
         println!(
-            "{:<16} {:>7}  {:>9} {:>9}  {:>8} {:>8}  {:>8} {:>8}",
-            "", "", "", "(frozen)", "frozen", "style", "frozen", "style"
+            "{:<16} {:>7}  {:>9} {:>9}  {:>8} {:>8}  {:>8} {:>8}  {:>7} {:>7} {:>6}",
+            "", "", "", "(frozen)", "frozen", "style", "frozen", "style", "raw", "calib.", ""
         );
         for f in &cv.columns {
             println!(
-                "{:<16} {:>7}  {:>9.3} {:>9.3}  {:>8.3} {:>8.3}  {:>8.3} {:>8.3}",
+                "{:<16} {:>7}  {:>9.3} {:>9.3}  {:>8.3} {:>8.3}  {:>8.3} {:>8.3}  {:>7.3} {:>7.3} {:>6.2}",
                 f.column,
                 f.queries,
                 f.head_accuracy,
@@ -103,9 +117,16 @@ pub fn run(a: TrainArgs, quiet: bool) -> Result<ExitCode> {
                 f.frozen_precision,
                 f.learned_precision,
                 f.frozen_map,
-                f.learned_map
+                f.learned_map,
+                f.ece_uncalibrated,
+                f.ece_calibrated,
+                f.temperature
             );
         }
+        println!(
+            "ECE: expected calibration error of the held-out predictions ({} bins; 0 is honest), before and after temperature scaling.",
+            lookalike::learn::calibration::ECE_BINS
+        );
     }
     println!(
         "\nNow `lookalike query PHOTO` shows predicted labels; add --style to rank in the learned space, --same-category to keep the predicted category."

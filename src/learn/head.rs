@@ -10,9 +10,21 @@ use crate::embed::l2_normalize;
 pub struct Prediction {
     pub column: String,
     pub label: String,
-    /// Softmax probability of `label`, 0..1.
+    /// Calibrated probability of `label`, 0..1.
+    pub confidence: f32,
+    /// The next most probable labels, most probable first (two at most).
+    pub alternatives: Vec<Alternative>,
+}
+
+/// A label the head finds less probable than its prediction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alternative {
+    pub label: String,
     pub confidence: f32,
 }
+
+/// Labels shown per column: the prediction and its runners-up.
+pub const SHOWN_LABELS: usize = 3;
 
 /// One label column the head predicts.
 #[derive(Debug, Clone)]
@@ -22,6 +34,21 @@ pub struct HeadColumn {
     /// `proj_dims x classes`.
     pub weights: Array2<f32>,
     pub bias: Array1<f32>,
+    /// Logits are divided by it before the softmax (temperature scaling, fitted on held-out
+    /// items); 1 when the head was not calibrated.
+    pub temperature: f32,
+    /// Share of held-out items whose label the head predicted right, when cross-validated.
+    pub accuracy: Option<f32>,
+    /// Expected calibration error on held-out items, after calibration.
+    pub ece: Option<f32>,
+}
+
+/// What calibration measured of a column, stored in the layout.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct ColumnCalibration {
+    temperature: f32,
+    accuracy: Option<f32>,
+    ece: Option<f32>,
 }
 
 /// The head: `style = normalise(((x - mean) * scale) . projection)`, then per column
@@ -45,6 +72,9 @@ struct Layout {
     proj_dims: usize,
     scale: f32,
     columns: Vec<(String, Vec<String>)>,
+    /// One per column; missing in heads stored before calibration (temperature 1).
+    #[serde(default)]
+    calibration: Vec<ColumnCalibration>,
 }
 
 impl Head {
@@ -86,31 +116,47 @@ impl Head {
         out
     }
 
-    /// Class probabilities of each column.
-    pub fn probabilities(&self, v: &[f32]) -> Vec<Array1<f32>> {
+    /// Raw logits of each column (before the temperature).
+    pub fn logits(&self, v: &[f32]) -> Vec<Array1<f32>> {
         let z = self.style_raw(v);
         self.columns
             .iter()
-            .map(|c| softmax(z.dot(&c.weights) + &c.bias))
+            .map(|c| z.dot(&c.weights) + &c.bias)
             .collect()
     }
 
-    /// The most probable label of each column, with its probability.
+    /// Calibrated class probabilities of each column.
+    pub fn probabilities(&self, v: &[f32]) -> Vec<Array1<f32>> {
+        self.logits(v)
+            .into_iter()
+            .zip(&self.columns)
+            .map(|(z, c)| softmax(z / c.temperature.max(1e-3)))
+            .collect()
+    }
+
+    /// The most probable label of each column with its probability, and the runners-up.
     pub fn predict(&self, v: &[f32]) -> Vec<Prediction> {
         self.probabilities(v)
             .into_iter()
             .zip(&self.columns)
             .map(|(p, c)| {
-                let (best, conf) = p
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|(i, &c)| (i, c))
-                    .unwrap_or((0, 0.0));
+                let mut order: Vec<usize> = (0..p.len()).collect();
+                order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+                let label = |i: usize| c.classes.get(i).cloned().unwrap_or_default();
+                let best = order.first().copied().unwrap_or(0);
                 Prediction {
                     column: c.name.clone(),
-                    label: c.classes.get(best).cloned().unwrap_or_default(),
-                    confidence: conf,
+                    label: label(best),
+                    confidence: p.get(best).copied().unwrap_or(0.0),
+                    alternatives: order
+                        .iter()
+                        .skip(1)
+                        .take(SHOWN_LABELS - 1)
+                        .map(|&i| Alternative {
+                            label: label(i),
+                            confidence: p[i],
+                        })
+                        .collect(),
                 }
             })
             .collect()
@@ -128,6 +174,15 @@ impl Head {
                 .columns
                 .iter()
                 .map(|c| (c.name.clone(), c.classes.clone()))
+                .collect(),
+            calibration: self
+                .columns
+                .iter()
+                .map(|c| ColumnCalibration {
+                    temperature: c.temperature,
+                    accuracy: c.accuracy,
+                    ece: c.ece,
+                })
                 .collect(),
         };
         let mut floats: Vec<f32> = self.mean.to_vec();
@@ -159,15 +214,19 @@ impl Head {
         let projection =
             Array2::from_shape_vec((l.dims, l.proj_dims), take(l.dims * l.proj_dims)?).ok()?;
         let mut columns = Vec::new();
-        for (name, classes) in l.columns {
+        for (c, (name, classes)) in l.columns.into_iter().enumerate() {
             let k = classes.len();
             let weights = Array2::from_shape_vec((l.proj_dims, k), take(l.proj_dims * k)?).ok()?;
             let bias = Array1::from(take(k)?);
+            let cal = l.calibration.get(c);
             columns.push(HeadColumn {
                 name,
                 classes,
                 weights,
                 bias,
+                temperature: cal.map_or(1.0, |c| c.temperature),
+                accuracy: cal.and_then(|c| c.accuracy),
+                ece: cal.and_then(|c| c.ece),
             });
         }
         rest.is_empty().then_some(Head {

@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::calibration::{HeldOut, calibrate};
 use super::train::{Epoch, Targets, TrainOptions, fit};
 use crate::catalog::Catalog;
 use crate::eval::retrieval_scores;
@@ -27,6 +28,12 @@ pub struct ColumnFigures {
     pub frozen_map: f64,
     pub learned_precision: f64,
     pub learned_map: f64,
+    /// The temperature the head's logits are divided by, fitted on every held-out item.
+    pub temperature: f32,
+    /// Expected calibration error of the held-out predictions, before and after calibration
+    /// (each fold scored with a temperature fitted on the other folds).
+    pub ece_uncalibrated: f64,
+    pub ece_calibrated: f64,
 }
 
 /// The figures of all columns.
@@ -53,7 +60,7 @@ pub fn cross_validate(
     opts: &TrainOptions,
     folds: usize,
     k: usize,
-    mut on_epoch: impl FnMut(usize, Epoch),
+    mut on_epoch: impl FnMut(usize, Epoch) -> bool,
 ) -> CrossValidation {
     let folds = folds.max(2);
     let n = catalog.len();
@@ -70,6 +77,8 @@ pub fn cross_validate(
     let key = embedding_key(catalog);
     let embeddings = catalog.vectors().to_f32();
     let mut sums = vec![ColumnFigures::default(); targets.len()];
+    // Per column, per fold: the held-out items' logits, for calibration.
+    let mut held_out: Vec<Vec<HeldOut>> = vec![Vec::with_capacity(folds); targets.len()];
     for f in 0..folds {
         let train: Vec<usize> = (0..n).filter(|&i| fold[i] != f).collect();
         let held: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
@@ -80,12 +89,22 @@ pub fn cross_validate(
             targets,
             &train,
             opts,
-            |e| {
-                on_epoch(f, e);
-                true
-            },
+            |e| on_epoch(f, e),
         );
         let style = head.style_all(&embeddings);
+        let logits: Vec<(usize, Vec<ndarray::Array1<f32>>)> = held
+            .par_iter()
+            .map(|&i| (i, head.logits(&catalog.vector(i))))
+            .collect();
+        for (c, (t, column)) in targets.iter().zip(&mut held_out).enumerate() {
+            let mut fold = HeldOut::default();
+            for (i, z) in &logits {
+                if let Some(y) = t.labels[*i] {
+                    fold.push(z[c].to_vec(), y);
+                }
+            }
+            column.push(fold);
+        }
         for (c, t) in targets.iter().enumerate() {
             let labels: Vec<Option<&str>> = t
                 .labels
@@ -154,7 +173,11 @@ pub fn cross_validate(
             s.learned_map += learned.map * q;
         }
     }
-    for s in &mut sums {
+    for (s, folds) in sums.iter_mut().zip(&held_out) {
+        let c = calibrate(folds);
+        s.temperature = c.temperature;
+        s.ece_uncalibrated = c.ece_before;
+        s.ece_calibrated = c.ece_after;
         let q = s.queries.max(1) as f64;
         s.head_accuracy /= q;
         s.knn_accuracy /= q;

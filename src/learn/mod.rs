@@ -5,12 +5,13 @@
 //! per label column. It predicts a query's labels with a confidence, and its projection is a
 //! second search space where items of the same labels sit closer ("style-aware" search).
 
+pub mod calibration;
 mod head;
 mod kfold;
 mod style;
 mod train;
 
-pub use head::{Head, HeadColumn, Prediction};
+pub use head::{Alternative, Head, HeadColumn, Prediction, SHOWN_LABELS};
 pub use kfold::{ColumnFigures, CrossValidation, cross_validate, embedding_key};
 pub use style::StyleSpace;
 pub use train::{Epoch, Targets, TrainOptions, fit, targets_for};
@@ -45,6 +46,31 @@ pub fn learnable_columns(catalog: &Catalog) -> Vec<String> {
         columns.insert(0, c);
     }
     columns
+}
+
+/// Folds the window cross-validates a head on: its accuracy in words and its calibration.
+pub const WINDOW_FOLDS: usize = 3;
+
+/// How often a head predicts each column right, in words: "Predicts the article type right 87%
+/// of the time, the colour 64% and the gender 93% (on items it did not learn from)." None when it
+/// was not cross-validated.
+pub fn accuracy_in_words(head: &Head) -> Option<String> {
+    let known: Vec<(String, f32)> = head
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let name = crate::query::filter::human_column(&c.name).to_lowercase();
+            c.accuracy.map(|a| (name, a * 100.0))
+        })
+        .collect();
+    let ((name, first), rest) = known.split_first()?;
+    let mut words = format!("Predicts the {name} right {first:.0}% of the time");
+    for (i, (name, a)) in rest.iter().enumerate() {
+        words.push_str(if i + 1 == rest.len() { " and " } else { ", " });
+        words.push_str(&format!("the {name} {a:.0}%"));
+    }
+    words.push_str(" (on items it did not learn from).");
+    Some(words)
 }
 
 /// What a training run did, stored with the head.
@@ -105,7 +131,8 @@ pub fn train_head(
     let folds = folds.unwrap_or(0);
     let cross_validation = (folds >= 2).then(|| {
         cross_validate(catalog, &targets, opts, folds, 10, |f, e| {
-            progress(TrainProgress::Fold(f, folds, e))
+            progress(TrainProgress::Fold(f, folds, e));
+            !cancel.load(Ordering::Relaxed)
         })
     });
     if cancel.load(Ordering::Relaxed) {
@@ -115,7 +142,7 @@ pub fn train_head(
         .filter(|&i| targets.iter().any(|t| t.labels[i].is_some()))
         .collect();
     let mut final_loss = f32::NAN;
-    let head = fit(
+    let mut head = fit(
         &catalog.vectors().to_f32(),
         catalog.dims(),
         &embedding_key(catalog),
@@ -130,6 +157,13 @@ pub fn train_head(
     );
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::Cancelled);
+    }
+    if let Some(cv) = &cross_validation {
+        for (column, figures) in head.columns.iter_mut().zip(&cv.columns) {
+            column.temperature = figures.temperature;
+            column.accuracy = Some(figures.head_accuracy as f32);
+            column.ece = Some(figures.ece_calibrated as f32);
+        }
     }
     let report = TrainReport {
         columns,

@@ -234,6 +234,9 @@ pub fn fit(
                 classes: t.classes.clone(),
                 weights: w.value,
                 bias: b.value.slice(s![0, ..]).to_owned(),
+                temperature: 1.0,
+                accuracy: None,
+                ece: None,
             })
             .collect(),
     }
@@ -317,10 +320,22 @@ mod tests {
             batch: 16,
             ..Default::default()
         };
-        let head = fit(&x, 16, "key", &[t], &train, &opts, |_| true);
+        let mut head = fit(&x, 16, "key", &[t], &train, &opts, |_| true);
+        let sharp = head.predict(&x[..16])[0].confidence;
+        head.columns[0].temperature = 2.5;
+        head.columns[0].accuracy = Some(0.9);
+        // Calibrated probabilities still sum to 1, the order stays, the confidence is milder.
+        let p = &head.probabilities(&x[..16])[0];
+        assert!((p.sum() - 1.0).abs() < 1e-5);
+        let calibrated = head.predict(&x[..16]);
+        assert!(calibrated[0].confidence < sharp);
+        assert_eq!(calibrated[0].alternatives.len(), 2);
+        assert!(calibrated[0].alternatives[0].confidence <= calibrated[0].confidence);
         let (json, bytes) = head.to_bytes();
         let back = Head::from_bytes(&json, &bytes).expect("reads back");
         assert_eq!(back.embedding_key, "key");
+        assert_eq!(back.columns[0].temperature, 2.5);
+        assert_eq!(back.columns[0].accuracy, Some(0.9));
         for i in 0..60 {
             let v = &x[i * 16..(i + 1) * 16];
             assert_eq!(head.predict(v), back.predict(v));

@@ -14,6 +14,9 @@ pub struct LookupOptions {
     pub style_aware: bool,
     /// Keep only items whose label in the head's first column is the predicted one (needs a head).
     pub same_category: bool,
+    /// With `same_category`: keep this class of the head's first column instead of the predicted
+    /// one (the user chose it).
+    pub chosen_category: Option<usize>,
     /// Weight of colour agreement in the ranking, 0 (shape only) to 1 (colour only); used by the
     /// query service (see [`crate::search::colour`]).
     pub colour: f32,
@@ -29,6 +32,7 @@ impl Default for LookupOptions {
             k: 12,
             style_aware: false,
             same_category: false,
+            chosen_category: None,
             colour: crate::search::colour::DEFAULT_COLOUR_WEIGHT,
             all_copies: false,
         }
@@ -58,10 +62,17 @@ pub fn look_alikes(
         };
     };
     let predictions = style.predict(query);
-    let category = predictions
-        .first()
-        .filter(|_| opts.same_category)
-        .map(|p| (p.column.as_str(), p.label.as_str()));
+    let first = style.head().columns.first();
+    let chosen = opts
+        .chosen_category
+        .and_then(|c| Some((first?.name.as_str(), first?.classes.get(c)?.as_str())));
+    let category = chosen
+        .or_else(|| {
+            predictions
+                .first()
+                .map(|p| (p.column.as_str(), p.label.as_str()))
+        })
+        .filter(|_| opts.same_category);
     let keep = |i: usize| {
         keep(i)
             && category
