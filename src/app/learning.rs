@@ -156,21 +156,20 @@ impl Learning {
             {
                 commands.push(Command::SetSameCategory(same));
             }
-            let shown = match (&self.chosen, predicted) {
-                (Some(c), _) => c.clone(),
-                (None, Some(p)) => format!("{p} (predicted)"),
-                (None, None) => "the predicted one".into(),
+            let predicted = match predicted {
+                Some(p) => format!("{p} (predicted)"),
+                None => "The predicted one".into(),
             };
+            let shown = self.chosen.clone().unwrap_or_else(|| predicted.clone());
             let r = egui::ComboBox::from_id_salt("category choice")
                 .selected_text(shown.clone())
                 .width(150.0)
                 .height(320.0)
                 .show_ui(ui, |ui| {
-                    let label = match predicted {
-                        Some(p) => format!("{p} (predicted)"),
-                        None => "The predicted one".into(),
-                    };
-                    if ui.selectable_label(self.chosen.is_none(), label).clicked() {
+                    if ui
+                        .selectable_label(self.chosen.is_none(), predicted)
+                        .clicked()
+                    {
                         commands.push(Command::ChooseCategory(None));
                     }
                     for class in &column.classes {

@@ -592,7 +592,9 @@ impl MapView {
             .is_some_and(|c| std::ptr::eq(c.0, catalog) && std::ptr::eq(c.1, points.as_ptr()))
         {
             let labels: Vec<&str> = (0..catalog.len()).map(|i| catalog.label(i)).collect();
-            let found = captions(points, &labels, CAPTION_GROUPS);
+            let mut found = captions(points, &labels, CAPTION_GROUPS);
+            // The largest neighbourhoods first: where captions would overlap, theirs are drawn.
+            found.sort_by_key(|c| std::cmp::Reverse(c.items.len()));
             self.captions = Some((catalog, points.as_ptr(), found));
         }
         let found = &self.captions.as_ref()?.2;
@@ -600,11 +602,7 @@ impl MapView {
         let pointer = ui.input(|i| i.pointer.hover_pos());
         let mut hit = None;
         let mut drawn: Vec<Rect> = Vec::new();
-        // The largest neighbourhoods first: where captions would overlap, theirs are kept.
-        let mut order: Vec<usize> = (0..found.len()).collect();
-        order.sort_by_key(|&j| std::cmp::Reverse(found[j].items.len()));
-        for j in order {
-            let c = &found[j];
+        for (j, c) in found.iter().enumerate() {
             let at = to_screen(c.at, rect, view);
             if !rect.contains(at) {
                 continue;

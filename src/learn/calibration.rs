@@ -20,6 +20,16 @@ impl HeldOut {
         self.truth.push(truth);
     }
 
+    /// The items of several folds as one.
+    pub fn joined<'a>(folds: impl Iterator<Item = &'a HeldOut>) -> HeldOut {
+        let mut out = HeldOut::default();
+        for f in folds {
+            out.logits.extend(f.logits.iter().cloned());
+            out.truth.extend(&f.truth);
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.truth.len()
     }
@@ -148,29 +158,16 @@ pub struct Calibrated {
 
 /// Calibrate a column from its held-out logits, one [`HeldOut`] per fold.
 pub fn calibrate(folds: &[HeldOut]) -> Calibrated {
-    let all = HeldOut {
-        logits: folds
-            .iter()
-            .flat_map(|f| f.logits.iter().cloned())
-            .collect(),
-        truth: folds.iter().flat_map(|f| f.truth.iter().copied()).collect(),
-    };
+    let all = HeldOut::joined(folds.iter());
     let mut after = Vec::with_capacity(all.len());
     for (i, fold) in folds.iter().enumerate() {
-        let others = HeldOut {
-            logits: folds
+        let others = HeldOut::joined(
+            folds
                 .iter()
                 .enumerate()
                 .filter(|&(j, _)| j != i)
-                .flat_map(|(_, f)| f.logits.iter().cloned())
-                .collect(),
-            truth: folds
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .flat_map(|(_, f)| f.truth.iter().copied())
-                .collect(),
-        };
+                .map(|(_, f)| f),
+        );
         after.extend(fold.top(others.choose_temperature()));
     }
     Calibrated {

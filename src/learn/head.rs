@@ -39,8 +39,6 @@ pub struct HeadColumn {
     pub temperature: f32,
     /// Share of held-out items whose label the head predicted right, when cross-validated.
     pub accuracy: Option<f32>,
-    /// Expected calibration error on held-out items, after calibration.
-    pub ece: Option<f32>,
 }
 
 /// What calibration measured of a column, stored in the layout.
@@ -48,7 +46,6 @@ pub struct HeadColumn {
 struct ColumnCalibration {
     temperature: f32,
     accuracy: Option<f32>,
-    ece: Option<f32>,
 }
 
 /// The head: `style = normalise(((x - mean) * scale) . projection)`, then per column
@@ -181,7 +178,6 @@ impl Head {
                 .map(|c| ColumnCalibration {
                     temperature: c.temperature,
                     accuracy: c.accuracy,
-                    ece: c.ece,
                 })
                 .collect(),
         };
@@ -226,7 +222,6 @@ impl Head {
                 bias,
                 temperature: cal.map_or(1.0, |c| c.temperature),
                 accuracy: cal.and_then(|c| c.accuracy),
-                ece: cal.and_then(|c| c.ece),
             });
         }
         rest.is_empty().then_some(Head {

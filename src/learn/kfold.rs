@@ -92,7 +92,8 @@ pub fn cross_validate(
             |e| on_epoch(f, e),
         );
         let style = head.style_all(&embeddings);
-        let logits: Vec<(usize, Vec<ndarray::Array1<f32>>)> = held
+        // Each held-out item's logits, once: for calibration and for the head's accuracy.
+        let logits: std::collections::HashMap<usize, Vec<ndarray::Array1<f32>>> = held
             .par_iter()
             .map(|&i| (i, head.logits(&catalog.vector(i))))
             .collect();
@@ -140,7 +141,8 @@ pub fn cross_validate(
                 .map(|&i| {
                     let v = catalog.vector(i);
                     let truth = t.labels[i];
-                    let predicted = head.probabilities(&v)[c]
+                    // The temperature changes no argmax: the raw logits' best is the prediction.
+                    let predicted = logits[&i][c]
                         .iter()
                         .enumerate()
                         .max_by(|a, b| a.1.total_cmp(b.1))

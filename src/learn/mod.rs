@@ -162,7 +162,6 @@ pub fn train_head(
         for (column, figures) in head.columns.iter_mut().zip(&cv.columns) {
             column.temperature = figures.temperature;
             column.accuracy = Some(figures.head_accuracy as f32);
-            column.ece = Some(figures.ece_calibrated as f32);
         }
     }
     let report = TrainReport {

@@ -236,7 +236,6 @@ pub fn fit(
                 bias: b.value.slice(s![0, ..]).to_owned(),
                 temperature: 1.0,
                 accuracy: None,
-                ece: None,
             })
             .collect(),
     }
