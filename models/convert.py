@@ -7,7 +7,7 @@ Every graph has one input and three outputs:
   logits       [N, 1000]    ImageNet class scores, used to prove the weights are real
 
 Usage:
-  convert.py efficientnet-lite0 CHECKPOINT.pth OUT.onnx
+  convert.py efficientnet-lite0 CHECKPOINT.pth OUT.onnx     (also efficientnet-lite1, efficientnet-lite2)
   convert.py resnet50 CHECKPOINT.pth OUT.onnx
   convert.py resnet50 --random OUT.onnx     (random weights: shape and speed tests only)
 """
@@ -89,32 +89,54 @@ class Graph:
         return m
 
 
-# EfficientNet-B0/Lite0 stages: (kernel, stride, expand ratio, out channels, repeats)
-EFFNET_STAGES = [(3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
-                 (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1)]
+# EfficientNet-Lite strides per stage (B0's seven stages; Lite1 and Lite2 repeat blocks more often
+# and Lite2 is wider, but the stages and their strides are the same).
+EFFNET_STAGE_STRIDES = [1, 2, 2, 2, 1, 2, 1]
+# Input size each variant was trained at.
+EFFNET_LITE_SIZES = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
 
 
-def efficientnet_lite0(weights):
+def efficientnet_lite_blocks(weights):
+    """The blocks of an EfficientNet-Lite checkpoint, read off its weights: (kernel, stride, expands,
+    cin, cout) each. A stage starts where the output width changes (every stage has its own)."""
+    blocks, i, stage, prev_out = [], 0, -1, None
+    cin = weights["_conv_stem.weight"].shape[0]
+    while f"_blocks.{i}._depthwise_conv.weight" in weights:
+        p = f"_blocks.{i}"
+        k = weights[f"{p}._depthwise_conv.weight"].shape[2]
+        cout = weights[f"{p}._project_conv.weight"].shape[0]
+        first = cout != prev_out
+        if first:
+            stage += 1
+        stride = EFFNET_STAGE_STRIDES[stage] if first else 1
+        blocks.append((k, stride, f"{p}._expand_conv.weight" in weights, cin, cout))
+        prev_out, cin, i = cout, cout, i + 1
+    if stage != len(EFFNET_STAGE_STRIDES) - 1:
+        sys.exit(f"the checkpoint has {stage + 1} stages, EfficientNet-Lite has {len(EFFNET_STAGE_STRIDES)}")
+    return blocks
+
+
+def efficientnet_lite(weights, arch):
     g = Graph(weights)
     eps = 1e-3
     x = g.relu6(g.conv_bn("image", "_conv_stem", "_bn0", stride=2, eps=eps))
-    cin, i = 32, 0
-    for k, s, e, cout, reps in EFFNET_STAGES:
-        for r in range(reps):
-            stride = s if r == 0 else 1
-            p = f"_blocks.{i}"
-            h = x
-            if e != 1:
-                h = g.relu6(g.conv_bn(h, f"{p}._expand_conv", f"{p}._bn0", eps=eps))
-            mid = cin * e
-            h = g.relu6(g.conv_bn(h, f"{p}._depthwise_conv", f"{p}._bn1", stride=stride, groups=mid, eps=eps))
-            h = g.conv_bn(h, f"{p}._project_conv", f"{p}._bn2", eps=eps)
-            if stride == 1 and cin == cout:
-                h = g.op("Add", [h, x])
-            x, cin, i = h, cout, i + 1
+    for i, (k, stride, expands, cin, cout) in enumerate(efficientnet_lite_blocks(weights)):
+        p = f"_blocks.{i}"
+        h = x
+        if expands:
+            h = g.relu6(g.conv_bn(h, f"{p}._expand_conv", f"{p}._bn0", eps=eps))
+        mid = weights[f"{p}._depthwise_conv.weight"].shape[0]
+        h = g.relu6(g.conv_bn(h, f"{p}._depthwise_conv", f"{p}._bn1", stride=stride, groups=mid, eps=eps))
+        h = g.conv_bn(h, f"{p}._project_conv", f"{p}._bn2", eps=eps)
+        if stride == 1 and cin == cout:
+            h = g.op("Add", [h, x])
+        x = h
     feats = g.relu6(g.conv_bn(x, "_conv_head", "_bn1", eps=eps))
+    channels = weights["_conv_head.weight"].shape[0]
     emb, logits = g.head(feats, "_fc")
-    return g.model(feats, emb, logits, 1280, 224, "EfficientNet-Lite0, ImageNet weights")
+    size = EFFNET_LITE_SIZES[arch]
+    title = "EfficientNet-Lite" + arch[-1]
+    return g.model(feats, emb, logits, channels, size, f"{title}, ImageNet weights")
 
 
 def resnet50(weights, doc):
@@ -174,7 +196,7 @@ def sha256(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("arch", choices=["efficientnet-lite0", "resnet50"])
+    ap.add_argument("arch", choices=[*EFFNET_LITE_SIZES, "resnet50"])
     ap.add_argument("checkpoint", nargs="?")
     ap.add_argument("out")
     ap.add_argument("--random", action="store_true", help="random ResNet-50 weights (never a real model)")
@@ -193,8 +215,8 @@ def main():
         if len(tag) == 8 and all(c in "0123456789abcdef" for c in tag) and not digest.startswith(tag):
             sys.exit(f"{a.checkpoint}: SHA-256 {digest[:16]}... does not match the name's {tag}: corrupt download?")
         weights = load_state_dict(a.checkpoint)
-        if a.arch == "efficientnet-lite0":
-            model = efficientnet_lite0(weights)
+        if a.arch in EFFNET_LITE_SIZES:
+            model = efficientnet_lite(weights, a.arch)
         else:
             model = resnet50(weights, f"ResNet-50, torchvision ImageNet weights ({stem})")
     onnx.save(model, a.out)

@@ -35,6 +35,38 @@ fn an_espresso_is_seen_as_espresso() {
     assert_eq!(top1("coffee.png"), "espresso");
 }
 
+/// The larger backbones (Lite1 at 240 px, Lite2 at 260 px), converted by the same converter from
+/// their own checkpoints, are real ImageNet models: they name the cat and the espresso as Lite0
+/// does, and their embeddings of the same photo are their own (another network), not a copy.
+#[test]
+fn the_larger_backbones_are_real_imagenet_models_at_their_own_size() {
+    let classes = imagenet_classes().expect("class names");
+    let lite0 = common::embedder();
+    let (cup0, _) = lite0
+        .embed_file(&common::known_photo("coffee.png"))
+        .unwrap();
+    for (name, size) in [("efficientnet-lite1", 240), ("efficientnet-lite2", 260)] {
+        let m = find_model(name).unwrap_or_else(|e| panic!("{name}: {e} (./run setup makes it)"));
+        assert_eq!(m.input_size, size, "{name}");
+        let e = Embedder::start(m, EngineOptions::default()).expect("starts");
+        let top = |photo: &str| {
+            let (v, logits) = e.embed_file(&common::known_photo(photo)).expect("embeds");
+            assert_eq!(v.len(), 1280);
+            (v, classes[top_classes(&logits, 1)[0].0].clone())
+        };
+        let (_, cat) = top("chelsea.png");
+        assert!(
+            ["tabby", "tiger cat", "Egyptian cat"].contains(&cat.as_str()),
+            "{name}: chelsea.png classified as {cat}"
+        );
+        let (cup, espresso) = top("coffee.png");
+        assert_eq!(espresso, "espresso", "{name}");
+        // Same family, another network: its embedding space is not Lite0's.
+        let across = lookalike::search::dot(&cup, &cup0);
+        assert!(across < 0.9, "{name} embeds like Lite0 ({across})");
+    }
+}
+
 #[test]
 fn embeddings_are_unit_length_with_the_manifest_dims() {
     let e = common::embedder();

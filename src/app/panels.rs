@@ -245,7 +245,8 @@ impl LookalikeApp {
             return;
         }
         if let Some(done) = self.map.making() {
-            ui.horizontal(|ui| {
+            // Wrapped, so the words never widen the panel for good while the layout is made.
+            ui.horizontal_wrapped(|ui| {
                 ui.add(
                     egui::ProgressBar::new(done)
                         .desired_width(160.0)

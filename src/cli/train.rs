@@ -29,6 +29,9 @@ pub struct TrainArgs {
     /// Dimensions of the learned style space.
     #[arg(long, default_value_t = TrainOptions::default().proj_dims, value_parser = super::ranges::count(2, 1024))]
     pub dims: usize,
+    /// Share of each label spread over the column's other labels while learning (0: none).
+    #[arg(long, default_value_t = TrainOptions::default().label_smoothing, value_parser = super::ranges::weight)]
+    pub label_smoothing: f32,
     #[arg(long)]
     pub json: bool,
 }
@@ -39,6 +42,7 @@ pub fn run(a: TrainArgs, quiet: bool) -> Result<ExitCode> {
     let opts = TrainOptions {
         epochs: a.epochs,
         proj_dims: a.dims,
+        label_smoothing: a.label_smoothing,
         ..Default::default()
     };
     let steps = (opts.epochs * (a.folds + 1)) as u64;

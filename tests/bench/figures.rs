@@ -4,6 +4,9 @@
 //!                                              model speed, indexing, query latency, open time, memory
 //!   cargo bench --bench figures -- dups [--originals 500] [--copies 160] [--czkawka-result FILE]
 //!                                              the duplicate finder on transformed copies of real photos
+//!   cargo bench --bench figures -- backbones [--catalog DIR] [--model NAME]...
+//!                                              every installed backbone: speed, retrieval quality,
+//!                                              the learned head, flip and zoom test-time augmentation
 //!   cargo bench --bench figures -- postgres [--items 100000] [--url postgres://...]
 //!                                              a shared catalog: indexing into it, HNSW recall and latency
 //!
@@ -35,6 +38,9 @@ enum Bench {
     Throughput(throughput::BenchArgs),
     /// The duplicate finder on transformed copies of real photos (precision, recall, F1, time).
     Dups(dups::BenchDupsArgs),
+    /// Every installed backbone on one labelled catalog: speed, P@10 and mAP@10, the learned head,
+    /// test-time augmentation (the default backbone is chosen on these figures).
+    Backbones(throughput::backbones::BackboneArgs),
     /// A shared catalog in PostgreSQL with pgvector: indexing into it, HNSW recall and latency.
     Postgres(postgres::PgArgs),
 }
@@ -45,6 +51,7 @@ fn main() -> ExitCode {
     let run = match Figures::parse_from(args).bench {
         Bench::Throughput(a) => throughput::run(a),
         Bench::Dups(a) => dups::run(a),
+        Bench::Backbones(a) => throughput::backbones::run(a),
         Bench::Postgres(a) => postgres::run(a),
     };
     match run {

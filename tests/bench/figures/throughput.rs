@@ -14,6 +14,7 @@ use lookalike::embed::{Embedder, EngineOptions, load_photo, model_input};
 use lookalike::indexer::{IndexOptions, index_folder};
 use lookalike::model::{ModelManifest, available_models, default_model};
 
+pub mod backbones;
 mod decode;
 mod int8;
 mod million;
@@ -69,7 +70,7 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-fn percentile(v: &mut [f64], p: f64) -> f64 {
+pub(crate) fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
@@ -88,7 +89,7 @@ fn rss_mib() -> f64 {
 }
 
 /// Images per second of the bare forward pass on ready tensors.
-fn forward_rate(
+pub(crate) fn forward_rate(
     embedder: &Embedder,
     photos: &[PathBuf],
     batch: usize,
@@ -136,7 +137,12 @@ fn query_latency(embedder: &Embedder, cat: &Catalog, queries: &[PathBuf]) -> Res
     })
 }
 
-fn index_rate(embedder: &Embedder, root: &Path, db: &Path, batch: usize) -> Result<(usize, f64)> {
+pub(crate) fn index_rate(
+    embedder: &Embedder,
+    root: &Path,
+    db: &Path,
+    batch: usize,
+) -> Result<(usize, f64)> {
     let _ = std::fs::remove_file(db);
     let opts = IndexOptions {
         batch_size: batch,
