@@ -93,7 +93,7 @@ pub enum Error {
     NoModels { searched: String },
     #[error("unknown model '{name}'; available: {available}")]
     UnknownModel { name: String, available: String },
-    #[error("model '{name}': its weights {} are missing. {}", path.display(), crate::paths::SETUP_HINT)]
+    #[error("model '{name}': its weights {} are missing. {}", path.display(), crate::paths::MODEL_HINT)]
     ModelMissing { name: String, path: PathBuf },
     #[error(
         "model '{name}' has random weights (for shape and speed tests only) and cannot be used for search; pick a real model"

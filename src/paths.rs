@@ -21,6 +21,13 @@ pub const SETUP_HINT: &str = if PACKAGED {
     "Run `./run setup` in the lookalike checkout"
 };
 
+/// What to do when a model's weights are missing.
+pub const MODEL_HINT: &str = if PACKAGED {
+    SETUP_HINT
+} else {
+    "Run `./run setup` in the lookalike checkout (`./run setup-backbones` also makes the int8 versions of EfficientNet-Lite1 and Lite2)"
+};
+
 /// Folders that may hold model manifests and weights, most specific first, deduplicated.
 pub fn model_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();

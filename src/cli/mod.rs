@@ -131,7 +131,9 @@ fn models() -> Result<ExitCode> {
         let state = match (m.is_installed(), m.real_weights) {
             (true, true) => "installed",
             (true, false) => "installed, random weights: speed tests only",
-            (false, _) => "not built: run ./run setup",
+            (false, _) => {
+                "not built: run ./run setup (./run setup-backbones for the larger int8 ones)"
+            }
         };
         let mark = if default.as_deref() == Some(&m.name) {
             "*"
