@@ -5,7 +5,7 @@
 //! (cross-validated, with label smoothing 0.1), and two test-time augmentations: each photo averaged with its mirror image,
 //! and with a zoomed centre crop (a second scale).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -21,7 +21,7 @@ use lookalike::model::{ModelManifest, find_model};
 use lookalike::search::colour::DEFAULT_COLOUR_WEIGHT;
 use lookalike::search::{F32Rows, VectorIndex};
 
-use super::{forward_rate, index_rate, percentile};
+use super::{demo_catalog, forward_rate, index_rate, percentile, work_folder};
 
 /// The backbones compared, smallest first; those not installed are named and skipped.
 const BACKBONES: [&str; 6] = [
@@ -75,18 +75,11 @@ struct Row {
 }
 
 pub fn run(a: BackboneArgs) -> Result<ExitCode> {
-    let root = a.catalog.clone().unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-products")
-    });
+    let root = a.catalog.clone().unwrap_or_else(demo_catalog);
     if !root.is_dir() {
         bail!("no catalog folder at {}", root.display());
     }
-    let tmp = tempfile::tempdir()?;
-    let work = a
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| tmp.path().to_path_buf());
-    std::fs::create_dir_all(&work)?;
+    let (_tmp, work) = work_folder(&a.work_dir)?;
     let (files, _) = scan_folder(&root, &lookalike::catalog::Exclusions::none());
     let photos: Vec<PathBuf> = files.into_iter().map(|f| f.abs).collect();
     println!("{}", lookalike::cpu::describe());

@@ -70,6 +70,19 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
+/// The folder a benchmark writes into: `dir`, or a temporary one (kept alive by the guard).
+pub(crate) fn work_folder(dir: &Option<PathBuf>) -> Result<(tempfile::TempDir, PathBuf)> {
+    let tmp = tempfile::tempdir()?;
+    let work = dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&work)?;
+    Ok((tmp, work))
+}
+
+/// The demo catalog beside this checkout.
+pub(crate) fn demo_catalog() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-products")
+}
+
 pub(crate) fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
@@ -164,15 +177,8 @@ pub fn run(a: BenchArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let tmp = tempfile::tempdir()?;
-    let work = a
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| tmp.path().to_path_buf());
-    std::fs::create_dir_all(&work)?;
-    let catalog = a.catalog.clone().unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-products")
-    });
+    let (_tmp, work) = work_folder(&a.work_dir)?;
+    let catalog = a.catalog.clone().unwrap_or_else(demo_catalog);
     let (files, _) = scan_folder(&catalog, &lookalike::catalog::Exclusions::none());
     if files.len() < a.batch * 2 {
         bail!(
