@@ -29,7 +29,7 @@ pub struct TrainArgs {
     /// Dimensions of the learned style space.
     #[arg(long, default_value_t = TrainOptions::default().proj_dims, value_parser = super::ranges::count(2, 1024))]
     pub dims: usize,
-    /// Share of each label spread over the column's other labels while learning (0: none).
+    /// Label smoothing: the share of each target spread over all labels of its column (0: none).
     #[arg(long, default_value_t = TrainOptions::default().label_smoothing, value_parser = super::ranges::weight)]
     pub label_smoothing: f32,
     #[arg(long)]

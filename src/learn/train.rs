@@ -176,6 +176,7 @@ pub fn fit(
         .map(|t| train.iter().map(|&i| t.labels[i]).collect())
         .collect();
 
+    let e = opts.label_smoothing.clamp(0.0, 0.5);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut step = 0;
     let mut shuffle = fastrand::Rng::with_seed(opts.seed ^ 0x5eed);
@@ -200,7 +201,6 @@ pub fn fit(
                         Some(c) => {
                             // Cross-entropy against the smoothed target: 1 - e on the label, e / k
                             // spread over all labels; its gradient is p - target.
-                            let e = opts.label_smoothing.clamp(0.0, 0.5);
                             let target =
                                 |j: usize| e / k as f32 + if j == c { 1.0 - e } else { 0.0 };
                             let ce: f32 = row
@@ -286,6 +286,13 @@ mod tests {
         (x, t)
     }
 
+    /// A head for `t` alone on the `train` rows of 16-d `x`, run to the last epoch.
+    fn fit_all(x: &[f32], t: &Targets, train: &[usize], opts: &TrainOptions) -> Head {
+        fit(x, 16, "test", std::slice::from_ref(t), train, opts, |_| {
+            true
+        })
+    }
+
     #[test]
     fn training_lowers_the_loss_and_beats_chance() {
         let (x, t) = separable(300);
@@ -340,15 +347,7 @@ mod tests {
                 label_smoothing,
                 ..Default::default()
             };
-            fit(
-                &x,
-                16,
-                "test",
-                std::slice::from_ref(&t),
-                &train,
-                &opts,
-                |_| true,
-            )
+            fit_all(&x, &t, &train, &opts)
         };
         let mean_confidence = |head: &Head| {
             (200..300)

@@ -112,14 +112,8 @@ pub fn run(a: BackboneArgs) -> Result<ExitCode> {
             a.labels.clone()
         };
         let embed_ms = embed_latency(&embedder, &photos)?;
-        let search = match search_ms {
-            Some(s) => s,
-            None => {
-                let s = search_latency(&catalog);
-                search_ms = Some(s);
-                s
-            }
-        };
+        // The same for every backbone of the same width: measured once.
+        let search = *search_ms.get_or_insert_with(|| search_latency(&catalog));
         let shape = evaluate(&catalog, &columns, 10, None, 0.0)?;
         let colour = evaluate(&catalog, &columns, 10, None, DEFAULT_COLOUR_WEIGHT)?;
         let targets: Vec<_> = columns.iter().map(|c| targets_for(&catalog, c)).collect();
