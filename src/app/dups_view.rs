@@ -409,10 +409,30 @@ impl DupsView {
                     if p.mirrored { " (mirrored)" } else { "" },
                     p.colour_differs * 100.0
                 ));
-                if !p.colour_variant() && p.structure >= crate::dups::align::ALIGNED {
-                    ui.weak(
-                        "The same pose shot twice lines up too: Compare large… shows the details.",
-                    );
+                match p.detail {
+                    Some(d) if d.textured < crate::dups::detail::TEXTURED => {
+                        ui.weak(format!(
+                            "Fine detail: too plain to tell one shot from another ({:.0}% of the frame has texture)",
+                            d.textured * 100.0
+                        ));
+                    }
+                    Some(d) => {
+                        ui.label(format!(
+                            "Fine detail: {:.0}% of it matches once aligned to the pixel: {}",
+                            d.agrees * 100.0,
+                            if d.same_shot() {
+                                "one shot (a copy)"
+                            } else {
+                                "not the same shot"
+                            }
+                        ));
+                    }
+                    None if !p.colour_variant() && p.structure >= crate::dups::align::ALIGNED => {
+                        ui.weak(
+                            "The same pose shot twice lines up too: Compare large… shows the details.",
+                        );
+                    }
+                    None => {}
                 }
             }
             let colour = |i: usize| crate::dups::colour_label(&catalog, i);

@@ -9,11 +9,24 @@
 //! in chroma (a*, b*: a brighter or more contrasted copy keeps its hues) over cells of the garment.
 //! A copy differs in no cell, or only in one compact patch (a text stamp, a sticker, a banner); a
 //! colour variant differs over the garment.
+//!
+//! When asked, the fine detail is compared too ([`DetailCheck`]): the alignment is refined to the
+//! pixel on a larger lightness plane, and patch by patch the texture must match. That is positive
+//! evidence of one shot where the embedding and colour histogram are unsure (text, a sticker or a
+//! window's chrome add colour and shift the embedding), and it tells a copy from the same pose
+//! shot again.
 
 use image::RgbImage;
 
+use serde::Serialize;
+
+use super::detail::{self, Affine, DetailCheck};
+
 /// Side of the square a photo is compared on.
 const FINE: usize = 40;
+/// A photo (or its trimmed thumbnail) has fine detail to compare from this short side, in pixels
+/// (half the detail plane's: no more than twice enlarged).
+pub const DETAILED_SIDE: u32 = 48;
 /// Side of the square the alignment is first searched on.
 const COARSE: usize = 14;
 /// Cells per side for the colour comparison.
@@ -33,10 +46,13 @@ const NEAR_WHITE: f32 = 92.0;
 /// A pixel is background when within this CIELAB distance of the photo's margin colour.
 const BACKGROUND: f32 = 10.0;
 
-/// A photo ready to be compared: CIELAB at two sizes (8 bits per channel: a catalog's worth of
+/// A photo ready to be compared: lightness at the detail size, CIELAB at two smaller sizes (8 bits per channel: a catalog's worth of
 /// them stays small), and its background colour.
 #[derive(Debug, Clone)]
 pub struct Pixels {
+    /// Lightness at [`detail::DETAIL`] (L* x 2.5).
+    detail: Box<[u8]>,
+    detailed: bool,
     fine: Box<[[u8; 3]]>,
     coarse: Box<[[u8; 3]]>,
     background: [f32; 3],
@@ -60,6 +76,7 @@ fn unpack(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
 
 /// A photo's pixels as floats, for one comparison.
 struct Unpacked {
+    detail: Vec<f32>,
     fine: Vec<[f32; 3]>,
     coarse: Vec<[f32; 3]>,
     background: [f32; 3],
@@ -76,9 +93,10 @@ pub struct PixelCheck {
     pub differing_extent: f32,
     /// The second photo was mirrored to align.
     pub mirrored: bool,
+    /// The fine detail compared after a finer alignment (None when not compared: a photo too
+    /// small, or the pair decided without it).
+    pub detail: Option<DetailCheck>,
 }
-
-use serde::Serialize;
 
 /// Structure from which the two are taken to be aligned (below: too different to compare).
 pub const ALIGNED: f32 = 0.6;
@@ -116,12 +134,15 @@ impl Pixels {
             })
             .unwrap_or(&corners[0]);
         let fine = packed(&fine);
+        let detail = detail::lightness_plane(&content);
         // Some colour to compare: at least 2% of the pixels with a chroma above 6.
         let coloured = fine
             .iter()
             .filter(|p| (p[1] as f32 - 128.0).hypot(p[2] as f32 - 128.0) > 6.0)
             .count();
         Pixels {
+            detail,
+            detailed: content.width().min(content.height()) >= DETAILED_SIDE,
             colourful: coloured * 50 >= fine.len(),
             fine,
             coarse: packed(&coarse),
@@ -129,8 +150,14 @@ impl Pixels {
         }
     }
 
-    fn unpacked(&self) -> Unpacked {
+    /// As floats; the detail plane only when it is to be compared.
+    fn unpacked(&self, detail: bool) -> Unpacked {
         Unpacked {
+            detail: if detail {
+                self.detail.iter().map(|&v| v as f32 / 2.5).collect()
+            } else {
+                Vec::new()
+            },
             fine: unpack(&self.fine),
             coarse: unpack(&self.coarse),
             background: self.background,
@@ -142,14 +169,22 @@ impl Pixels {
         self.colourful
     }
 
-    /// The pixel check of `self` against `other`.
-    pub fn compare(&self, other: &Pixels) -> PixelCheck {
-        self.unpacked().compare(&other.unpacked())
+    /// Whether the photo is large enough for its fine detail to be compared.
+    pub fn detailed(&self) -> bool {
+        self.detailed
+    }
+
+    /// The pixel check of `self` against `other`, with their fine detail when `detail` and both
+    /// are [`detailed`](Self::detailed).
+    pub fn compare(&self, other: &Pixels, detail: bool) -> PixelCheck {
+        let detail = detail && self.detailed && other.detailed;
+        self.unpacked(detail)
+            .compare(&other.unpacked(detail), detail)
     }
 }
 
 impl Unpacked {
-    fn compare(&self, other: &Unpacked) -> PixelCheck {
+    fn compare(&self, other: &Unpacked, detail: bool) -> PixelCheck {
         // Coarse search over mirror, scale and shift on lightness; then refined around the best two.
         let (own_coarse, own_fine) = (lightness(&self.coarse), lightness(&self.fine));
         let (other_coarse, other_fine) = (lightness(&other.coarse), lightness(&other.fine));
@@ -178,6 +213,14 @@ impl Unpacked {
             colour_differs,
             differing_extent,
             mirrored: window.mirrored,
+            detail: detail.then(|| {
+                detail::check(
+                    &self.detail,
+                    &other.detail,
+                    other.background[0],
+                    window.affine(detail::DETAIL),
+                )
+            }),
         }
     }
 
@@ -358,6 +401,22 @@ impl Window {
         })
     }
 
+    /// The map from the first photo's pixels to the second's this window samples an `n x n`
+    /// plane through (see [`Affine`]).
+    fn affine(&self, n: usize) -> Affine {
+        let at = |s: f32, t: f32| {
+            // Pixel centre i at s = (i + 0.5) / n * 2 - 1.
+            let (fx, fy) = ((s + 1.0) / 2.0, (t + 1.0) / 2.0);
+            let mut u = self.x + fx * self.width;
+            if self.mirrored {
+                u = 1.0 - u;
+            }
+            let v = self.y + fy * self.height;
+            (u * n as f32 - 0.5, v * n as f32 - 0.5)
+        };
+        Affine::through(at(0.0, 0.0), at(1.0, 0.0), at(0.0, 1.0))
+    }
+
     /// Small steps of shift and scale around this window.
     fn refinements(self) -> impl Iterator<Item = Window> {
         const STEP: f32 = 0.03;
@@ -398,7 +457,7 @@ fn cell_colours_differ(u: [f32; 3], v: [f32; 3], exposure_shift: f32) -> bool {
 }
 
 /// Pearson correlation of two lightness planes (0 when either is flat).
-fn correlation(a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn correlation(a: &[f32], b: &[f32]) -> f32 {
     let m = a.len() as f32;
     let (ma, mb) = (a.iter().sum::<f32>() / m, b.iter().sum::<f32>() / m);
     let (mut ab, mut aa, mut bb) = (0f32, 0f32, 0f32);
@@ -418,17 +477,24 @@ fn distance(a: &[f32; 3], b: &[f32; 3]) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
+/// An sRGB channel (8 bits) as linear light, 0..1.
+pub(super) fn linear(v: u8) -> f32 {
+    static TABLE: std::sync::LazyLock<[f32; 256]> = std::sync::LazyLock::new(|| {
+        std::array::from_fn(|v| {
+            let c = v as f32 / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    });
+    TABLE[v as usize]
+}
+
 /// sRGB (8 bits per channel) to CIELAB (D65).
 pub fn lab(rgb: [u8; 3]) -> [f32; 3] {
-    let lin = |v: u8| {
-        let c = v as f32 / 255.0;
-        if c <= 0.04045 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let (r, g, b) = (lin(rgb[0]), lin(rgb[1]), lin(rgb[2]));
+    let [r, g, b] = rgb.map(linear);
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
@@ -461,6 +527,80 @@ mod tests {
         })
     }
 
+    /// A garment on white with a fine print whose phase is `print` (another shot, another print).
+    fn printed(print: f32) -> RgbImage {
+        let base = garment([60.0, 90.0, 190.0]);
+        RgbImage::from_fn(base.width(), base.height(), |x, y| {
+            let p = *base.get_pixel(x, y);
+            if p.0 == [255, 255, 255] {
+                return p;
+            }
+            let (u, v) = (x as f32, y as f32);
+            let dots = ((u * 0.9 + print).sin() * (v * 0.7 + 2.0 * print).cos() + 1.0) / 2.0;
+            Rgb(p.0.map(|c| (c as f32 * (0.55 + 0.45 * dots)) as u8))
+        })
+    }
+
+    /// `img` turned by `degrees` about its centre (white where nothing was), bilinearly.
+    fn turned(img: &RgbImage, degrees: f32) -> RgbImage {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let (w, h) = img.dimensions();
+        let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+        RgbImage::from_fn(w, h, |x, y| {
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            let (u, v) = (
+                cx + dx * cos + dy * sin - 0.5,
+                cy - dx * sin + dy * cos - 0.5,
+            );
+            if u < 0.0 || v < 0.0 || u >= (w - 1) as f32 || v >= (h - 1) as f32 {
+                return Rgb([255, 255, 255]);
+            }
+            let (x0, y0, fx, fy) = (u as u32, v as u32, u.fract(), v.fract());
+            let at = |x, y, c: usize| img.get_pixel(x, y).0[c] as f32;
+            Rgb(std::array::from_fn(|c| {
+                let top = at(x0, y0, c) * (1.0 - fx) + at(x0 + 1, y0, c) * fx;
+                let bottom = at(x0, y0 + 1, c) * (1.0 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+                (top * (1.0 - fy) + bottom * fy).round() as u8
+            }))
+        })
+    }
+
+    #[test]
+    fn a_tilted_cropped_stamped_copy_is_the_same_shot() {
+        let a = printed(0.0);
+        let mut copy = image::imageops::crop_imm(&turned(&a, 4.0), 5, 6, 110, 148).to_image();
+        for y in 20..34 {
+            for x in 10..60 {
+                copy.put_pixel(x, y, Rgb([250, 240, 20]));
+            }
+        }
+        let c = Pixels::new(&a).compare(&Pixels::new(&copy), true);
+        let d = c
+            .detail
+            .expect("both photos are large enough for their detail");
+        assert!(d.same_shot(), "{c:?}");
+        assert!(!c.colour_variant(), "{c:?}");
+    }
+
+    #[test]
+    fn the_same_pose_with_another_print_is_not_the_same_shot() {
+        let c = Pixels::new(&printed(0.0)).compare(&Pixels::new(&printed(2.0)), true);
+        let d = c
+            .detail
+            .expect("both photos are large enough for their detail");
+        assert!(c.structure > ALIGNED, "the shapes line up: {c:?}");
+        assert!(d.textured >= detail::TEXTURED && !d.same_shot(), "{c:?}");
+    }
+
+    #[test]
+    fn small_photos_and_unasked_pairs_skip_the_detail() {
+        let small = image::imageops::thumbnail(&printed(0.0), 30, 40);
+        let a = Pixels::new(&printed(0.0));
+        assert!(a.detailed() && !Pixels::new(&small).detailed());
+        assert!(a.compare(&Pixels::new(&small), true).detail.is_none());
+        assert!(a.compare(&a, false).detail.is_none());
+    }
+
     #[test]
     fn lab_of_white_black_and_red() {
         let w = lab([255, 255, 255]);
@@ -482,7 +622,7 @@ mod tests {
         let copy = image::imageops::flip_horizontal(
             &image::imageops::crop_imm(&a, 6, 4, 108, 150).to_image(),
         );
-        let c = Pixels::new(&a).compare(&Pixels::new(&copy));
+        let c = Pixels::new(&a).compare(&Pixels::new(&copy), true);
         assert!(c.structure > 0.85 && c.mirrored, "{c:?}");
         assert!(!c.colour_variant(), "{c:?}");
     }
@@ -491,7 +631,7 @@ mod tests {
     fn the_same_garment_in_another_colour_is_a_colour_variant() {
         let red = garment([200.0, 40.0, 60.0]);
         let green = garment([40.0, 170.0, 70.0]);
-        let c = Pixels::new(&red).compare(&Pixels::new(&green));
+        let c = Pixels::new(&red).compare(&Pixels::new(&green), true);
         assert!(c.structure > 0.6, "{c:?}");
         assert!(c.colour_variant(), "{c:?}");
     }
@@ -510,7 +650,7 @@ mod tests {
                 &image::imageops::colorops::brighten(&a, 40),
                 25.0,
             );
-            let c = Pixels::new(&a).compare(&Pixels::new(&edited));
+            let c = Pixels::new(&a).compare(&Pixels::new(&edited), true);
             assert!(c.structure > 0.85, "{colour:?}: {c:?}");
             assert!(!c.colour_variant(), "{colour:?}: {c:?}");
         }
@@ -525,7 +665,7 @@ mod tests {
                 stamped.put_pixel(x, y, Rgb([230, 30, 30]));
             }
         }
-        let c = Pixels::new(&a).compare(&Pixels::new(&stamped));
+        let c = Pixels::new(&a).compare(&Pixels::new(&stamped), true);
         assert!(!c.colour_variant(), "{c:?}");
     }
 }

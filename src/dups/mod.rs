@@ -10,6 +10,7 @@
 
 pub mod align;
 mod candidates;
+pub mod detail;
 mod resolve;
 pub mod trash;
 
@@ -88,11 +89,12 @@ impl Rule {
     }
 
     /// Whether this pair is a duplicate: not decided apart by the user, and byte-identical, or alike
-    /// by the signals and neither a colour variant by its pixels nor labelled in two colours.
+    /// by the signals or one shot by its fine detail, and neither a colour variant by its pixels
+    /// nor labelled in two colours.
     pub fn accepts(&self, c: &Candidate) -> bool {
         !c.decided_apart
             && (c.exact
-                || (self.alike(c)
+                || ((self.alike(c) || same_shot(c))
                     && !c.colours_labelled_apart
                     && !c.pixels.is_some_and(|p| p.colour_variant())))
     }
@@ -105,6 +107,26 @@ impl Rule {
             || c.cosine >= self.sure_cosine
             || (c.cosine >= self.threshold && c.colour_distance <= self.max_colour_distance)
     }
+}
+
+/// Embedding cosine from which a pair's fine detail is compared, and can make it a duplicate (the
+/// lowest of a copy with a text banner or in a screenshot in the benchmark is 0.78).
+pub const DETAIL_MIN_COSINE: f32 = 0.8;
+/// ...when at most this share of colour differs (a banner or a window's chrome adds colour; a
+/// product in another colour changes most of it).
+pub const DETAIL_MAX_COLOUR_DISTANCE: f32 = 0.4;
+
+/// Whether a pair's fine detail was compared (see [`wants_detail`]) and shows one shot.
+pub fn same_shot(c: &Candidate) -> bool {
+    wants_detail(c)
+        && c.pixels
+            .and_then(|p| p.detail)
+            .is_some_and(|d| d.same_shot())
+}
+
+/// Whether a pair is close enough for its fine detail to decide it.
+fn wants_detail(c: &Candidate) -> bool {
+    !c.exact && c.cosine >= DETAIL_MIN_COSINE && c.colour_distance <= DETAIL_MAX_COLOUR_DISTANCE
 }
 
 /// A group of duplicates: a keeper and its duplicates.
@@ -210,11 +232,26 @@ pub fn decide_apart(catalog: &Catalog, pairs: &[(usize, usize)], apart: bool) ->
 /// pixels compared.
 pub const LOWEST_THRESHOLD: f32 = 0.80;
 
-/// Compare the pixels of the candidate pairs that could be duplicates, from the stored thumbnails.
+/// Compare the pixels of the candidate pairs that could be duplicates, from the stored thumbnails:
+/// the colours of those the signals find alike (for colour variants); the fine detail of the
+/// others close enough for it to decide them.
 pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result<()> {
     use rayon::prelude::*;
     let loosest = Rule::default().with_threshold(LOWEST_THRESHOLD);
-    let wanted = |c: &Candidate| !c.exact && loosest.alike(c);
+    let sure = Rule {
+        threshold: f32::INFINITY,
+        ..Rule::default()
+    };
+    // The detail only where it can decide: not for pairs the hash or a near-equal embedding
+    // already make duplicates at any threshold, nor for photos too small to have any (a catalog of
+    // 28-pixel icons would otherwise have every look-alike pair decoded).
+    let detailed = |i: usize| {
+        let it = &catalog.items()[i];
+        it.width.min(it.height) >= align::DETAILED_SIDE
+    };
+    let detail =
+        |c: &Candidate| wants_detail(c) && !sure.alike(c) && detailed(c.a) && detailed(c.b);
+    let wanted = |c: &Candidate| !c.exact && (loosest.alike(c) || detail(c));
     let mut items: Vec<usize> = pairs
         .iter()
         .filter(|c| wanted(c))
@@ -235,10 +272,13 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         })
         .collect();
     pairs.par_iter_mut().filter(|c| wanted(c)).for_each(|c| {
-        if let (Some(a), Some(b)) = (pixels.get(&c.a), pixels.get(&c.b))
-            && (a.colourful() || b.colourful())
-        {
-            c.pixels = Some(a.compare(b));
+        let Some((a, b)) = pixels.get(&c.a).zip(pixels.get(&c.b)) else {
+            return;
+        };
+        // Two grey photos cannot be colour variants: only their detail can say more.
+        let detail = detail(c);
+        if a.colourful() || b.colourful() || (detail && a.detailed() && b.detailed()) {
+            c.pixels = Some(a.compare(b, detail));
         }
     });
     Ok(())

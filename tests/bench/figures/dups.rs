@@ -230,6 +230,8 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             "structure",
             "colour_differs",
             "differing_extent",
+            "detail_agrees",
+            "textured",
             "duplicate",
         ])?;
         for p in &pairs {
@@ -249,6 +251,8 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
                 px(|c| c.structure),
                 px(|c| c.colour_differs),
                 px(|c| c.differing_extent),
+                px(|c| c.detail.map_or(f32::NAN, |d| d.agrees)),
+                px(|c| c.detail.map_or(f32::NAN, |d| d.textured)),
                 (truth.component[p.a] == truth.component[p.b]).to_string(),
             ])?;
         }
