@@ -422,8 +422,10 @@ impl DupsView {
                             d.agrees * 100.0,
                             if d.same_shot() {
                                 "one shot (a copy)"
+                            } else if d.other_shot() {
+                                "two shots of the same pose, not a duplicate"
                             } else {
-                                "not the same shot"
+                                "not enough to call it one shot"
                             }
                         ));
                     }

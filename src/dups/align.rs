@@ -24,8 +24,9 @@ use super::detail::{self, Affine, DetailCheck};
 
 /// Side of the square a photo is compared on.
 const FINE: usize = 40;
-/// A photo (or its trimmed thumbnail) has fine detail to compare from this short side, in pixels
-/// (half the detail plane's: no more than twice enlarged).
+/// A photo (or its trimmed thumbnail) has fine detail to compare from this long side, and half
+/// of it on the short side, in pixels (a watch, a belt or a pair of sunglasses is wide and low;
+/// an icon of 28 pixels has none).
 pub const DETAILED_SIDE: u32 = 48;
 /// Side of the square the alignment is first searched on.
 const COARSE: usize = 14;
@@ -53,6 +54,10 @@ pub struct Pixels {
     /// Lightness at [`detail::DETAIL`] (L* x 2.5).
     detail: Box<[u8]>,
     detailed: bool,
+    /// Its content is [`DETAILED_SIDE`] on its short side too: enough garment for the colour check.
+    broad: bool,
+    /// Width over height of the photo's content (the detail plane squeezes it to a square).
+    aspect: f32,
     fine: Box<[[u8; 3]]>,
     coarse: Box<[[u8; 3]]>,
     background: [f32; 3],
@@ -77,6 +82,7 @@ fn unpack(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
 /// A photo's pixels as floats, for one comparison.
 struct Unpacked {
     detail: Vec<f32>,
+    aspect: f32,
     fine: Vec<[f32; 3]>,
     coarse: Vec<[f32; 3]>,
     background: [f32; 3],
@@ -142,7 +148,10 @@ impl Pixels {
             .count();
         Pixels {
             detail,
-            detailed: content.width().min(content.height()) >= DETAILED_SIDE,
+            aspect: content.width() as f32 / content.height() as f32,
+            detailed: content.width().max(content.height()) >= DETAILED_SIDE
+                && content.width().min(content.height()) >= DETAILED_SIDE / 2,
+            broad: content.width().min(content.height()) >= DETAILED_SIDE,
             colourful: coloured * 50 >= fine.len(),
             fine,
             coarse: packed(&coarse),
@@ -158,6 +167,7 @@ impl Pixels {
             } else {
                 Vec::new()
             },
+            aspect: self.aspect,
             fine: unpack(&self.fine),
             coarse: unpack(&self.coarse),
             background: self.background,
@@ -172,6 +182,12 @@ impl Pixels {
     /// Whether the photo is large enough for its fine detail to be compared.
     pub fn detailed(&self) -> bool {
         self.detailed
+    }
+
+    /// Whether the photo's content is broad enough for the colour check to see its garment well
+    /// (not a low, wide pair of sunglasses, a belt or a watch).
+    pub fn broad(&self) -> bool {
+        self.broad
     }
 
     /// The pixel check of `self` against `other`, with their fine detail when `detail` and both
@@ -208,19 +224,35 @@ impl Unpacked {
         let (structure, window) = best;
         let aligned = other.sample(&window);
         let (colour_differs, differing_extent) = self.colour_difference(other, &aligned);
-        PixelCheck {
-            structure: structure.max(-1.0),
-            colour_differs,
-            differing_extent,
-            mirrored: window.mirrored,
-            detail: detail.then(|| {
+        let (mut mirrored, mut fine) = (window.mirrored, None);
+        if detail {
+            let check = |w: &Window| {
                 detail::check(
                     &self.detail,
                     &other.detail,
                     other.background[0],
-                    window.affine(detail::DETAIL),
+                    w.affine(detail::DETAIL),
+                    self.aspect,
                 )
-            }),
+            };
+            // A garment nearly symmetric lines up mirrored or not alike at this size; its detail
+            // (a print, a pocket) tells, so it is compared both ways before it says no.
+            let mut d = check(&window);
+            if !d.same_shot() {
+                let twin = window.mirror_twin();
+                let t = check(&twin);
+                if t.agrees > d.agrees {
+                    (d, mirrored) = (t, twin.mirrored);
+                }
+            }
+            fine = Some(d);
+        }
+        PixelCheck {
+            structure: structure.max(-1.0),
+            colour_differs,
+            differing_extent,
+            mirrored,
+            detail: fine,
         }
     }
 
@@ -381,6 +413,15 @@ struct Window {
 }
 
 impl Window {
+    /// The window over the same part of the second photo, read the other way round.
+    fn mirror_twin(&self) -> Window {
+        Window {
+            x: 1.0 - self.x - self.width,
+            mirrored: !self.mirrored,
+            ..*self
+        }
+    }
+
     /// Mirror, each side's scale (one photo cropped more than the other, either way) and shift.
     fn coarse_grid() -> impl Iterator<Item = Window> {
         const SCALES: [f32; 5] = [0.8, 0.9, 1.0, 1.1, 1.22];
@@ -599,6 +640,21 @@ mod tests {
         assert!(a.detailed() && !Pixels::new(&small).detailed());
         assert!(a.compare(&Pixels::new(&small), true).detail.is_none());
         assert!(a.compare(&a, false).detail.is_none());
+    }
+
+    #[test]
+    fn a_low_wide_item_has_detail_but_is_not_broad() {
+        // Sunglasses on white: 120 x 40 of content.
+        let wide = RgbImage::from_fn(160, 100, |x, y| {
+            if (20..140).contains(&x) && (30..70).contains(&y) {
+                Rgb([(x * 7 % 200) as u8, 40, (y * 5 % 200) as u8])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
+        let p = Pixels::new(&wide);
+        assert!(p.detailed() && !p.broad());
+        assert!(Pixels::new(&printed(0.0)).broad());
     }
 
     #[test]

@@ -89,14 +89,16 @@ impl Rule {
     }
 
     /// Whether this pair is a duplicate: not decided apart by the user, and byte-identical, or alike
-    /// by the signals or one shot by its fine detail, and neither a colour variant by its pixels
-    /// nor labelled in two colours.
+    /// by the signals or one shot by its fine detail, and neither a colour variant by its pixels,
+    /// nor two shots by its fine detail, nor labelled in two colours.
     pub fn accepts(&self, c: &Candidate) -> bool {
         !c.decided_apart
             && (c.exact
                 || ((self.alike(c) || same_shot(c))
                     && !c.colours_labelled_apart
-                    && !c.pixels.is_some_and(|p| p.colour_variant())))
+                    && !c.pixels.is_some_and(|p| {
+                        p.colour_variant() || p.detail.is_some_and(|d| d.other_shot())
+                    })))
     }
 
     /// Whether the embedding, hash and colours alone make this pair a duplicate. Near-equal hashes
@@ -115,6 +117,9 @@ pub const DETAIL_MIN_COSINE: f32 = 0.8;
 /// ...when at most this share of colour differs (a banner or a window's chrome adds colour; a
 /// product in another colour changes most of it).
 pub const DETAIL_MAX_COLOUR_DISTANCE: f32 = 0.4;
+
+/// ...or this share, when one of the two is a low, wide item (see [`align::Pixels::broad`]).
+pub const NARROW_MAX_COLOUR_DISTANCE: f32 = 0.2;
 
 /// Whether a pair's fine detail was compared (see [`wants_detail`]) and shows one shot.
 pub fn same_shot(c: &Candidate) -> bool {
@@ -247,7 +252,8 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
     // 28-pixel icons would otherwise have every look-alike pair decoded).
     let detailed = |i: usize| {
         let it = &catalog.items()[i];
-        it.width.min(it.height) >= align::DETAILED_SIDE
+        it.width.max(it.height) >= align::DETAILED_SIDE
+            && it.width.min(it.height) >= align::DETAILED_SIDE / 2
     };
     let detail =
         |c: &Candidate| wants_detail(c) && !sure.alike(c) && detailed(c.a) && detailed(c.b);
@@ -275,8 +281,11 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         let Some((a, b)) = pixels.get(&c.a).zip(pixels.get(&c.b)) else {
             return;
         };
-        // Two grey photos cannot be colour variants: only their detail can say more.
-        let detail = detail(c);
+        // Two grey photos cannot be colour variants: only their detail can say more. A low, wide
+        // item (sunglasses, a belt) leaves the colour check few cells, and lightness is blind to a
+        // lens tint: its detail counts only when the colours agree by histogram too.
+        let detail = detail(c)
+            && ((a.broad() && b.broad()) || c.colour_distance <= NARROW_MAX_COLOUR_DISTANCE);
         if a.colourful() || b.colourful() || (detail && a.detailed() && b.detailed()) {
             c.pixels = Some(a.compare(b, detail));
         }

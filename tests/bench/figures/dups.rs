@@ -232,6 +232,7 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             "differing_extent",
             "detail_agrees",
             "textured",
+            "mirrored",
             "duplicate",
         ])?;
         for p in &pairs {
@@ -253,6 +254,7 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
                 px(|c| c.differing_extent),
                 px(|c| c.detail.map_or(f32::NAN, |d| d.agrees)),
                 px(|c| c.detail.map_or(f32::NAN, |d| d.textured)),
+                px(|c| c.mirrored as u8 as f32),
                 (truth.component[p.a] == truth.component[p.b]).to_string(),
             ])?;
         }
