@@ -122,6 +122,12 @@ impl PixelCheck {
 
 impl Pixels {
     pub fn new(rgb: &RgbImage) -> Self {
+        Self::with_detail(rgb, true)
+    }
+
+    /// As [`new`](Self::new); the fine detail plane only when `detail` (it is most of the
+    /// memory: a catalog's look-alike pairs need it only where the detail can decide).
+    pub fn with_detail(rgb: &RgbImage, detail: bool) -> Self {
         let content = crate::embed::trim::trimmed(rgb);
         let packed = |img: &RgbImage| img.pixels().map(|p| pack(lab(p.0))).collect::<Box<[_]>>();
         let fine = crate::embed::preprocess::resize_to(&content, FINE as u32, FINE as u32);
@@ -140,16 +146,21 @@ impl Pixels {
             })
             .unwrap_or(&corners[0]);
         let fine = packed(&fine);
-        let detail = detail::lightness_plane(&content);
+        let plane = if detail {
+            detail::lightness_plane(&content)
+        } else {
+            Box::default()
+        };
         // Some colour to compare: at least 2% of the pixels with a chroma above 6.
         let coloured = fine
             .iter()
             .filter(|p| (p[1] as f32 - 128.0).hypot(p[2] as f32 - 128.0) > 6.0)
             .count();
         Pixels {
-            detail,
+            detail: plane,
             aspect: content.width() as f32 / content.height() as f32,
-            detailed: content.width().max(content.height()) >= DETAILED_SIDE
+            detailed: detail
+                && content.width().max(content.height()) >= DETAILED_SIDE
                 && content.width().min(content.height()) >= DETAILED_SIDE / 2,
             broad: content.width().min(content.height()) >= DETAILED_SIDE,
             colourful: coloured * 50 >= fine.len(),
@@ -179,7 +190,7 @@ impl Pixels {
         self.colourful
     }
 
-    /// Whether the photo is large enough for its fine detail to be compared.
+    /// Whether the photo is large enough for its fine detail to be compared (and it was kept).
     pub fn detailed(&self) -> bool {
         self.detailed
     }

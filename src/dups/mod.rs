@@ -265,6 +265,13 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         .collect();
     items.sort_unstable();
     items.dedup();
+    let mut with_detail: Vec<usize> = pairs
+        .iter()
+        .filter(|c| !c.exact && detail(c))
+        .flat_map(|c| [c.a, c.b])
+        .collect();
+    with_detail.sort_unstable();
+    with_detail.dedup();
     let thumbs: Vec<(usize, Vec<u8>)> = items
         .iter()
         .map(|&i| Ok(catalog.thumbnail(i)?.map(|t| (i, t))))
@@ -274,7 +281,8 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         .par_iter()
         .filter_map(|(i, jpeg)| {
             let photo = crate::embed::decode_photo(jpeg).ok()?;
-            Some((*i, align::Pixels::new(&photo.rgb)))
+            let detail = with_detail.binary_search(i).is_ok();
+            Some((*i, align::Pixels::with_detail(&photo.rgb, detail)))
         })
         .collect();
     pairs.par_iter_mut().filter(|c| wanted(c)).for_each(|c| {
