@@ -2,25 +2,19 @@
 //!
 //! All pairs of a large catalog cannot each get a full-length cosine in time (70,000 items are 2.4
 //! billion pairs), so: embeddings are projected onto their leading principal components (fitted on a
-//! sample), each item keeps its nearest neighbours in that reduced space (a blocked matrix product,
-//! in parallel), and those pairs are re-checked with the full embeddings. Perceptual hashes are
+//! sample), each item keeps its nearest neighbours in that reduced space (see [`super::nearest`]),
+//! and those pairs are re-checked with the full embeddings. Perceptual hashes are
 //! compared within buckets of equal chunks (see [`hash_pairs`]), and byte-identical files pair by
 //! content hash. A shared catalog whose vectors stay on its server gets its neighbours and cosines
 //! from the server's index instead ([`Embeddings::Server`]): no vectors cross the network.
 
 use std::collections::{HashMap, HashSet};
 
-use ndarray::{Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
-use crate::embed::fingerprint::Fingerprint;
+use crate::embed::fingerprint::{Fingerprint, PHashes};
 use crate::search::RemoteVectors;
 use crate::search::dot;
-
-/// Rows of the reduced matrix multiplied at once.
-const BLOCK: usize = 1024;
-/// Items the principal components are fitted on.
-const PCA_SAMPLE: usize = 8192;
 
 /// How candidates are gathered.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +25,8 @@ pub struct CandidateOptions {
     pub floor: f32,
     /// Principal components of the reduced space (0: use the full embeddings).
     pub reduced_dims: usize,
-    /// Pairs whose perceptual hashes differ in at most this many bits are kept.
+    /// Pairs whose perceptual hashes differ in at most this many bits are kept (more bits cost
+    /// more: the search compares pairs that share one of `max + 1` chunks of the hash).
     pub max_hash_distance: u32,
     /// ...and pairs whose trimmed hashes differ in at most this many (tighter: trimmed photos of
     /// plain backgrounds, Fashion-MNIST's say, share more chunks, and each shared chunk costs).
@@ -44,7 +39,8 @@ impl Default for CandidateOptions {
             neighbours: 8,
             floor: 0.5,
             reduced_dims: 128,
-            max_hash_distance: 24,
+            // The rule's own bound: hashes further apart never make a duplicate on their own.
+            max_hash_distance: 20,
             max_trimmed_hash_distance: 20,
         }
     }
@@ -102,7 +98,9 @@ pub fn candidates(
         }
     }
     match embeddings {
-        Embeddings::Local { rows, dims } => pairs.extend(neighbour_pairs(rows, dims, n, opts)),
+        Embeddings::Local { rows, dims } => {
+            pairs.extend(super::nearest::neighbour_pairs(rows, dims, n, opts))
+        }
         Embeddings::Server(server) if opts.neighbours > 0 => {
             pairs.extend(server.neighbour_pairs(opts.neighbours, opts.floor)?)
         }
@@ -150,175 +148,152 @@ pub fn candidates(
         .collect())
 }
 
-/// Pairs (a < b) of each item with its nearest neighbours in the reduced space.
-fn neighbour_pairs(
-    embeddings: &[f32],
-    dims: usize,
-    n: usize,
-    opts: &CandidateOptions,
-) -> Vec<(usize, usize)> {
-    if n < 2 || opts.neighbours == 0 {
-        return Vec::new();
-    }
-    let x = ArrayView2::from_shape((n, dims), embeddings).expect("n x dims");
-    let reduced = if opts.reduced_dims > 0 && opts.reduced_dims < dims {
-        reduce(x, opts.reduced_dims)
-    } else {
-        x.to_owned()
-    };
-    let m = opts.neighbours;
-    (0..n.div_ceil(BLOCK))
-        .into_par_iter()
-        .flat_map_iter(|blk| {
-            let start = blk * BLOCK;
-            let end = (start + BLOCK).min(n);
-            let rows = reduced.slice(s![start..end, ..]);
-            let scores = rows.dot(&reduced.t());
-            let mut out = Vec::new();
-            for (r, row) in scores.axis_iter(Axis(0)).enumerate() {
-                let i = start + r;
-                let mut best: Vec<(f32, usize)> = Vec::with_capacity(m + 1);
-                for (j, &sc) in row.iter().enumerate() {
-                    if j == i || sc < opts.floor {
-                        continue;
-                    }
-                    if best.len() < m || sc > best[best.len() - 1].0 {
-                        let pos = best.partition_point(|b| b.0 >= sc);
-                        best.insert(pos, (sc, j));
-                        best.truncate(m);
-                    }
-                }
-                out.extend(best.into_iter().map(|(_, j)| (i.min(j), i.max(j))));
-            }
-            out
-        })
-        .collect()
-}
-
-/// Project rows onto the leading `k` principal components (fitted on an even sample of rows) and
-/// make them unit length again, so reduced dot products approximate cosines.
-fn reduce(x: ArrayView2<f32>, k: usize) -> Array2<f32> {
-    let n = x.nrows();
-    let step = n.div_ceil(PCA_SAMPLE).max(1);
-    let sample: Vec<usize> = (0..n).step_by(step).collect();
-    let xs = x.select(Axis(0), &sample);
-    let mean = xs.mean_axis(Axis(0)).expect("a sample");
-    let centred = &xs - &mean.view().insert_axis(Axis(0));
-    let cov = centred.t().dot(&centred);
-    // Subspace iteration on the covariance: a few rounds reach the leading components well enough
-    // for a pre-filter (the pairs are re-checked with full embeddings).
-    let d = cov.nrows();
-    let mut rng = fastrand::Rng::with_seed(11);
-    let mut basis = Array2::from_shape_simple_fn((d, k), || rng.f32() - 0.5);
-    for _ in 0..8 {
-        basis = cov.dot(&basis);
-        orthonormalise_columns(&mut basis);
-    }
-    let mut out = (&x - &mean.view().insert_axis(Axis(0))).dot(&basis);
-    for mut r in out.axis_iter_mut(Axis(0)) {
-        let norm = r.dot(&r).sqrt();
-        if norm > 0.0 {
-            r /= norm;
-        }
-    }
-    out
-}
-
-fn orthonormalise_columns(m: &mut Array2<f32>) {
-    for j in 0..m.ncols() {
-        for _ in 0..2 {
-            for i in 0..j {
-                let (done, mut rest) = m.view_mut().split_at(Axis(1), j);
-                let proj = done.column(i).dot(&rest.column(0));
-                rest.column_mut(0).scaled_add(-proj, &done.column(i));
-            }
-        }
-        let mut c = m.column_mut(j);
-        let norm = c.dot(&c).sqrt().max(1e-12);
-        c /= norm;
-    }
-}
-
 /// Pairs (a < b) whose perceptual hashes are within `max` bits, plain or mirrored.
 ///
 /// Not all pairs: the bits are cut into `max + 1` chunks, and two hashes within `max` bits agree
 /// exactly on at least one chunk (pigeonhole), so only items sharing a chunk value are compared.
+/// Each pair is compared once, however many chunks it shares (photos on plain backgrounds share
+/// most), and only the hashes are read.
 fn hash_pairs(prints: &[Option<Fingerprint>], max: u32, max_trimmed: u32) -> Vec<(usize, usize)> {
     let bits = super::HASH_BITS as usize;
     let chunks_of = |max: u32| (max as usize + 1).min(bits);
     let (plain_chunks, trimmed_chunks) = (chunks_of(max), chunks_of(max_trimmed));
+    // Chunk c holds every `chunks`-th bit from bit c: neighbouring frequencies agree on most photos
+    // of one kind (garments centred on a plain background), so chunks of consecutive bits would put
+    // most of a catalog in a few buckets.
     let chunk_of = |words: &[u64], c: usize, chunks: usize| -> u64 {
-        let (from, to) = (c * bits / chunks, (c + 1) * bits / chunks);
-        (from..to).fold(0u64, |v, b| (v << 1) | ((words[b / 64] >> (b % 64)) & 1))
+        (c..bits)
+            .step_by(chunks)
+            .fold(0u64, |v, b| (v << 1) | ((words[b / 64] >> (b % 64)) & 1))
     };
-    let items: Vec<(usize, Fingerprint)> = prints
+    let (ids, items): (Vec<usize>, Vec<PHashes>) = prints
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| h.map(|h| (i, h)))
+        .filter_map(|(i, h)| h.as_ref().map(|h| (i, h.hashes())))
+        .unzip();
+    // Per chunk: chunk value of the plain hash -> positions in `items`, ascending; then the same of
+    // the trimmed hash (two photos within `max` bits on either share a chunk of that one).
+    let kinds: Vec<Chunk> = (0..plain_chunks)
+        .map(|c| Chunk {
+            index: c,
+            of: plain_chunks,
+            trimmed: false,
+        })
+        .chain((0..trimmed_chunks).map(|c| Chunk {
+            index: c,
+            of: trimmed_chunks,
+            trimmed: true,
+        }))
         .collect();
-    // Per chunk: chunk value of the plain hash -> positions in `items`; then the same of the
-    // trimmed hash (two photos within `max` bits on either share a chunk of that one).
-    let kinds: Vec<(usize, bool)> = (0..plain_chunks)
-        .map(|c| (c, false))
-        .chain((0..trimmed_chunks).map(|c| (c, true)))
-        .collect();
-    let buckets: Vec<(HashMap<u64, Vec<u32>>, usize, bool)> = kinds
+    let buckets: Vec<(Chunk, HashMap<u64, Vec<u32>>)> = kinds
         .into_par_iter()
-        .map(|(c, trimmed)| {
-            let chunks = if trimmed {
-                trimmed_chunks
-            } else {
-                plain_chunks
-            };
+        .map(|k| {
             let mut m: HashMap<u64, Vec<u32>> = HashMap::new();
-            for (x, (_, f)) in items.iter().enumerate() {
-                let words = if trimmed { &f.trimmed } else { &f.plain };
-                m.entry(chunk_of(words, c, chunks))
+            for (x, h) in items.iter().enumerate() {
+                let words = if k.trimmed { &h.trimmed } else { &h.plain };
+                m.entry(chunk_of(words, k.index, k.of))
                     .or_default()
                     .push(x as u32);
             }
-            (m, c, trimmed)
+            (k, m)
         })
         .collect();
-    let items = &items;
+    let (items, ids) = (&items, &ids);
+    let within = max.max(max_trimmed);
     items
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(x, (a, fa))| {
-            let mut found = HashSet::new();
-            for (bucket, c, trimmed) in &buckets {
-                let (c, chunks) = (
-                    *c,
-                    if *trimmed {
-                        trimmed_chunks
+        // Per worker: the item each other item was last compared with, so a pair sharing many
+        // chunks is compared once.
+        .map_init(
+            || vec![u32::MAX; items.len()],
+            |compared, (x, ha)| {
+                let mut found = Vec::new();
+                for (k, bucket) in &buckets {
+                    let own = if k.trimmed {
+                        [&ha.trimmed, &ha.trimmed_mirrored]
                     } else {
-                        plain_chunks
-                    },
-                );
-                let own = if *trimmed {
-                    [&fa.trimmed, &fa.trimmed_mirrored]
-                } else {
-                    [&fa.plain, &fa.mirrored]
-                };
-                for words in own {
-                    let Some(others) = bucket.get(&chunk_of(words, c, chunks)) else {
-                        continue;
+                        [&ha.plain, &ha.mirrored]
                     };
-                    for &y in others {
-                        let y = y as usize;
-                        if y > x
-                            && !found.contains(&y)
-                            && fa.hash_distance(&items[y].1) <= max.max(max_trimmed)
-                        {
-                            found.insert(y);
+                    for words in own {
+                        let Some(others) = bucket.get(&chunk_of(words, k.index, k.of)) else {
+                            continue;
+                        };
+                        let after = others.partition_point(|&y| y as usize <= x);
+                        for &y in &others[after..] {
+                            let seen = &mut compared[y as usize];
+                            if *seen != x as u32 {
+                                *seen = x as u32;
+                                if ha.distance(&items[y as usize]) <= within {
+                                    found.push((ids[x], ids[y as usize]));
+                                }
+                            }
                         }
                     }
                 }
-            }
-            found
-                .into_iter()
-                .map(move |y| (*a, items[y].0))
-                .collect::<Vec<_>>()
-        })
+                found
+            },
+        )
+        .flatten_iter()
         .collect()
+}
+
+/// One of the chunks a hash is cut into: chunk `index` of `of`, of the whole or the trimmed hash.
+#[derive(Clone, Copy)]
+struct Chunk {
+    index: usize,
+    of: usize,
+    trimmed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::fingerprint::HASH_BITS;
+
+    #[test]
+    fn hash_pairs_are_every_pair_within_the_bound() {
+        // Families of hashes a few bits apart, whole or trimmed (copies), and unrelated ones.
+        let mut rng = fastrand::Rng::with_seed(3);
+        let words = |rng: &mut fastrand::Rng| std::array::from_fn(|_| rng.u64(..));
+        let mut prints: Vec<Option<Fingerprint>> = Vec::new();
+        for _ in 0..300 {
+            let base = Fingerprint {
+                plain: words(&mut rng),
+                mirrored: words(&mut rng),
+                trimmed: words(&mut rng),
+                trimmed_mirrored: words(&mut rng),
+                ..Fingerprint::default()
+            };
+            for _ in 0..rng.usize(1..5) {
+                let mut f = base;
+                for _ in 0..rng.u32(0..40) {
+                    let b = rng.usize(..HASH_BITS as usize);
+                    let flip = |w: &mut [u64; 4]| w[b / 64] ^= 1 << (b % 64);
+                    if rng.bool() {
+                        flip(&mut f.plain)
+                    } else {
+                        flip(&mut f.trimmed)
+                    }
+                }
+                prints.push(Some(f));
+            }
+            if rng.bool() {
+                prints.push(None);
+            }
+        }
+        let found: HashSet<(usize, usize)> = hash_pairs(&prints, 20, 20).into_iter().collect();
+        let mut expected = HashSet::new();
+        for a in 0..prints.len() {
+            for b in a + 1..prints.len() {
+                if let (Some(x), Some(y)) = (&prints[a], &prints[b])
+                    && x.hash_distance(y) <= 20
+                {
+                    expected.insert((a, b));
+                }
+            }
+        }
+        assert!(expected.len() > 100, "a test with pairs to find");
+        assert_eq!(found, expected);
+    }
 }

@@ -11,6 +11,7 @@
 pub mod align;
 mod candidates;
 pub mod detail;
+mod nearest;
 mod resolve;
 pub mod trash;
 

@@ -58,6 +58,27 @@ impl Default for Fingerprint {
     }
 }
 
+/// A fingerprint's four hashes side by side: an eighth of its size, for loops over many pairs that
+/// read nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PHashes {
+    pub plain: [u64; WORDS],
+    pub mirrored: [u64; WORDS],
+    pub trimmed: [u64; WORDS],
+    pub trimmed_mirrored: [u64; WORDS],
+}
+
+impl PHashes {
+    /// See [`Fingerprint::hash_distance`].
+    pub fn distance(&self, other: &PHashes) -> u32 {
+        let whole =
+            differing(&self.plain, &other.plain).min(differing(&self.plain, &other.mirrored));
+        let trimmed = differing(&self.trimmed, &other.trimmed)
+            .min(differing(&self.trimmed, &other.trimmed_mirrored));
+        whole.min(trimmed)
+    }
+}
+
 fn differing(a: &[u64; WORDS], b: &[u64; WORDS]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
@@ -70,11 +91,17 @@ impl Fingerprint {
     /// pHash bits that differ between two photos, the smallest of as-is and one of them mirrored,
     /// whole or with their margins trimmed.
     pub fn hash_distance(&self, other: &Fingerprint) -> u32 {
-        let whole =
-            differing(&self.plain, &other.plain).min(differing(&self.plain, &other.mirrored));
-        let trimmed = differing(&self.trimmed, &other.trimmed)
-            .min(differing(&self.trimmed, &other.trimmed_mirrored));
-        whole.min(trimmed)
+        self.hashes().distance(&other.hashes())
+    }
+
+    /// The four hashes alone, without the histogram.
+    pub fn hashes(&self) -> PHashes {
+        PHashes {
+            plain: self.plain,
+            mirrored: self.mirrored,
+            trimmed: self.trimmed,
+            trimmed_mirrored: self.trimmed_mirrored,
+        }
     }
 
     /// Share of colour that differs (half the L1 distance of the histograms): 0 same, 1 disjoint.
