@@ -409,6 +409,30 @@ fn the_look_alikes_take_the_room_the_window_gives_them() {
     );
 }
 
+/// Maximising the window (1400 to 2100 points wide): the map keeps its share of the width, not a
+/// strip beside a vast grid; the query panel keeps its width.
+#[test]
+fn a_maximised_window_keeps_the_maps_share() {
+    let f = fixture();
+    let mut h = open_fake(&f);
+    let left =
+        |h: &Harness<'static, LookalikeApp>, label: &str| h.get_by_label(label).rect().left();
+    let (map, grid) = (left(&h, "Map"), left(&h, "Hide map"));
+    let share = (1400.0 - map) / 1400.0;
+    assert!(share > 0.2, "the map starts with {share:.2} of the window");
+    h.set_size(egui::vec2(2100.0, 860.0));
+    h.run_steps(4);
+    let wider = (2100.0 - left(&h, "Map")) / 2100.0;
+    assert!(
+        (wider - share).abs() < 0.02,
+        "the map had {share:.2} of the window, {wider:.2} once maximised"
+    );
+    assert!(
+        (left(&h, "Hide map") - grid).abs() < 2.0,
+        "the query panel keeps its width"
+    );
+}
+
 #[test]
 fn hovering_a_map_point_shows_its_label_and_path() {
     let f = fixture();

@@ -13,6 +13,8 @@ use crate::catalog::Catalog;
 use crate::dups::{Candidate, Group, Keep, Rule, group};
 
 const THUMB: f32 = 96.0;
+/// ...at most, on a large screen (cards grow with the width, about ten to a row).
+const MAX_THUMB: f32 = 160.0;
 
 /// What the Duplicates view holds.
 #[derive(Default)]
@@ -37,6 +39,8 @@ pub struct DupsView {
     pub large: Option<super::compare::LargeCompare>,
     /// The pairs kept apart are listed instead of the groups.
     pub show_apart: bool,
+    /// Side of a card's photo at the present width (see [`MAX_THUMB`]).
+    card: f32,
 }
 
 impl DupsView {
@@ -222,6 +226,7 @@ impl DupsView {
             ui.label("No duplicates at this threshold.");
             return;
         }
+        self.card = (ui.available_width() / 10.0).clamp(THUMB, MAX_THUMB);
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
@@ -495,8 +500,9 @@ fn dup_card(
     let it = &catalog.items()[i];
     let name = it.path.display().to_string();
     ui.vertical(|ui| {
-        ui.set_width(THUMB + 8.0);
-        let (rect, response) = ui.allocate_exact_size(vec2(THUMB, THUMB), Sense::click());
+        let side = view.card.max(THUMB);
+        ui.set_width(side + 8.0);
+        let (rect, response) = ui.allocate_exact_size(vec2(side, side), Sense::click());
         response.widget_info(|| {
             egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Duplicate {name}"))
         });

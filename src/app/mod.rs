@@ -118,6 +118,8 @@ pub struct LookalikeApp {
     thumbs: Thumbs,
     status: status::Status,
     next_query: u64,
+    /// The window's width at the last frame (see `keep_panel_shares`).
+    window_width: f32,
 }
 
 /// Open the window (blocks until it closes).
@@ -170,6 +172,7 @@ impl LookalikeApp {
             learning: learning::Learning::default(),
             view: View::LookAlikes,
             presenting: None,
+            window_width: 0.0,
             dups: dups_view::DupsView::new(),
             query: query_panel::QueryPanel::default(),
             picker: None,
@@ -524,6 +527,7 @@ impl eframe::App for LookalikeApp {
             }
         }
 
+        self.keep_panel_shares(ui);
         if self.presenting.is_none() {
             egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &mut commands));
         }

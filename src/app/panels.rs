@@ -11,7 +11,30 @@ use super::{Command, Engine, LookalikeApp, View, settings, status};
 use crate::catalog::Catalog;
 use crate::map::MapLayout;
 
+/// The side panels that keep their share of the window's width when it is resized: the map and the
+/// duplicates' compare panel (the query panel keeps its width: its photo and switches do not grow).
+const SHARED_PANELS: [&str; 2] = ["map", "compare"];
+
 impl LookalikeApp {
+    /// When the window's width changes (maximised, say), the map and the compare panel keep their
+    /// share of it: egui keeps a panel's width in points, which would leave a narrow strip of map
+    /// beside a vast grid. Call before the panels are laid out, on the window's root `ui`.
+    pub(super) fn keep_panel_shares(&mut self, ui: &egui::Ui) {
+        let width = ui.available_width();
+        let old = std::mem::replace(&mut self.window_width, width);
+        if old <= 0.0 || (width - old).abs() < 1.0 {
+            return;
+        }
+        for salt in SHARED_PANELS {
+            let id = ui.scope_id().with(salt);
+            if let Some(mut state) = egui::containers::panel::PanelState::load(ui.ctx(), id) {
+                let share = state.outer_rect.width() / old;
+                state.outer_rect.set_width(share * width);
+                ui.ctx().data_mut(|d| d.insert_persisted(id, state));
+            }
+        }
+    }
+
     pub(super) fn toolbar(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         ui.horizontal(|ui| {
             ui.heading("lookalike");
