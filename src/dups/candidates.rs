@@ -169,7 +169,7 @@ fn hash_pairs(prints: &[Option<Fingerprint>], max: u32, max_trimmed: u32) -> Vec
     let (ids, items): (Vec<usize>, Vec<PHashes>) = prints
         .iter()
         .enumerate()
-        .filter_map(|(i, h)| h.as_ref().map(|h| (i, h.hashes())))
+        .filter_map(|(i, h)| h.as_ref().map(|h| (i, h.hashes)))
         .unzip();
     // Per chunk: chunk value of the plain hash -> positions in `items`, ascending; then the same of
     // the trimmed hash (two photos within `max` bits on either share a chunk of that one).
@@ -259,10 +259,12 @@ mod tests {
         let mut prints: Vec<Option<Fingerprint>> = Vec::new();
         for _ in 0..300 {
             let base = Fingerprint {
-                plain: words(&mut rng),
-                mirrored: words(&mut rng),
-                trimmed: words(&mut rng),
-                trimmed_mirrored: words(&mut rng),
+                hashes: PHashes {
+                    plain: words(&mut rng),
+                    mirrored: words(&mut rng),
+                    trimmed: words(&mut rng),
+                    trimmed_mirrored: words(&mut rng),
+                },
                 ..Fingerprint::default()
             };
             for _ in 0..rng.usize(1..5) {
@@ -271,9 +273,9 @@ mod tests {
                     let b = rng.usize(..HASH_BITS as usize);
                     let flip = |w: &mut [u64; 4]| w[b / 64] ^= 1 << (b % 64);
                     if rng.bool() {
-                        flip(&mut f.plain)
+                        flip(&mut f.hashes.plain)
                     } else {
-                        flip(&mut f.trimmed)
+                        flip(&mut f.hashes.trimmed)
                     }
                 }
                 prints.push(Some(f));

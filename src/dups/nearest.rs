@@ -9,6 +9,8 @@ use super::candidates::CandidateOptions;
 
 /// Rows of the reduced matrix multiplied at once.
 const BLOCK: usize = 1024;
+/// Columns of the reduced matrix one product covers (its scores fit in a few megabytes).
+const COLUMNS: usize = 2048;
 /// Items the principal components are fitted on.
 const PCA_SAMPLE: usize = 8192;
 
@@ -65,9 +67,6 @@ pub(super) fn neighbour_pairs(
         .flat_map(|i| nearest.of(i).map(move |j| (i.min(j), i.max(j))))
         .collect()
 }
-
-/// Columns of the reduced matrix one product covers (its scores fit in a few megabytes).
-const COLUMNS: usize = 2048;
 
 /// Every item's nearest neighbours found so far: at most `m` (score, item) per item, best first,
 /// ties to the lower item.

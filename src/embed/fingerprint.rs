@@ -37,11 +37,7 @@ pub type ColourHistogram = [u16; BINS];
 /// The pHash of a photo and of its mirror image, and its colour histogram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint {
-    pub plain: [u64; WORDS],
-    pub mirrored: [u64; WORDS],
-    /// The hashes of the photo with its uniform margins trimmed (a border, padding, letterboxing).
-    pub trimmed: [u64; WORDS],
-    pub trimmed_mirrored: [u64; WORDS],
+    pub hashes: PHashes,
     /// Share of the non-background pixels per colour bin, in 1/65535.
     pub colours: [u16; BINS],
 }
@@ -49,21 +45,19 @@ pub struct Fingerprint {
 impl Default for Fingerprint {
     fn default() -> Self {
         Fingerprint {
-            plain: [0; WORDS],
-            mirrored: [0; WORDS],
-            trimmed: [0; WORDS],
-            trimmed_mirrored: [0; WORDS],
+            hashes: PHashes::default(),
             colours: [0; BINS],
         }
     }
 }
 
-/// A fingerprint's four hashes side by side: an eighth of its size, for loops over many pairs that
-/// read nothing else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A photo's four perceptual hashes: an eighth of its fingerprint's size, for loops over many
+/// pairs that read nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PHashes {
     pub plain: [u64; WORDS],
     pub mirrored: [u64; WORDS],
+    /// The hashes of the photo with its uniform margins trimmed (a border, padding, letterboxing).
     pub trimmed: [u64; WORDS],
     pub trimmed_mirrored: [u64; WORDS],
 }
@@ -91,17 +85,7 @@ impl Fingerprint {
     /// pHash bits that differ between two photos, the smallest of as-is and one of them mirrored,
     /// whole or with their margins trimmed.
     pub fn hash_distance(&self, other: &Fingerprint) -> u32 {
-        self.hashes().distance(&other.hashes())
-    }
-
-    /// The four hashes alone, without the histogram.
-    pub fn hashes(&self) -> PHashes {
-        PHashes {
-            plain: self.plain,
-            mirrored: self.mirrored,
-            trimmed: self.trimmed,
-            trimmed_mirrored: self.trimmed_mirrored,
-        }
+        self.hashes.distance(&other.hashes)
     }
 
     /// Share of colour that differs (half the L1 distance of the histograms): 0 same, 1 disjoint.
@@ -118,11 +102,12 @@ impl Fingerprint {
     /// Stored form: plain, mirrored, trimmed and trimmed mirrored words (little-endian u64), the
     /// histogram (u16), then the version (2: with the trimmed hashes).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.plain
+        let h = &self.hashes;
+        h.plain
             .iter()
-            .chain(&self.mirrored)
-            .chain(&self.trimmed)
-            .chain(&self.trimmed_mirrored)
+            .chain(&h.mirrored)
+            .chain(&h.trimmed)
+            .chain(&h.trimmed_mirrored)
             .flat_map(|w| w.to_le_bytes())
             .chain(self.colours.iter().flat_map(|c| c.to_le_bytes()))
             .chain([VERSION])
@@ -136,10 +121,12 @@ impl Fingerprint {
         let word = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
         let c = &b[32 * WORDS..];
         Some(Fingerprint {
-            plain: std::array::from_fn(word),
-            mirrored: std::array::from_fn(|i| word(WORDS + i)),
-            trimmed: std::array::from_fn(|i| word(2 * WORDS + i)),
-            trimmed_mirrored: std::array::from_fn(|i| word(3 * WORDS + i)),
+            hashes: PHashes {
+                plain: std::array::from_fn(word),
+                mirrored: std::array::from_fn(|i| word(WORDS + i)),
+                trimmed: std::array::from_fn(|i| word(2 * WORDS + i)),
+                trimmed_mirrored: std::array::from_fn(|i| word(3 * WORDS + i)),
+            },
             colours: std::array::from_fn(|i| u16::from_le_bytes([c[2 * i], c[2 * i + 1]])),
         })
     }
@@ -158,10 +145,12 @@ pub fn fingerprint(rgb: &RgbImage) -> Fingerprint {
         std::borrow::Cow::Owned(t) => hashes(t),
     };
     Fingerprint {
-        plain,
-        mirrored,
-        trimmed: trimmed_plain,
-        trimmed_mirrored,
+        hashes: PHashes {
+            plain,
+            mirrored,
+            trimmed: trimmed_plain,
+            trimmed_mirrored,
+        },
         colours: histogram_of(&trimmed),
     }
 }
@@ -292,7 +281,7 @@ mod tests {
             fa.hash_distance(&ff)
         );
         assert!(
-            differing(&fa.plain, &ff.plain) > 64,
+            differing(&fa.hashes.plain, &ff.hashes.plain) > 64,
             "the plain hashes differ"
         );
         let other = RgbImage::from_fn(300, 200, |x, y| {
