@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use egui::{Color32, RichText, Sense, Stroke, vec2};
+use egui::{RichText, Sense, vec2};
 
 use super::Command;
 use super::thumbs::Thumbs;
@@ -262,7 +262,7 @@ impl DupsView {
                     ui.horizontal_wrapped(|ui| {
                         for (k, &i) in g.items.iter().enumerate() {
                             let score = g.to_keeper(i).map_or(f32::NAN, |p| p.cosine);
-                            dup_card(ui, &catalog, i, k == 0, score, self, thumbs, commands);
+                            super::dup_card::dup_card(ui, &catalog, i, k == 0, score, self, thumbs, commands);
                         }
                     });
                     ui.add_space(6.0);
@@ -378,82 +378,19 @@ impl DupsView {
             {
                 commands.push(Command::OpenLargeCompare);
             }
-            let cos = crate::search::dot(&catalog.vector(a), &catalog.vector(b));
-            let mut line = format!("Embedding similarity {cos:.3}");
-            let pair = (a.min(b), a.max(b));
-            if let Some(c) = self
-                .candidates
-                .as_ref()
-                .and_then(|p| p.iter().find(|c| (c.a, c.b) == pair))
-            {
-                line += &format!(
-                    " · perceptual hash {} bits apart · colours {:.0}% apart",
-                    c.hash_distance,
-                    c.colour_distance * 100.0
-                );
-            }
-            if catalog.items()[a].hash == catalog.items()[b].hash {
-                line += " · byte-identical";
-            }
-            ui.label(line);
-            if let Some(p) = self
-                .candidates
-                .as_ref()
-                .and_then(|p| p.iter().find(|c| (c.a, c.b) == pair))
-                .and_then(|c| c.pixels)
-            {
-                let verdict = if p.colour_variant() {
-                    "the same shot in another colour: a colour variant, not a duplicate"
-                } else if p.structure >= crate::dups::align::ALIGNED {
-                    "the shapes line up and the colours agree"
-                } else {
-                    "too different to align"
-                };
-                ui.label(format!(
-                    "Pixels aligned{}: {verdict} ({:.0}% of the garment differs in colour)",
-                    if p.mirrored { " (mirrored)" } else { "" },
-                    p.colour_differs * 100.0
-                ));
-                match p.detail {
-                    Some(d) if d.textured < crate::dups::detail::TEXTURED => {
-                        ui.weak(format!(
-                            "Fine detail: too plain to tell one shot from another ({:.0}% of the frame has texture)",
-                            d.textured * 100.0
-                        ));
-                    }
-                    Some(d) => {
-                        ui.label(format!(
-                            "Fine detail: {:.0}% of it matches once aligned to the pixel: {}",
-                            d.agrees * 100.0,
-                            if d.same_shot() {
-                                "one shot (a copy)"
-                            } else if d.other_shot() {
-                                "two shots of the same pose, not a duplicate"
-                            } else {
-                                "not enough to call it one shot"
-                            }
-                        ));
-                    }
-                    None if !p.colour_variant() && p.structure >= crate::dups::align::ALIGNED => {
-                        ui.weak(
-                            "The same pose shot twice lines up too: Compare large… shows the details.",
-                        );
-                    }
-                    None => {}
-                }
-            }
-            let colour = |i: usize| crate::dups::colour_label(&catalog, i);
-            if let (Some(x), Some(y)) = (colour(a), colour(b))
-                && !x.eq_ignore_ascii_case(y)
-            {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!(
-                        "Labelled in different colours, {x} and {y}: two products, not grouped"
-                    ),
-                );
-            }
+            super::pair_evidence::evidence_ui(
+                ui,
+                &catalog,
+                self.candidates.as_deref().map(|c| c.as_slice()),
+                a,
+                b,
+            );
         }
+    }
+
+    /// Side of a card's photo now.
+    pub(super) fn card_side(&self) -> f32 {
+        self.card.max(THUMB)
     }
 
     /// The confirmation before moving files to the trash.
@@ -484,72 +421,6 @@ impl DupsView {
             });
         });
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dup_card(
-    ui: &mut egui::Ui,
-    catalog: &Catalog,
-    i: usize,
-    keeper: bool,
-    score: f32,
-    view: &DupsView,
-    thumbs: &mut Thumbs,
-    commands: &mut Vec<Command>,
-) {
-    let it = &catalog.items()[i];
-    let name = it.path.display().to_string();
-    ui.vertical(|ui| {
-        let side = view.card.max(THUMB);
-        ui.set_width(side + 8.0);
-        let (rect, response) = ui.allocate_exact_size(vec2(side, side), Sense::click());
-        response.widget_info(|| {
-            egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Duplicate {name}"))
-        });
-        let compared = view.compare.contains(&i);
-        let stroke = if compared {
-            Stroke::new(3.0, Color32::YELLOW)
-        } else {
-            Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color)
-        };
-        if let Some(t) = thumbs.get(catalog.store(), it.id) {
-            egui::Image::from_texture(t).paint_at(ui, rect.shrink(2.0));
-        }
-        ui.painter()
-            .rect_stroke(rect, 4.0, stroke, egui::StrokeKind::Inside);
-        if response.clicked() {
-            commands.push(Command::Compare(i));
-        }
-        response.on_hover_text(format!(
-            "{name}\n{} x {} · {} bytes",
-            it.width, it.height, it.size
-        ));
-        // The product's name (cut to the card) and, on a line of its own, its colour.
-        if let Some(name) = it
-            .labels
-            .get("productDisplayName")
-            .filter(|n| !n.is_empty())
-        {
-            ui.add(egui::Label::new(RichText::new(name).small()).truncate())
-                .on_hover_text(name);
-        }
-        if let Some(colour) = crate::dups::colour_label(catalog, i) {
-            ui.add(egui::Label::new(RichText::new(colour).small().strong()).truncate());
-        }
-        let mut marked = view.marked.contains(&i);
-        let label = if keeper {
-            format!("keep · {}x{}", it.width, it.height)
-        } else {
-            format!("{score:.3} to keeper")
-        };
-        let check = ui.checkbox(&mut marked, label);
-        check.widget_info(|| {
-            egui::WidgetInfo::selected(egui::Role::CheckBox, true, marked, format!("Mark {name}"))
-        });
-        if check.changed() {
-            commands.push(Command::ToggleMark(i));
-        }
-    });
 }
 
 /// A file's modification time as a date, from nanoseconds since the epoch.

@@ -6,6 +6,7 @@
 
 mod commands;
 mod compare;
+mod dup_card;
 mod dups_view;
 mod file_picker;
 mod history;
@@ -17,6 +18,7 @@ mod map_pixels;
 mod map_selection;
 mod map_view;
 mod messages;
+mod pair_evidence;
 mod panels;
 mod query_panel;
 mod query_photo;

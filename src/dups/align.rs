@@ -20,7 +20,13 @@ use image::RgbImage;
 
 use serde::Serialize;
 
-use super::detail::{self, Affine, DetailCheck};
+use super::affine::Affine;
+use super::detail::{self, DetailCheck};
+
+mod colour;
+mod window;
+
+use window::Window;
 
 /// Side of the square a photo is compared on.
 const FINE: usize = 40;
@@ -30,20 +36,6 @@ const FINE: usize = 40;
 pub const DETAILED_SIDE: u32 = 48;
 /// Side of the square the alignment is first searched on.
 const COARSE: usize = 14;
-/// Cells per side for the colour comparison.
-const CELLS: usize = 8;
-/// Hue difference (CIELAB ΔH*) from which a cell's colour differs: another hue, at any chroma.
-const CELL_HUE: f32 = 7.0;
-/// Chroma difference from which a cell's colour differs, at least (a grey shirt against a red one)...
-const CELL_CHROMA: f32 = 10.0;
-/// ...and as a share of the larger chroma (more contrast scales chroma but keeps the hue).
-const CELL_CHROMA_SHARE: f32 = 0.45;
-/// Hue and chroma drift allowed per unit of lightness (L*) a cell's exposure moved.
-const EXPOSURE_DRIFT: f32 = 0.5;
-/// A cell whose lightness moved more than this (L*)...
-const CLIPPED_SHIFT: f32 = 5.0;
-/// ...to at least this lightness is clipped towards white: its colour is not compared.
-const NEAR_WHITE: f32 = 92.0;
 /// A pixel is background when within this CIELAB distance of the photo's margin colour.
 const BACKGROUND: f32 = 10.0;
 
@@ -248,12 +240,31 @@ impl Unpacked {
             };
             // A garment nearly symmetric lines up mirrored or not alike at this size; its detail
             // (a print, a pocket) tells, so it is compared both ways before it says no.
-            let mut d = check(&window);
+            let ((mut d, mut map), mut chosen) = (check(&window), window);
             if !d.same_shot() {
                 let twin = window.mirror_twin();
-                let t = check(&twin);
+                let (t, twin_map) = check(&twin);
                 if t.agrees > d.agrees {
-                    (d, mirrored) = (t, twin.mirrored);
+                    (d, map, chosen) = (t, twin_map, twin);
+                }
+            }
+            mirrored = chosen.mirrored;
+            // An overlay shows from either side: on the copy, a banner's letters are detail the
+            // original lacks; on the original, detail the banner covers. Seen from the second
+            // photo too, from the alignment found, before it says no (a no stays the first's: the
+            // two sides do not vote).
+            if !d.same_shot()
+                && let Some(back) = map.inverse(detail::DETAIL)
+            {
+                let (r, _) = detail::check(
+                    &other.detail,
+                    &self.detail,
+                    self.background[0],
+                    back,
+                    other.aspect,
+                );
+                if r.same_shot() {
+                    d = r;
                 }
             }
             fine = Some(d);
@@ -267,91 +278,12 @@ impl Unpacked {
         }
     }
 
-    /// Share of garment cells whose mean chroma differs, and the extent of the differing ones.
-    fn colour_difference(&self, other: &Unpacked, aligned: &[[f32; 3]]) -> (f32, f32) {
-        let exposure = Exposure::fit(&self.fine, aligned);
-        let side = FINE / CELLS;
-        let (mut garment, mut differing) = (0usize, 0usize);
-        let (mut x0, mut y0, mut x1, mut y1) = (CELLS, CELLS, 0, 0);
-        for cy in 0..CELLS {
-            for cx in 0..CELLS {
-                let (mut a, mut b, mut fg) = ([0f32; 3], [0f32; 3], 0usize);
-                for y in cy * side..(cy + 1) * side {
-                    for x in cx * side..(cx + 1) * side {
-                        let (p, q) = (self.fine[y * FINE + x], aligned[y * FINE + x]);
-                        for c in 0..3 {
-                            a[c] += p[c];
-                            b[c] += q[c];
-                        }
-                        let is_fg = distance(&p, &self.background) >= BACKGROUND
-                            || distance(&q, &other.background) >= BACKGROUND;
-                        fg += is_fg as usize;
-                    }
-                }
-                if fg * 2 < side * side {
-                    continue;
-                }
-                garment += 1;
-                let n = (side * side) as f32;
-                let (u, v) = (a.map(|v| v / n), b.map(|v| v / n));
-                if cell_colours_differ(u, v, exposure.shift(u[0])) {
-                    differing += 1;
-                    (x0, y0, x1, y1) = (x0.min(cx), y0.min(cy), x1.max(cx + 1), y1.max(cy + 1));
-                }
-            }
-        }
-        if differing == 0 {
-            return (0.0, 0.0);
-        }
-        let extent = ((x1 - x0) * (y1 - y0)) as f32 / (CELLS * CELLS) as f32;
-        (differing as f32 / garment.max(1) as f32, extent)
-    }
-
     /// `self` seen through `w`, at `level`'s size (outside the photo: its background).
     fn sample(&self, w: &Window) -> Vec<[f32; 3]> {
         let background = self.background;
         sample_with(&self.fine, FINE, w, background, |p, q, f| {
             std::array::from_fn(|c| p[c] + (q[c] - p[c]) * f)
         })
-    }
-}
-
-/// How a copy's exposure and contrast changed lightness: the straight line that best maps the
-/// first photo's L* to the aligned second's over the whole frame. A colour variant changes the
-/// garment's lightness alone, which one line over garment, skin and background does not follow.
-#[derive(Debug, Clone, Copy)]
-struct Exposure {
-    slope: f32,
-    offset: f32,
-}
-
-impl Exposure {
-    fn fit(own: &[[f32; 3]], aligned: &[[f32; 3]]) -> Self {
-        let n = own.len().max(1) as f32;
-        let (mut sx, mut sy, mut sxx, mut sxy) = (0f32, 0f32, 0f32, 0f32);
-        for (p, q) in own.iter().zip(aligned) {
-            let (x, y) = (p[0], q[0]);
-            sx += x;
-            sy += y;
-            sxx += x * x;
-            sxy += x * y;
-        }
-        let (mx, my) = (sx / n, sy / n);
-        let var = sxx / n - mx * mx;
-        let slope = if var > 1.0 {
-            ((sxy / n - mx * my) / var).clamp(0.5, 2.0)
-        } else {
-            1.0
-        };
-        Exposure {
-            slope,
-            offset: my - slope * mx,
-        }
-    }
-
-    /// How far the change moves lightness `l` (L*), within what L* can be.
-    fn shift(&self, l: f32) -> f32 {
-        ((self.slope * l + self.offset).clamp(0.0, 100.0) - l).abs()
     }
 }
 
@@ -413,101 +345,6 @@ fn sample_with<P: Copy>(
     out
 }
 
-/// Where the first photo's frame falls in the second's, in the second's (trimmed) unit square.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    x: f32,
-    y: f32,
-    width: f32,
-    height: f32,
-    mirrored: bool,
-}
-
-impl Window {
-    /// The window over the same part of the second photo, read the other way round.
-    fn mirror_twin(&self) -> Window {
-        Window {
-            x: 1.0 - self.x - self.width,
-            mirrored: !self.mirrored,
-            ..*self
-        }
-    }
-
-    /// Mirror, each side's scale (one photo cropped more than the other, either way) and shift.
-    fn coarse_grid() -> impl Iterator<Item = Window> {
-        const SCALES: [f32; 5] = [0.8, 0.9, 1.0, 1.1, 1.22];
-        [false, true].into_iter().flat_map(|mirrored| {
-            SCALES.into_iter().flat_map(move |width| {
-                SCALES.into_iter().flat_map(move |height| {
-                    (0..3).flat_map(move |px| {
-                        (0..3).map(move |py| Window {
-                            x: (1.0 - width) * px as f32 / 2.0,
-                            y: (1.0 - height) * py as f32 / 2.0,
-                            width,
-                            height,
-                            mirrored,
-                        })
-                    })
-                })
-            })
-        })
-    }
-
-    /// The map from the first photo's pixels to the second's this window samples an `n x n`
-    /// plane through (see [`Affine`]).
-    fn affine(&self, n: usize) -> Affine {
-        let at = |s: f32, t: f32| {
-            // Pixel centre i at s = (i + 0.5) / n * 2 - 1.
-            let (fx, fy) = ((s + 1.0) / 2.0, (t + 1.0) / 2.0);
-            let mut u = self.x + fx * self.width;
-            if self.mirrored {
-                u = 1.0 - u;
-            }
-            let v = self.y + fy * self.height;
-            (u * n as f32 - 0.5, v * n as f32 - 0.5)
-        };
-        Affine::through(at(0.0, 0.0), at(1.0, 0.0), at(0.0, 1.0))
-    }
-
-    /// Small steps of shift and scale around this window.
-    fn refinements(self) -> impl Iterator<Item = Window> {
-        const STEP: f32 = 0.03;
-        (-1..=1).flat_map(move |ds| {
-            (-1..=1).flat_map(move |dx| {
-                (-1..=1).map(move |dy| {
-                    let s = 1.0 + ds as f32 * STEP;
-                    Window {
-                        x: self.x + dx as f32 * STEP * self.width,
-                        y: self.y + dy as f32 * STEP * self.height,
-                        width: self.width * s,
-                        height: self.height * s,
-                        mirrored: self.mirrored,
-                    }
-                })
-            })
-        })
-    }
-}
-
-/// Whether two cells' mean colours (L*, a*, b*) are different colours: another hue, or much more
-/// or less colourful than contrast and exposure changes make. The more the photo's exposure moved
-/// this cell's lightness (`exposure_shift`, L*, from the whole frame, not this cell alone), the
-/// more its hue and chroma may drift (a channel clips: skin turns yellow); a cell brightened into
-/// near-white has lost its chroma: it says nothing about colour.
-fn cell_colours_differ(u: [f32; 3], v: [f32; 3], exposure_shift: f32) -> bool {
-    let delta_l = (u[0] - v[0]).abs().min(exposure_shift);
-    if delta_l > CLIPPED_SHIFT && u[0].max(v[0]) >= NEAR_WHITE {
-        return false;
-    }
-    let (c1, c2) = (u[1].hypot(u[2]), v[1].hypot(v[2]));
-    let delta_c = (c1 - c2).abs();
-    let delta_e2 = (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2);
-    let delta_h = (delta_e2 - delta_c * delta_c).max(0.0).sqrt();
-    let drift = EXPOSURE_DRIFT * delta_l;
-    delta_h > CELL_HUE + drift
-        || delta_c > (CELL_CHROMA + drift).max(CELL_CHROMA_SHARE * c1.max(c2))
-}
-
 /// Pearson correlation of two lightness planes (0 when either is flat).
 pub(super) fn correlation(a: &[f32], b: &[f32]) -> f32 {
     let m = a.len() as f32;
@@ -562,177 +399,4 @@ pub fn lab(rgb: [u8; 3]) -> [f32; 3] {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use image::Rgb;
-
-    /// A garment on white: a shaded, patterned shape in `colour`.
-    fn garment(colour: [f32; 3]) -> RgbImage {
-        RgbImage::from_fn(120, 160, |x, y| {
-            let (u, v) = (x as f32 - 60.0, y as f32 - 85.0);
-            if (u / 40.0).powi(2) + (v / 65.0).powi(2) > 1.0 {
-                return Rgb([255, 255, 255]);
-            }
-            let shade = 0.6 + 0.4 * ((x as f32 / 9.0).sin() * (y as f32 / 13.0).cos()).abs();
-            let stripe = if (y / 12) % 2 == 0 { 1.0 } else { 0.55 };
-            Rgb(colour.map(|c| (c * shade * stripe).min(255.0) as u8))
-        })
-    }
-
-    /// A garment on white with a fine print whose phase is `print` (another shot, another print).
-    fn printed(print: f32) -> RgbImage {
-        let base = garment([60.0, 90.0, 190.0]);
-        RgbImage::from_fn(base.width(), base.height(), |x, y| {
-            let p = *base.get_pixel(x, y);
-            if p.0 == [255, 255, 255] {
-                return p;
-            }
-            let (u, v) = (x as f32, y as f32);
-            let dots = ((u * 0.9 + print).sin() * (v * 0.7 + 2.0 * print).cos() + 1.0) / 2.0;
-            Rgb(p.0.map(|c| (c as f32 * (0.55 + 0.45 * dots)) as u8))
-        })
-    }
-
-    /// `img` turned by `degrees` about its centre (white where nothing was), bilinearly.
-    fn turned(img: &RgbImage, degrees: f32) -> RgbImage {
-        let (sin, cos) = degrees.to_radians().sin_cos();
-        let (w, h) = img.dimensions();
-        let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-        RgbImage::from_fn(w, h, |x, y| {
-            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
-            let (u, v) = (
-                cx + dx * cos + dy * sin - 0.5,
-                cy - dx * sin + dy * cos - 0.5,
-            );
-            if u < 0.0 || v < 0.0 || u >= (w - 1) as f32 || v >= (h - 1) as f32 {
-                return Rgb([255, 255, 255]);
-            }
-            let (x0, y0, fx, fy) = (u as u32, v as u32, u.fract(), v.fract());
-            let at = |x, y, c: usize| img.get_pixel(x, y).0[c] as f32;
-            Rgb(std::array::from_fn(|c| {
-                let top = at(x0, y0, c) * (1.0 - fx) + at(x0 + 1, y0, c) * fx;
-                let bottom = at(x0, y0 + 1, c) * (1.0 - fx) + at(x0 + 1, y0 + 1, c) * fx;
-                (top * (1.0 - fy) + bottom * fy).round() as u8
-            }))
-        })
-    }
-
-    #[test]
-    fn a_tilted_cropped_stamped_copy_is_the_same_shot() {
-        let a = printed(0.0);
-        let mut copy = image::imageops::crop_imm(&turned(&a, 4.0), 5, 6, 110, 148).to_image();
-        for y in 20..34 {
-            for x in 10..60 {
-                copy.put_pixel(x, y, Rgb([250, 240, 20]));
-            }
-        }
-        let c = Pixels::new(&a).compare(&Pixels::new(&copy), true);
-        let d = c
-            .detail
-            .expect("both photos are large enough for their detail");
-        assert!(d.same_shot(), "{c:?}");
-        assert!(!c.colour_variant(), "{c:?}");
-    }
-
-    #[test]
-    fn the_same_pose_with_another_print_is_not_the_same_shot() {
-        let c = Pixels::new(&printed(0.0)).compare(&Pixels::new(&printed(2.0)), true);
-        let d = c
-            .detail
-            .expect("both photos are large enough for their detail");
-        assert!(c.structure > ALIGNED, "the shapes line up: {c:?}");
-        assert!(d.textured >= detail::TEXTURED && !d.same_shot(), "{c:?}");
-    }
-
-    #[test]
-    fn small_photos_and_unasked_pairs_skip_the_detail() {
-        let small = image::imageops::thumbnail(&printed(0.0), 30, 40);
-        let a = Pixels::new(&printed(0.0));
-        assert!(a.detailed() && !Pixels::new(&small).detailed());
-        assert!(a.compare(&Pixels::new(&small), true).detail.is_none());
-        assert!(a.compare(&a, false).detail.is_none());
-    }
-
-    #[test]
-    fn a_low_wide_item_has_detail_but_is_not_broad() {
-        // Sunglasses on white: 120 x 40 of content.
-        let wide = RgbImage::from_fn(160, 100, |x, y| {
-            if (20..140).contains(&x) && (30..70).contains(&y) {
-                Rgb([(x * 7 % 200) as u8, 40, (y * 5 % 200) as u8])
-            } else {
-                Rgb([255, 255, 255])
-            }
-        });
-        let p = Pixels::new(&wide);
-        assert!(p.detailed() && !p.broad());
-        assert!(Pixels::new(&printed(0.0)).broad());
-    }
-
-    #[test]
-    fn lab_of_white_black_and_red() {
-        let w = lab([255, 255, 255]);
-        assert!(
-            (w[0] - 100.0).abs() < 0.5 && w[1].abs() < 0.5 && w[2].abs() < 0.5,
-            "{w:?}"
-        );
-        assert!(lab([0, 0, 0])[0].abs() < 0.5);
-        let r = lab([255, 0, 0]);
-        assert!(
-            (r[0] - 53.2).abs() < 1.0 && (r[1] - 80.1).abs() < 1.5,
-            "{r:?}"
-        );
-    }
-
-    #[test]
-    fn a_mirrored_cropped_copy_aligns_and_agrees() {
-        let a = garment([200.0, 40.0, 60.0]);
-        let copy = image::imageops::flip_horizontal(
-            &image::imageops::crop_imm(&a, 6, 4, 108, 150).to_image(),
-        );
-        let c = Pixels::new(&a).compare(&Pixels::new(&copy), true);
-        assert!(c.structure > 0.85 && c.mirrored, "{c:?}");
-        assert!(!c.colour_variant(), "{c:?}");
-    }
-
-    #[test]
-    fn the_same_garment_in_another_colour_is_a_colour_variant() {
-        let red = garment([200.0, 40.0, 60.0]);
-        let green = garment([40.0, 170.0, 70.0]);
-        let c = Pixels::new(&red).compare(&Pixels::new(&green), true);
-        assert!(c.structure > 0.6, "{c:?}");
-        assert!(c.colour_variant(), "{c:?}");
-    }
-
-    #[test]
-    fn a_brighter_more_contrasted_copy_keeps_its_colours() {
-        // Skin-like and pale colours, which a brighter, more contrasted edit pushes towards white
-        // (chroma lost) and whose hue drifts as a channel clips.
-        for colour in [
-            [225.0, 170.0, 140.0],
-            [200.0, 215.0, 235.0],
-            [60.0, 80.0, 140.0],
-        ] {
-            let a = garment(colour);
-            let edited = image::imageops::colorops::contrast(
-                &image::imageops::colorops::brighten(&a, 40),
-                25.0,
-            );
-            let c = Pixels::new(&a).compare(&Pixels::new(&edited), true);
-            assert!(c.structure > 0.85, "{colour:?}: {c:?}");
-            assert!(!c.colour_variant(), "{colour:?}: {c:?}");
-        }
-    }
-
-    #[test]
-    fn a_stamped_patch_is_not_a_colour_change() {
-        let a = garment([60.0, 80.0, 200.0]);
-        let mut stamped = a.clone();
-        for y in 100..116 {
-            for x in 0..120 {
-                stamped.put_pixel(x, y, Rgb([230, 30, 30]));
-            }
-        }
-        let c = Pixels::new(&a).compare(&Pixels::new(&stamped), true);
-        assert!(!c.colour_variant(), "{c:?}");
-    }
-}
+mod tests;

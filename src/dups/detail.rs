@@ -10,6 +10,7 @@
 use image::RgbImage;
 use serde::Serialize;
 
+use super::affine::Affine;
 use super::align::{correlation, linear};
 
 /// Side of the square the fine detail is compared on.
@@ -18,6 +19,8 @@ pub(super) const DETAIL: usize = 96;
 /// to [`LINED_UP`] (lightness correlation): a copy tilted a few degrees either way.
 const START_ANGLES: [f32; 2] = [-5.0, 5.0];
 const LINED_UP: f32 = 0.97;
+/// Gauss-Newton steps of the alignment at full size.
+const FINE_STEPS: usize = 5;
 /// Side of the patches whose detail is matched.
 const PATCH_SIDE: usize = 8;
 /// Each patch may move this many pixels to find its match (resampling).
@@ -34,6 +37,12 @@ pub struct DetailCheck {
     pub agrees: f32,
     /// Share of the frame's patches with texture to compare (a plain wallet has little).
     pub textured: f32,
+    /// Share of the textured patches beside an overlay that match: outside the rectangle where
+    /// the detail disagrees most (a banner, a sticker, a caption), which covers at most
+    /// [`OVERLAY`] of the frame...
+    pub agrees_beside: f32,
+    /// ...and the share of the frame's patches textured there.
+    pub textured_beside: f32,
 }
 
 /// A patch's detail matches from this correlation of lightness (after the finer alignment).
@@ -46,17 +55,101 @@ pub const DETAIL_AGREES: f32 = 0.8;
 /// detail wherever nothing was laid over it (in the benchmark, copies with a text banner or a
 /// sticker keep 0.62 and more once aligned; the same pose shot again 0.39-0.72).
 pub const OTHER_SHOT: f32 = 0.6;
+/// An overlay laid on a copy covers at most this share of the frame...
+pub const OVERLAY: f32 = 0.25;
+/// ...and beside it this share of the textured patches must match (stricter than
+/// [`DETAIL_AGREES`]: leaving out the worst rectangle flatters any pair). In the benchmark, copies
+/// with a text banner keep 0.86-1.0 beside it, the same pose shot again at most 0.89.
+pub const BESIDE_OVERLAY_AGREES: f32 = 0.9;
+/// Weight of a matching patch against a differing one when the overlay's rectangle is chosen:
+/// the rectangle holds differing patches, few matching ones.
+const OVERLAY_MATCH_WEIGHT: f32 = 2.0;
 
 impl DetailCheck {
-    /// The same shot: enough texture, and most of it matching.
+    /// The same shot: enough texture, and most of it matching, or nearly all of it beside an
+    /// overlay (a banner, a sticker).
     pub fn same_shot(&self) -> bool {
-        self.textured >= TEXTURED && self.agrees >= DETAIL_AGREES
+        (self.textured >= TEXTURED && self.agrees >= DETAIL_AGREES) || self.overlaid()
     }
 
-    /// Two shots (the same pose photographed again): enough texture, and most of it differing.
-    pub fn other_shot(&self) -> bool {
-        self.textured >= TEXTURED && self.agrees < OTHER_SHOT
+    /// One shot with something laid over it: too little matching over the whole frame, nearly
+    /// all of it beside the overlay.
+    pub fn overlaid(&self) -> bool {
+        self.agrees < DETAIL_AGREES
+            && self.textured_beside >= TEXTURED
+            && self.agrees_beside >= BESIDE_OVERLAY_AGREES
     }
+
+    /// Two shots (the same pose photographed again): enough texture, and most of it differing,
+    /// even beside an overlay.
+    pub fn other_shot(&self) -> bool {
+        self.textured >= TEXTURED && self.agrees < OTHER_SHOT && !self.same_shot()
+    }
+}
+
+/// What a patch of the first photo says once the second is aligned to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Patch {
+    Plain,
+    Matches,
+    Differs,
+}
+
+/// The share of textured patches that match and of the frame's patches textured, over `n x n`
+/// patches `grid`, outside the rectangle `skip` (rows, then columns, half-open).
+fn agreement(grid: &[Patch], n: usize, skip: Option<[usize; 4]>) -> (f32, f32) {
+    let (mut textured, mut matching) = (0usize, 0usize);
+    for (i, p) in grid.iter().enumerate() {
+        let (row, col) = (i / n, i % n);
+        if skip.is_some_and(|[r0, r1, c0, c1]| (r0..r1).contains(&row) && (c0..c1).contains(&col)) {
+            continue;
+        }
+        textured += (*p != Patch::Plain) as usize;
+        matching += (*p == Patch::Matches) as usize;
+    }
+    (
+        matching as f32 / textured.max(1) as f32,
+        textured as f32 / (n * n) as f32,
+    )
+}
+
+/// The rectangle of at most [`OVERLAY`] of the `n x n` patches where the detail disagrees most:
+/// the most differing patches less [`OVERLAY_MATCH_WEIGHT`] per matching one (None when no
+/// rectangle holds more differing than weighted matching patches).
+fn overlay(grid: &[Patch], n: usize) -> Option<[usize; 4]> {
+    let score = |p: &Patch| match p {
+        Patch::Plain => 0.0,
+        Patch::Matches => -OVERLAY_MATCH_WEIGHT,
+        Patch::Differs => 1.0,
+    };
+    // Sums over the rectangles from the top left corner, to sum any rectangle in four lookups.
+    let mut sums = vec![0f32; (n + 1) * (n + 1)];
+    for r in 0..n {
+        for c in 0..n {
+            sums[(r + 1) * (n + 1) + c + 1] =
+                score(&grid[r * n + c]) + sums[r * (n + 1) + c + 1] + sums[(r + 1) * (n + 1) + c]
+                    - sums[r * (n + 1) + c];
+        }
+    }
+    let at = |r: usize, c: usize| sums[r * (n + 1) + c];
+    let largest = (OVERLAY * (n * n) as f32) as usize;
+    let mut best = (0.0f32, None);
+    for r0 in 0..n {
+        for r1 in r0 + 1..=n {
+            for c0 in 0..n {
+                for c1 in c0 + 1..=n {
+                    if (r1 - r0) * (c1 - c0) > largest {
+                        break;
+                    }
+                    let s = at(r1, c1) - at(r0, c1) - at(r1, c0) + at(r0, c0);
+                    if s > best.0 {
+                        best = (s, Some([r0, r1, c0, c1]));
+                    }
+                }
+            }
+        }
+    }
+    best.1
 }
 
 /// Lightness (L* x 2.5, 8 bits) of `content` resampled to `DETAIL x DETAIL`.
@@ -69,14 +162,15 @@ pub(super) fn lightness_plane(content: &RgbImage) -> Box<[u8]> {
 
 /// The fine detail of lightness plane `own` against `other` (both `DETAIL x DETAIL`, L*), once
 /// `other` is aligned to the pixel from the map `start`; `outside` is `other`'s background and
-/// `aspect` the width over height of `own`'s content (squeezed to the square plane).
+/// `aspect` the width over height of `own`'s content (squeezed to the square plane). Also the map
+/// that aligned them.
 pub(super) fn check(
     own: &[f32],
     other: &[f32],
     outside: f32,
     start: Affine,
     aspect: f32,
-) -> DetailCheck {
+) -> (DetailCheck, Affine) {
     // Coarse to fine: from the window turned a little either way (a tilted copy), refined on
     // blurred half-size planes; the best start refined again at full size.
     let half = DETAIL / 2;
@@ -100,12 +194,18 @@ pub(super) fn check(
             }
         }
     }
-    let map = best.1.doubled().refined(
+    let map = best.1.doubled();
+    let refined = map.refined(
         &box_blur(own, DETAIL, 1),
         &box_blur(other, DETAIL, 1),
         DETAIL,
-        5,
+        FINE_STEPS,
     );
+    (compare_at(own, other, outside, refined), refined)
+}
+
+/// The fine detail of `own` against `other` seen through `map` as it is.
+fn compare_at(own: &[f32], other: &[f32], outside: f32, map: Affine) -> DetailCheck {
     let aligned = map.warp(other, DETAIL, outside);
     // Each textured patch of the first photo against the aligned second, a pixel of play.
     let n = DETAIL / PATCH_SIDE;
@@ -115,7 +215,7 @@ pub(super) fn check(
             .copied()
             .collect()
     };
-    let (mut textured, mut agreeing) = (0usize, 0usize);
+    let mut grid = Vec::with_capacity(n * n);
     for py in 0..n {
         for px in 0..n {
             let (x0, y0) = (px * PATCH_SIDE, py * PATCH_SIDE);
@@ -123,9 +223,9 @@ pub(super) fn check(
             let mean = own.iter().sum::<f32>() / own.len() as f32;
             let var = own.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / own.len() as f32;
             if var < TEXTURE_VARIANCE {
+                grid.push(Patch::Plain);
                 continue;
             }
-            textured += 1;
             let last = (DETAIL - PATCH_SIDE) as isize;
             let matches = (-PATCH_SHIFT..=PATCH_SHIFT)
                 .flat_map(|dy| (-PATCH_SHIFT..=PATCH_SHIFT).map(move |dx| (dx, dy)))
@@ -134,203 +234,21 @@ pub(super) fn check(
                 .any(|(x, y)| {
                     correlation(&own, &patch(&aligned, x as usize, y as usize)) >= PATCH_MATCH
                 });
-            agreeing += matches as usize;
-        }
-    }
-    DetailCheck {
-        agrees: agreeing as f32 / textured.max(1) as f32,
-        textured: textured as f32 / (n * n) as f32,
-    }
-}
-
-/// An affine map from the first photo's detail pixels to the second's: with the first's pixel
-/// centre in -1..1 coordinates `(s, t)`, the second's pixel is `(m[0] s + m[1] t + m[4], m[2] s +
-/// m[3] t + m[5])`. Refined by Gauss-Newton on lightness (Lucas-Kanade), which undoes a small
-/// rotation, a crop or a scale the coarse search only came close to.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Affine([f32; 6]);
-
-impl Affine {
-    /// The map through three points of the first plane, in -1..1 coordinates: where its centre
-    /// `(0, 0)`, `(1, 0)` and `(0, 1)` fall in the second's pixels.
-    pub(super) fn through(o: (f32, f32), right: (f32, f32), down: (f32, f32)) -> Self {
-        Affine([
-            right.0 - o.0,
-            down.0 - o.0,
-            right.1 - o.1,
-            down.1 - o.1,
-            o.0,
-            o.1,
-        ])
-    }
-
-    /// This map with the first photo's content turned by `degrees` about its centre first; the
-    /// content is `aspect` times as wide as high, squeezed to the square plane, so a turn of the
-    /// photo is a turn in the plane only when `aspect` is 1.
-    fn turned(self, degrees: f32, aspect: f32) -> Self {
-        let (sin, cos) = degrees.to_radians().sin_cos();
-        // In the plane: stretch to the content's shape, turn, squeeze back.
-        let (r10, r01) = (sin * aspect, -sin / aspect);
-        let m = self.0;
-        Affine([
-            m[0] * cos + m[1] * r10,
-            m[0] * r01 + m[1] * cos,
-            m[2] * cos + m[3] * r10,
-            m[2] * r01 + m[3] * cos,
-            m[4],
-            m[5],
-        ])
-    }
-
-    /// The same map between planes of half the size.
-    fn halved(self) -> Self {
-        let m = self.0;
-        Affine([
-            m[0] / 2.0,
-            m[1] / 2.0,
-            m[2] / 2.0,
-            m[3] / 2.0,
-            (m[4] + 0.5) / 2.0 - 0.5,
-            (m[5] + 0.5) / 2.0 - 0.5,
-        ])
-    }
-
-    /// The same map between planes of twice the size.
-    fn doubled(self) -> Self {
-        let m = self.0;
-        Affine([
-            m[0] * 2.0,
-            m[1] * 2.0,
-            m[2] * 2.0,
-            m[3] * 2.0,
-            (m[4] + 0.5) * 2.0 - 0.5,
-            (m[5] + 0.5) * 2.0 - 0.5,
-        ])
-    }
-
-    fn apply(&self, i: usize, j: usize, n: usize) -> (f32, f32) {
-        let m = &self.0;
-        let (s, t) = (centred(i, n), centred(j, n));
-        (m[0] * s + m[1] * t + m[4], m[2] * s + m[3] * t + m[5])
-    }
-
-    /// `src` (`n x n`) seen through this map (outside it: `outside`).
-    fn warp(&self, src: &[f32], n: usize, outside: f32) -> Vec<f32> {
-        let mut out = Vec::with_capacity(n * n);
-        for j in 0..n {
-            for i in 0..n {
-                let (x, y) = self.apply(i, j, n);
-                out.push(bilinear(src, n, x, y).unwrap_or(outside));
-            }
-        }
-        out
-    }
-
-    /// Gauss-Newton steps that make `other` seen through the map match `own` (up to gain and
-    /// offset of lightness), pixels that disagree much (a stamp) down-weighted.
-    fn refined(self, own: &[f32], other: &[f32], n: usize, steps: usize) -> Self {
-        let (gx, gy) = gradients(other, n);
-        let mut m = self;
-        for _ in 0..steps {
-            let mut rows = Vec::with_capacity(n * n);
-            for j in 0..n {
-                for i in 0..n {
-                    let (x, y) = m.apply(i, j, n);
-                    if let (Some(b), Some(dx), Some(dy)) = (
-                        bilinear(other, n, x, y),
-                        bilinear(&gx, n, x, y),
-                        bilinear(&gy, n, x, y),
-                    ) {
-                        rows.push((i, j, own[j * n + i], b, dx, dy));
-                    }
-                }
-            }
-            if rows.len() < n * n / 4 {
-                break;
-            }
-            // Lightness gain and offset that best map the second onto the first.
-            let k = rows.len() as f32;
-            let (ma, mb) = (
-                rows.iter().map(|r| r.2).sum::<f32>() / k,
-                rows.iter().map(|r| r.3).sum::<f32>() / k,
-            );
-            let (mut ab, mut bb) = (0f32, 0f32);
-            for r in &rows {
-                ab += (r.2 - ma) * (r.3 - mb);
-                bb += (r.3 - mb).powi(2);
-            }
-            let gain = if bb > 1e-3 {
-                (ab / bb).clamp(0.3, 3.0)
+            grid.push(if matches {
+                Patch::Matches
             } else {
-                1.0
-            };
-            let errors: Vec<f32> = rows.iter().map(|r| gain * (r.3 - mb) + ma - r.2).collect();
-            let mut abs: Vec<f32> = errors.iter().map(|e| e.abs()).collect();
-            let mid = abs.len() / 2;
-            let mad = *abs.select_nth_unstable_by(mid, f32::total_cmp).1;
-            let huber = (2.5 * mad).max(1.0);
-            // The upper triangle of h is summed; the lower mirrors it.
-            let (mut h, mut g) = ([[0f32; 6]; 6], [0f32; 6]);
-            for (r, e) in rows.iter().zip(&errors) {
-                let (dx, dy) = (gain * r.4, gain * r.5);
-                if dx.abs() + dy.abs() < 0.05 {
-                    continue; // flat here: says nothing about where it lies
-                }
-                let (s, t) = (centred(r.0, n), centred(r.1, n));
-                let jac = [dx * s, dx * t, dy * s, dy * t, dx, dy];
-                let wgt = if e.abs() <= huber {
-                    1.0
-                } else {
-                    huber / e.abs()
-                };
-                for a in 0..6 {
-                    let wa = wgt * jac[a];
-                    g[a] += wa * e;
-                    for b in a..6 {
-                        h[a][b] += wa * jac[b];
-                    }
-                }
-            }
-            // The lower triangle mirrors the upper; the diagonal a little damped
-            // (Levenberg-Marquardt), so a flat direction does not throw the map off.
-            let h: [[f32; 6]; 6] = std::array::from_fn(|a| {
-                std::array::from_fn(|b| match a.cmp(&b) {
-                    std::cmp::Ordering::Less => h[a][b],
-                    std::cmp::Ordering::Equal => h[a][a] * 1.01 + 1e-3,
-                    std::cmp::Ordering::Greater => h[b][a],
-                })
+                Patch::Differs
             });
-            let Some(step) = solve6(h, g.map(|v| -v)) else {
-                break;
-            };
-            for (v, d) in m.0.iter_mut().zip(step) {
-                *v += d;
-            }
-            if step.iter().map(|v| v.abs()).fold(0.0, f32::max) < 0.01 {
-                break;
-            }
         }
-        m
     }
-}
-
-/// Pixel `i` of `n` in -1..1 coordinates.
-pub(super) fn centred(i: usize, n: usize) -> f32 {
-    (i as f32 + 0.5) / n as f32 * 2.0 - 1.0
-}
-
-/// Plane `src` (`n x n`) at `(x, y)`, bilinearly; None outside.
-fn bilinear(src: &[f32], n: usize, x: f32, y: f32) -> Option<f32> {
-    let last = (n - 1) as f32;
-    if !(0.0..=last).contains(&x) || !(0.0..=last).contains(&y) {
-        return None;
+    let (agrees, textured) = agreement(&grid, n, None);
+    let (agrees_beside, textured_beside) = agreement(&grid, n, overlay(&grid, n));
+    DetailCheck {
+        agrees,
+        textured,
+        agrees_beside,
+        textured_beside,
     }
-    let (x0, y0) = (x as usize, y as usize);
-    let (x1, y1) = ((x0 + 1).min(n - 1), (y0 + 1).min(n - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let top = src[y0 * n + x0] + (src[y0 * n + x1] - src[y0 * n + x0]) * fx;
-    let bottom = src[y1 * n + x0] + (src[y1 * n + x1] - src[y1 * n + x0]) * fx;
-    Some(top + (bottom - top) * fy)
 }
 
 /// Plane `src` (`n x n`, `n` even) at half the size, each pixel the mean of four.
@@ -343,21 +261,6 @@ fn halved(src: &[f32], n: usize) -> Vec<f32> {
                 / 4.0
         })
         .collect()
-}
-
-/// Horizontal and vertical central differences of plane `src` (`n x n`).
-fn gradients(src: &[f32], n: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut gx = vec![0f32; n * n];
-    let mut gy = vec![0f32; n * n];
-    for y in 0..n {
-        for x in 0..n {
-            let (l, r) = (x.saturating_sub(1), (x + 1).min(n - 1));
-            let (u, d) = (y.saturating_sub(1), (y + 1).min(n - 1));
-            gx[y * n + x] = (src[y * n + r] - src[y * n + l]) / (r - l) as f32;
-            gy[y * n + x] = (src[d * n + x] - src[u * n + x]) / (d - u) as f32;
-        }
-    }
-    (gx, gy)
 }
 
 /// Plane `src` (`n x n`) averaged over squares of side `2 r + 1`.
@@ -387,32 +290,6 @@ fn box_blur(src: &[f32], n: usize, r: usize) -> Vec<f32> {
         out
     };
     pass(&pass(src, true), false)
-}
-
-/// `h x = g` for a 6 x 6 system, by Gaussian elimination with partial pivoting.
-fn solve6(mut h: [[f32; 6]; 6], mut g: [f32; 6]) -> Option<[f32; 6]> {
-    for c in 0..6 {
-        let p = (c..6).max_by(|&a, &b| h[a][c].abs().total_cmp(&h[b][c].abs()))?;
-        if h[p][c].abs() < 1e-9 {
-            return None;
-        }
-        h.swap(c, p);
-        g.swap(c, p);
-        for r in c + 1..6 {
-            let f = h[r][c] / h[c][c];
-            let pivot = h[c];
-            for (v, p) in h[r][c..].iter_mut().zip(&pivot[c..]) {
-                *v -= f * p;
-            }
-            g[r] -= f * g[c];
-        }
-    }
-    let mut x = [0f32; 6];
-    for c in (0..6).rev() {
-        let s: f32 = (c + 1..6).map(|k| h[c][k] * x[k]).sum();
-        x[c] = (g[c] - s) / h[c][c];
-    }
-    Some(x)
 }
 
 /// CIE lightness L* of an sRGB colour (8 bits per channel).
@@ -445,35 +322,29 @@ mod tests {
     }
 
     #[test]
-    fn a_turn_of_a_wide_photo_keeps_its_lengths() {
-        // A frame twice as wide as high, squeezed to the square plane: a quarter turn takes the
-        // right edge's centre (2 units from the centre) to 2 units below it, the bottom edge's
-        // centre (1 unit) to 1 unit left of it.
-        let Affine(m) = Affine([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]).turned(90.0, 2.0);
-        let in_plane = |s: f32, t: f32| (m[0] * s + m[1] * t, m[2] * s + m[3] * t);
-        let (x, y) = in_plane(1.0, 0.0);
-        assert!((x * 2.0).abs() < 1e-5 && (y - 2.0).abs() < 1e-5, "{x} {y}");
-        let (x, y) = in_plane(0.0, 1.0);
-        assert!((x * 2.0 + 1.0).abs() < 1e-5 && y.abs() < 1e-5, "{x} {y}");
-    }
-
-    #[test]
-    fn a_six_by_six_system_is_solved() {
-        let mut h = [[0f32; 6]; 6];
-        for (a, row) in h.iter_mut().enumerate() {
-            for (b, v) in row.iter_mut().enumerate() {
-                *v = if a == b {
-                    4.0
-                } else {
-                    1.0 / (1 + a + b) as f32
-                };
-            }
-        }
-        let x = [1.0, -2.0, 0.5, 3.0, 0.0, -1.0];
-        let g: [f32; 6] = std::array::from_fn(|a| (0..6).map(|b| h[a][b] * x[b]).sum());
-        let solved = solve6(h, g).expect("not singular");
-        for (s, x) in solved.iter().zip(x) {
-            assert!((s - x).abs() < 1e-4, "{solved:?}");
-        }
+    fn a_banner_is_left_out_scattered_differences_are_not() {
+        use Patch::{Differs as D, Matches as M, Plain as P};
+        let n = 12;
+        // Matching detail everywhere, a banner of differing patches across rows 8 to 10.
+        let banner: Vec<Patch> = (0..n * n)
+            .map(|i| match (i / n, i % n) {
+                (8..=10, _) => D,
+                (_, 0) => P,
+                _ => M,
+            })
+            .collect();
+        assert_eq!(overlay(&banner, n), Some([8, 11, 0, 12]));
+        let (agrees, _) = agreement(&banner, n, None);
+        let (beside, textured) = agreement(&banner, n, overlay(&banner, n));
+        assert!(
+            agrees < DETAIL_AGREES && beside == 1.0 && textured > TEXTURED,
+            "{agrees} {beside}"
+        );
+        // Another shot: every third patch differs, all over; leaving out a rectangle cannot help.
+        let scattered: Vec<Patch> = (0..n * n)
+            .map(|i| if (i / n + i % n) % 3 == 0 { D } else { M })
+            .collect();
+        let (beside, _) = agreement(&scattered, n, overlay(&scattered, n));
+        assert!(beside < BESIDE_OVERLAY_AGREES, "{beside}");
     }
 }

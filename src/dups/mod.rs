@@ -8,6 +8,7 @@
 //! [`candidates`]; a [`Rule`] decides which pairs are duplicates; connected components of those
 //! pairs are the groups. Changing the rule regroups without measuring anything again.
 
+mod affine;
 pub mod align;
 mod candidates;
 pub mod detail;

@@ -232,6 +232,8 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             "differing_extent",
             "detail_agrees",
             "textured",
+            "agrees_beside_overlay",
+            "textured_beside_overlay",
             "mirrored",
             "duplicate",
         ])?;
@@ -254,6 +256,8 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
                 px(|c| c.differing_extent),
                 px(|c| c.detail.map_or(f32::NAN, |d| d.agrees)),
                 px(|c| c.detail.map_or(f32::NAN, |d| d.textured)),
+                px(|c| c.detail.map_or(f32::NAN, |d| d.agrees_beside)),
+                px(|c| c.detail.map_or(f32::NAN, |d| d.textured_beside)),
                 px(|c| c.mirrored as u8 as f32),
                 (truth.component[p.a] == truth.component[p.b]).to_string(),
             ])?;

@@ -1,0 +1,86 @@
+//! What the duplicate finder's signals say about two compared items, in words: the embedding,
+//! the perceptual hash and the colours, the pixels aligned, the fine detail, and the labels.
+
+use crate::catalog::Catalog;
+use crate::dups::Candidate;
+
+/// The evidence on items `a` and `b` of `catalog` (their candidate pair among `candidates`, when
+/// measured), a line each.
+pub(super) fn evidence_ui(
+    ui: &mut egui::Ui,
+    catalog: &Catalog,
+    candidates: Option<&[Candidate]>,
+    a: usize,
+    b: usize,
+) {
+    let cos = crate::search::dot(&catalog.vector(a), &catalog.vector(b));
+    let mut line = format!("Embedding similarity {cos:.3}");
+    let pair = (a.min(b), a.max(b));
+    let candidate = candidates.and_then(|p| p.iter().find(|c| (c.a, c.b) == pair));
+    if let Some(c) = candidate {
+        line += &format!(
+            " · perceptual hash {} bits apart · colours {:.0}% apart",
+            c.hash_distance,
+            c.colour_distance * 100.0
+        );
+    }
+    if catalog.items()[a].hash == catalog.items()[b].hash {
+        line += " · byte-identical";
+    }
+    ui.label(line);
+    if let Some(p) = candidate.and_then(|c| c.pixels) {
+        let verdict = if p.colour_variant() {
+            "the same shot in another colour: a colour variant, not a duplicate"
+        } else if p.structure >= crate::dups::align::ALIGNED {
+            "the shapes line up and the colours agree"
+        } else {
+            "too different to align"
+        };
+        ui.label(format!(
+            "Pixels aligned{}: {verdict} ({:.0}% of the garment differs in colour)",
+            if p.mirrored { " (mirrored)" } else { "" },
+            p.colour_differs * 100.0
+        ));
+        match p.detail {
+            Some(d) if d.textured < crate::dups::detail::TEXTURED => {
+                ui.weak(format!(
+                    "Fine detail: too plain to tell one shot from another ({:.0}% of the frame has texture)",
+                    d.textured * 100.0
+                ));
+            }
+            Some(d) if d.overlaid() => {
+                ui.label(format!(
+                    "Fine detail: {:.0}% of it matches once aligned to the pixel, {:.0}% beside an overlay (a banner, a sticker): one shot (a copy)",
+                    d.agrees * 100.0,
+                    d.agrees_beside * 100.0,
+                ));
+            }
+            Some(d) => {
+                ui.label(format!(
+                    "Fine detail: {:.0}% of it matches once aligned to the pixel: {}",
+                    d.agrees * 100.0,
+                    if d.same_shot() {
+                        "one shot (a copy)"
+                    } else if d.other_shot() {
+                        "two shots of the same pose, not a duplicate"
+                    } else {
+                        "not enough to call it one shot"
+                    }
+                ));
+            }
+            None if !p.colour_variant() && p.structure >= crate::dups::align::ALIGNED => {
+                ui.weak("The same pose shot twice lines up too: Compare large… shows the details.");
+            }
+            None => {}
+        }
+    }
+    let colour = |i: usize| crate::dups::colour_label(catalog, i);
+    if let (Some(x), Some(y)) = (colour(a), colour(b))
+        && !x.eq_ignore_ascii_case(y)
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("Labelled in different colours, {x} and {y}: two products, not grouped"),
+        );
+    }
+}
