@@ -159,6 +159,21 @@ fn copies_are_found_lookalikes_are_not_and_identical_bytes_group_whatever_the_na
         assert!(!missed.contains(&t), "missed {missed:?}");
     }
 
+    // A copy with a banner across it has the larger file, but the clean original is the keeper.
+    for id in BANNERED {
+        let (c, o) = (
+            index_of(cat, &format!("bannered-{id}.jpg")),
+            index_of(cat, &format!("{id}.jpg")),
+        );
+        let g = &groups[group_of(c).expect("the banner copy is grouped")];
+        assert!(cat.items()[c].size > cat.items()[o].size);
+        assert_eq!(
+            g.keeper(),
+            o,
+            "the stamped copy of {id} suggested as the keeper"
+        );
+    }
+
     // The same shot in another colour is another product: never grouped with its original.
     for (variant, original) in &b.variants {
         let (v, o) = (index_of(cat, variant), index_of(cat, original));
@@ -236,6 +251,7 @@ fn groups_do_not_chain_through_look_alikes() {
             cosine: 0.95,
             hash_distance: 10,
             colour_distance: 0.05,
+            extra_colour: 0.0,
             exact: false,
             pixels: None,
             decided_apart: false,

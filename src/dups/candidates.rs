@@ -57,6 +57,9 @@ pub struct Candidate {
     pub hash_distance: u32,
     /// Share of colour that differs, 0..1 (1 when a fingerprint is missing).
     pub colour_distance: f32,
+    /// Colour `a` has beyond `b` less colour `b` has beyond `a` (see
+    /// [`Fingerprint::extra_colour`]): positive when `a` is `b` with something laid over it.
+    pub extra_colour: f32,
     /// The two files are byte-identical.
     pub exact: bool,
     /// The two photos compared pixel by pixel (see [`super::align`]); None when not compared
@@ -139,6 +142,10 @@ pub fn candidates(
             colour_distance: match (&prints[a], &prints[b]) {
                 (Some(x), Some(y)) => x.colour_distance(y),
                 _ => 1.0,
+            },
+            extra_colour: match (&prints[a], &prints[b]) {
+                (Some(x), Some(y)) => x.extra_colour(y),
+                _ => 0.0,
             },
             exact: content[a] == content[b],
             pixels: None,

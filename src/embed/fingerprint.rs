@@ -30,6 +30,11 @@ const WHITE: u8 = 235;
 const VERSION: u8 = 2;
 /// Histogram total (shares are stored in 1/65535).
 const TOTAL: f32 = 65535.0;
+/// At most this share of a photo's colour is taken to be laid over it (see
+/// [`Fingerprint::extra_colour`]): a banner across a low, wide item is nearly half of it.
+const OVERLAID: f32 = 0.5;
+/// Overlay shares tried, from none to [`OVERLAID`].
+const OVERLAY_STEPS: usize = 10;
 
 /// Share of a photo's non-background pixels per colour bin (8 levels per channel), in 1/65535.
 pub type ColourHistogram = [u16; BINS];
@@ -97,6 +102,32 @@ impl Fingerprint {
             .map(|(a, b)| (*a as i32 - *b as i32).unsigned_abs())
             .sum();
         l1 as f32 / TOTAL / 2.0
+    }
+
+    /// How much more colour this photo has beyond `other` than `other` beyond it: near 0 for a
+    /// copy re-encoded, resized or brightened; the overlay's share when this is `other` with a
+    /// banner or a sticker laid over it; negative the other way round (or when this is `other`
+    /// cropped).
+    pub fn extra_colour(&self, other: &Fingerprint) -> f32 {
+        self.colour_beyond(other) - other.colour_beyond(self)
+    }
+
+    /// Share of this photo's colour `other` lacks, `other` allowed up to [`OVERLAID`] of colour of
+    /// its own: the least, over that share `o`, of the mass of `self` scaled to `1 - o` beyond
+    /// `other`, rescaled to `self`'s whole.
+    fn colour_beyond(&self, other: &Fingerprint) -> f32 {
+        (0..=OVERLAY_STEPS)
+            .map(|k| {
+                let kept = 1.0 - OVERLAID * k as f32 / OVERLAY_STEPS as f32;
+                let beyond: f32 = self
+                    .colours
+                    .iter()
+                    .zip(&other.colours)
+                    .map(|(a, b)| (kept * *a as f32 - *b as f32).max(0.0))
+                    .sum();
+                beyond / kept / TOTAL
+            })
+            .fold(1.0, f32::min)
     }
 
     /// Stored form: plain, mirrored, trimmed and trimmed mirrored words (little-endian u64), the
