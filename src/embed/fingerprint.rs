@@ -116,15 +116,18 @@ impl Fingerprint {
     /// its own: the least, over that share `o`, of the mass of `self` scaled to `1 - o` beyond
     /// `other`, rescaled to `self`'s whole.
     fn colour_beyond(&self, other: &Fingerprint) -> f32 {
+        // Only the bins this photo has colour in count (a few dozen of the 512).
+        let held: Vec<(f32, f32)> = self
+            .colours
+            .iter()
+            .zip(&other.colours)
+            .filter(|(a, _)| **a > 0)
+            .map(|(a, b)| (*a as f32, *b as f32))
+            .collect();
         (0..=OVERLAY_STEPS)
             .map(|k| {
                 let kept = 1.0 - OVERLAID * k as f32 / OVERLAY_STEPS as f32;
-                let beyond: f32 = self
-                    .colours
-                    .iter()
-                    .zip(&other.colours)
-                    .map(|(a, b)| (kept * *a as f32 - *b as f32).max(0.0))
-                    .sum();
+                let beyond: f32 = held.iter().map(|(a, b)| (kept * a - b).max(0.0)).sum();
                 beyond / kept / TOTAL
             })
             .fold(1.0, f32::min)
