@@ -2,128 +2,17 @@
 //! byte-identical files are grouped whatever their names; marking exports, the trash refuses the
 //! last copy.
 
+#[path = "dups/catalog.rs"]
+mod catalog;
 mod common;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use catalog::{BANNERED, SAME_POSE_OTHER_PRODUCT, build, index_of};
 use common::transform::Transform;
 use lookalike::catalog::Catalog;
 use lookalike::dups::{Rule, find_duplicates, trash_plan, write_marked_csv};
 use lookalike::embed::load_photo;
-
-/// Demo photo ids of one articleType and colour.
-fn ids_of(article: &str, colour: &str) -> Vec<String> {
-    let mut r = csv::Reader::from_path(common::demo_catalog().join("labels.csv")).unwrap();
-    let h = r.headers().unwrap().clone();
-    let at = h.iter().position(|c| c == "articleType").unwrap();
-    let bc = h.iter().position(|c| c == "baseColour").unwrap();
-    r.records()
-        .map(|rec| rec.unwrap())
-        .filter(|rec| &rec[at] == article && &rec[bc] == colour)
-        .map(|rec| rec[0].to_string())
-        .collect()
-}
-
-fn demo_image(id: &str) -> PathBuf {
-    common::demo_catalog()
-        .join("images")
-        .join(format!("{id}.jpg"))
-}
-
-struct Built {
-    _tmp: tempfile::TempDir,
-    catalog: Catalog,
-    /// copy file name -> (original file name, how it was made)
-    copies: HashMap<String, (String, Transform)>,
-    /// variant file name -> original file name
-    variants: Vec<(String, String)>,
-    white_tees: Vec<String>,
-}
-
-/// Two demo products each, photographed on the same model in the same pose and framing: two
-/// sweaters (Black, Navy Blue), a V-neck and a turtleneck top (both Black), two blue T-shirts with
-/// other prints. Alike enough by the embedding and colour histograms that they were grouped before
-/// the fine detail was compared (this catalog has no labels to tell them apart).
-const SAME_POSE_OTHER_PRODUCT: [(&str, &str); 3] =
-    [("13827", "13828"), ("19618", "19634"), ("17932", "18004")];
-
-/// Demo photos full of detail (a plaid backpack, a printed kurta) that a banner across them leaves
-/// only 60-75% matching once aligned: found by the detail beside the banner.
-const BANNERED: [&str; 2] = ["20928", "12083"];
-
-/// A catalog of 80 demo photos, every white T-shirt of the demo, one transformed copy of fourteen
-/// of the photos (each kind once) and banner copies of [`BANNERED`], colour variants of three others (their garment recoloured: other
-/// products), and a byte-identical copy under another name.
-fn build() -> Built {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catalog");
-    let photos: Vec<PathBuf> = common::demo_photos(2000).into_iter().step_by(25).collect();
-    common::copy_photos(&photos, &root);
-    let white_tees: Vec<String> = ids_of("Tshirts", "White");
-    let same_pose = SAME_POSE_OTHER_PRODUCT.iter().flat_map(|(a, b)| [a, b]);
-    for id in white_tees
-        .iter()
-        .map(String::as_str)
-        .chain(same_pose.copied())
-    {
-        std::fs::copy(demo_image(id), root.join(format!("{id}.jpg"))).unwrap();
-    }
-    let mut copies = HashMap::new();
-    for (n, t) in Transform::ALL.iter().enumerate() {
-        let original = &photos[n * 5 + 3];
-        let rgb = load_photo(original).unwrap().rgb;
-        let name = format!("listing-{n}.jpg");
-        std::fs::write(root.join(&name), t.apply(&rgb)).unwrap();
-        let on = original.file_name().unwrap().to_string_lossy().into_owned();
-        copies.insert(name, (on, *t));
-    }
-    for id in BANNERED {
-        let original = demo_image(id);
-        std::fs::copy(&original, root.join(format!("{id}.jpg"))).unwrap();
-        let rgb = load_photo(&original).unwrap().rgb;
-        let name = format!("bannered-{id}.jpg");
-        std::fs::write(root.join(&name), Transform::Text.apply(&rgb)).unwrap();
-        copies.insert(name, (format!("{id}.jpg"), Transform::Text));
-    }
-    let mut variants = Vec::new();
-    // Photos no copy was made of, from the end.
-    for (_, original) in photos.iter().enumerate().rev().filter(|(k, _)| k % 5 != 3) {
-        let rgb = load_photo(original).unwrap().rgb;
-        if variants.len() < 3
-            && let Some(jpeg) = common::transform::colour_variant(&rgb, 130.0)
-        {
-            let name = format!("other-colour-{}.jpg", variants.len());
-            std::fs::write(root.join(&name), jpeg).unwrap();
-            variants.push((
-                name,
-                original.file_name().unwrap().to_string_lossy().into_owned(),
-            ));
-        }
-    }
-    assert_eq!(
-        variants.len(),
-        3,
-        "colourful enough demo photos for variants"
-    );
-    std::fs::copy(&photos[1], root.join("same-bytes-other-name.jpg")).unwrap();
-    let db = tmp.path().join("i.sqlite");
-    common::cli_index(tmp.path(), &root, &db);
-    Built {
-        catalog: Catalog::open(&db).unwrap(),
-        _tmp: tmp,
-        copies,
-        variants,
-        white_tees,
-    }
-}
-
-fn index_of(cat: &Catalog, name: &str) -> usize {
-    cat.items()
-        .iter()
-        .position(|it| it.path == Path::new(name))
-        .unwrap_or_else(|| panic!("{name} in the catalog"))
-}
 
 #[test]
 fn copies_are_found_lookalikes_are_not_and_identical_bytes_group_whatever_the_name() {
@@ -358,7 +247,7 @@ fn marked_items_export_to_csv_and_the_trash_refuses_the_last_copy() {
     // Marking the non-keeper: it may go, and the export lists exactly it.
     let plan = trash_plan(cat, &groups, &[other]).expect("one copy stays");
     assert_eq!(plan, vec![cat.abs_path(other)]);
-    let out = b._tmp.path().join("marked.csv");
+    let out = b.tmp.path().join("marked.csv");
     assert_eq!(write_marked_csv(cat, &groups, &[other], &out).unwrap(), 1);
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().collect();

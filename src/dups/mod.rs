@@ -5,13 +5,15 @@
 //! crops, overlays and colour changes, but drifting on small or blocky copies) and a perceptual
 //! hash (robust to resizing and recompression, but not to crops), and a colour histogram to tell
 //! apart different garments the CNN finds alike (same model, same pose). Candidate pairs come from
-//! [`candidates`]; a [`Rule`] decides which pairs are duplicates; connected components of those
-//! pairs are the groups. Changing the rule regroups without measuring anything again.
+//! [`candidates`]; a [`Rule`] decides which pairs are duplicates; [`group`] gathers them around
+//! keepers. Changing the rule regroups without measuring anything again.
 
 mod affine;
 pub mod align;
 mod candidates;
+mod copies;
 pub mod detail;
+mod groups;
 mod nearest;
 mod resolve;
 pub mod trash;
@@ -22,6 +24,8 @@ use serde::Serialize;
 
 pub use crate::embed::fingerprint::{Fingerprint, HASH_BITS, fingerprint};
 pub use candidates::{Candidate, CandidateOptions, Embeddings, candidates};
+pub use copies::copies_among;
+pub use groups::{Group, group, group_by};
 pub use resolve::{Keep, Resolution, resolve};
 
 use crate::catalog::{Catalog, physical_file};
@@ -134,28 +138,6 @@ pub fn same_shot(c: &Candidate) -> bool {
 /// Whether a pair is close enough for its fine detail to decide it.
 fn wants_detail(c: &Candidate) -> bool {
     !c.exact && c.cosine >= DETAIL_MIN_COSINE && c.colour_distance <= DETAIL_MAX_COLOUR_DISTANCE
-}
-
-/// A group of duplicates: a keeper and its duplicates.
-#[derive(Debug, Clone, Serialize)]
-pub struct Group {
-    /// Catalog item indices, the suggested keeper first.
-    pub items: Vec<usize>,
-    /// Each member's pair with the keeper, in the order of `items[1..]`.
-    pub pairs: Vec<Candidate>,
-    /// Every item is byte-identical to the others.
-    pub exact: bool,
-}
-
-impl Group {
-    pub fn keeper(&self) -> usize {
-        self.items[0]
-    }
-
-    /// Item `i`'s pair with the keeper (None for the keeper itself).
-    pub fn to_keeper(&self, i: usize) -> Option<&Candidate> {
-        self.pairs.iter().find(|p| p.a == i || p.b == i)
-    }
 }
 
 impl Serialize for Candidate {
@@ -301,181 +283,6 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         }
     });
     Ok(())
-}
-
-/// Copies among ranked items (search results), by the duplicate finder's rule: byte-identical, or
-/// nearly the same embedding (the rule's sure cosine) and not a colour variant by their pixels or
-/// labels, and not kept apart by the user. For each item of `ranked` that is no copy of one before
-/// it: its position in `ranked` and the positions of its copies further down. Each is compared
-/// with the group's first item, so groups do not chain.
-pub fn copies_among(
-    catalog: &Catalog,
-    ranked: &[usize],
-) -> crate::Result<Vec<(usize, Vec<usize>)>> {
-    let rule = Rule::default();
-    let items = catalog.items();
-    // A server's rows are fetched one by one: there only byte-identical files count as copies.
-    let vectors: Option<Vec<std::borrow::Cow<'_, [f32]>>> = catalog
-        .vectors()
-        .remote()
-        .is_none()
-        .then(|| ranked.iter().map(|&i| catalog.vector(i)).collect());
-    let mut pairs = Vec::new();
-    for x in 0..ranked.len() {
-        for y in x + 1..ranked.len() {
-            let (a, b) = (ranked[x], ranked[y]);
-            let exact = !items[a].hash.is_empty() && items[a].hash == items[b].hash;
-            // Byte-identical files need no cosine (a catalog may hold hundreds of one photo).
-            let cosine = match &vectors {
-                _ if exact => 1.0,
-                Some(v) => crate::search::dot(&v[x], &v[y]),
-                None => 0.0,
-            };
-            if exact || cosine >= rule.sure_cosine {
-                pairs.push(Candidate {
-                    a,
-                    b,
-                    cosine,
-                    hash_distance: HASH_BITS,
-                    colour_distance: 1.0,
-                    extra_colour: 0.0,
-                    exact,
-                    pixels: None,
-                    decided_apart: false,
-                    colours_labelled_apart: false,
-                });
-            }
-        }
-    }
-    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-    if pairs.is_empty() {
-        return Ok((0..ranked.len()).map(|x| (x, Vec::new())).collect());
-    }
-    check_pixels(catalog, &mut pairs)?;
-    let decided = catalog.store().not_duplicates()?;
-    for c in &mut pairs {
-        c.colours_labelled_apart = matches!(
-            (colour_label(catalog, c.a), colour_label(catalog, c.b)),
-            (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y)
-        );
-        let (ha, hb) = (items[c.a].hash.as_slice(), items[c.b].hash.as_slice());
-        let (lo, hi) = if ha <= hb { (ha, hb) } else { (hb, ha) };
-        c.decided_apart = decided.iter().any(|d| d.a == lo && d.b == hi);
-    }
-    let accepted: std::collections::HashSet<(usize, usize)> = pairs
-        .iter()
-        .filter(|c| rule.accepts(c))
-        .map(|c| (c.a.min(c.b), c.a.max(c.b)))
-        .collect();
-    let copy = |a: usize, b: usize| accepted.contains(&(a.min(b), a.max(b)));
-    for (y, &item) in ranked.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|(lead, _)| copy(ranked[*lead], item))
-        {
-            Some((_, members)) => members.push(y),
-            None => groups.push((y, Vec::new())),
-        }
-    }
-    Ok(groups)
-}
-
-/// Groups of duplicates around a keeper: the best copy to keep (largest resolution, then one with
-/// nothing laid over it, then largest file, then shortest path) and every item `rule` judges a
-/// duplicate of it (see [`group_by`]).
-pub fn group(catalog: &Catalog, pairs: &[Candidate], rule: &Rule) -> Vec<Group> {
-    group_by(catalog, pairs, |c| rule.accepts(c))
-}
-
-/// Groups of the pairs `accept` lets through. Items are taken best copy first: each not yet in a
-/// group becomes the keeper of those still free that are accepted as its duplicates. A member is
-/// a duplicate of its keeper itself, never only through a chain of others (a chain of look-alikes
-/// would otherwise join thousands of items). Largest groups first.
-pub fn group_by(
-    catalog: &Catalog,
-    pairs: &[Candidate],
-    accept: impl Fn(&Candidate) -> bool,
-) -> Vec<Group> {
-    let mut partners: std::collections::HashMap<usize, Vec<&Candidate>> = Default::default();
-    // Items that are a duplicate with a banner or a sticker laid over it: never the keeper when a
-    // clean copy of the same size is there (a stamped copy's file is the larger one).
-    let mut stamped = std::collections::HashSet::new();
-    for c in pairs.iter().filter(|c| accept(c)) {
-        partners.entry(c.a).or_default().push(c);
-        partners.entry(c.b).or_default().push(c);
-        if c.extra_colour.abs() >= STAMPED {
-            stamped.insert(if c.extra_colour > 0.0 { c.a } else { c.b });
-        }
-    }
-    let rank = |i: usize| keeper_rank(catalog, i, stamped.contains(&i));
-    let mut order: Vec<usize> = partners.keys().copied().collect();
-    order.sort_by_cached_key(|&i| rank(i));
-    let mut taken = vec![false; catalog.len()];
-    let mut groups = Vec::new();
-    for keeper in order {
-        if taken[keeper] {
-            continue;
-        }
-        let mut joined: Vec<(usize, Candidate)> = partners[&keeper]
-            .iter()
-            .map(|c| (if c.a == keeper { c.b } else { c.a }, **c))
-            .filter(|(other, _)| !taken[*other])
-            .collect();
-        if joined.is_empty() {
-            continue;
-        }
-        joined.sort_by_cached_key(|(i, _)| rank(*i));
-        joined.dedup_by_key(|(i, _)| *i);
-        taken[keeper] = true;
-        let mut items = vec![keeper];
-        for (i, _) in &joined {
-            taken[*i] = true;
-            items.push(*i);
-        }
-        let exact = items
-            .iter()
-            .all(|&i| catalog.items()[i].hash == catalog.items()[keeper].hash);
-        groups.push(Group {
-            items,
-            pairs: joined.into_iter().map(|(_, c)| c).collect(),
-            exact,
-        });
-    }
-    groups.sort_by(|a, b| {
-        b.items
-            .len()
-            .cmp(&a.items.len())
-            .then(a.items.cmp(&b.items))
-    });
-    groups
-}
-
-/// A duplicate whose colours are its partner's and this share more is that photo with something
-/// laid over it (in the benchmark, a text banner adds 0.09-0.34, median 0.16, and a sticker
-/// 0.03-0.18; re-encoding, resizing, cropping, mirroring and framing move it under 0.06 either way;
-/// a brighter copy adds up to 0.16, and is no better a keeper).
-const STAMPED: f32 = 0.1;
-
-/// Sort key: the best copy to keep first.
-fn keeper_rank(
-    catalog: &Catalog,
-    i: usize,
-    stamped: bool,
-) -> (
-    std::cmp::Reverse<u64>,
-    bool,
-    std::cmp::Reverse<u64>,
-    usize,
-    PathBuf,
-) {
-    let it = &catalog.items()[i];
-    (
-        std::cmp::Reverse(it.width as u64 * it.height as u64),
-        stamped,
-        std::cmp::Reverse(it.size),
-        it.path.as_os_str().len(),
-        it.path.clone(),
-    )
 }
 
 /// Find the duplicate groups of a catalog with the default candidates and `rule`.

@@ -15,6 +15,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::common::transform::Transform;
+
+#[path = "dups_files.rs"]
+mod files;
 use lookalike::catalog::{Catalog, scan_folder};
 use lookalike::dups::{Candidate, CandidateOptions, HASH_BITS, Rule, catalog_candidates, group_by};
 use lookalike::embed::{Embedder, EngineOptions, load_photo};
@@ -219,51 +222,9 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
     let candidates_s = t1.elapsed().as_secs_f64();
 
     if let Some(path) = &a.dump {
-        let mut w = csv::Writer::from_path(path)?;
-        w.write_record([
-            "a",
-            "b",
-            "cosine",
-            "hash_distance",
-            "colour_distance",
-            "extra_colour",
-            "exact",
-            "structure",
-            "colour_differs",
-            "differing_extent",
-            "detail_agrees",
-            "textured",
-            "agrees_beside_overlay",
-            "textured_beside_overlay",
-            "mirrored",
-            "duplicate",
-        ])?;
-        for p in &pairs {
-            let px = |f: fn(&lookalike::dups::align::PixelCheck) -> f32| {
-                p.pixels
-                    .as_ref()
-                    .map(|c| f(c).to_string())
-                    .unwrap_or_default()
-            };
-            w.write_record([
-                name_of(p.a),
-                name_of(p.b),
-                p.cosine.to_string(),
-                p.hash_distance.to_string(),
-                p.colour_distance.to_string(),
-                p.extra_colour.to_string(),
-                p.exact.to_string(),
-                px(|c| c.structure),
-                px(|c| c.colour_differs),
-                px(|c| c.differing_extent),
-                px(|c| c.detail.map_or(f32::NAN, |d| d.agrees)),
-                px(|c| c.detail.map_or(f32::NAN, |d| d.textured)),
-                px(|c| c.detail.map_or(f32::NAN, |d| d.agrees_beside)),
-                px(|c| c.detail.map_or(f32::NAN, |d| d.textured_beside)),
-                px(|c| c.mirrored as u8 as f32),
-                (truth.component[p.a] == truth.component[p.b]).to_string(),
-            ])?;
-        }
+        files::write_dump(path, &pairs, &name_of, |x, y| {
+            truth.component[x] == truth.component[y]
+        })?;
     }
     println!(
         "Duplicate benchmark: {} originals + {} transformed copies + {} colour variants = {} items ({} known duplicate pairs); indexed in {index_s:.1} s; {} candidate pairs in {candidates_s:.2} s",
@@ -471,7 +432,7 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
     }
 
     if let Some(file) = &a.czkawka_result {
-        let groups = czkawka_groups(file, &root, &by_name)?;
+        let groups = files::czkawka_groups(file, &root, &by_name)?;
         show("czkawka_cli (from --czkawka-result)", truth.score(&groups));
     }
     Ok(ExitCode::SUCCESS)
@@ -501,42 +462,4 @@ fn source_colours(photos: &Path) -> HashMap<String, String> {
         .filter_map(|rec| rec.ok())
         .map(|rec| (rec[id].to_string(), rec[colour].to_string()))
         .collect()
-}
-
-/// Groups from czkawka_cli's text output: blocks of lines naming files, separated by blank lines.
-fn czkawka_groups(
-    file: &Path,
-    root: &Path,
-    by_name: &HashMap<String, usize>,
-) -> Result<Vec<Vec<usize>>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let mut groups = Vec::new();
-    let mut current = Vec::new();
-    for line in text.lines() {
-        let path = line
-            .split(" - ")
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_matches('"');
-        let found = Path::new(path)
-            .strip_prefix(&root)
-            .ok()
-            .and_then(|rel| by_name.get(&rel.to_string_lossy().into_owned()));
-        match found {
-            Some(&i) => current.push(i),
-            None if !current.is_empty() => {
-                if current.len() > 1 {
-                    groups.push(std::mem::take(&mut current));
-                }
-                current.clear();
-            }
-            None => {}
-        }
-    }
-    if current.len() > 1 {
-        groups.push(current);
-    }
-    Ok(groups)
 }
