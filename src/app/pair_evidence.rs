@@ -73,6 +73,27 @@ pub(super) fn evidence_ui(
             }
             None => {}
         }
+        // One shot by its detail (lightness only) in colours that differ: an overlay must explain
+        // them (see dups::same_shot).
+        if let (Some(c), Some(beside)) = (candidate, p.colour_beside_overlay)
+            && p.detail.is_some_and(|d| d.same_shot())
+            && c.colour_distance > crate::dups::COLOURS_AGREE
+        {
+            if beside <= crate::dups::align::BESIDE_OVERLAY_COLOUR {
+                ui.label(format!(
+                    "Colours beside the overlay: {:.0}% apart: what was laid over it is all that differs",
+                    beside * 100.0
+                ));
+            } else {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "Colours beside any overlay: {:.0}% apart: the same shot in another colour, not a duplicate",
+                        beside * 100.0
+                    ),
+                );
+            }
+        }
     }
     let colour = |i: usize| crate::dups::colour_label(catalog, i);
     if let (Some(x), Some(y)) = (colour(a), colour(b))

@@ -94,6 +94,14 @@ impl Affine {
         (m[0] * s + m[1] * t + m[4], m[2] * s + m[3] * t + m[5])
     }
 
+    /// Point `(u, v)` of the first photo's frame (0..1) in the second's frame, on `n x n` planes.
+    pub(super) fn frame_point(&self, u: f32, v: f32, n: usize) -> (f32, f32) {
+        let m = &self.0;
+        let (s, t) = (u * 2.0 - 1.0, v * 2.0 - 1.0);
+        let (x, y) = (m[0] * s + m[1] * t + m[4], m[2] * s + m[3] * t + m[5]);
+        ((x + 0.5) / n as f32, (y + 0.5) / n as f32)
+    }
+
     /// `src` (`n x n`) seen through this map (outside it: `outside`).
     pub(super) fn warp(&self, src: &[f32], n: usize, outside: f32) -> Vec<f32> {
         let mut out = Vec::with_capacity(n * n);

@@ -89,6 +89,10 @@ pub struct PixelCheck {
     pub colour_differs: f32,
     /// Share of the frame covered by the box around the differing cells (a stamp is small).
     pub differing_extent: f32,
+    /// When the fine detail found one shot: the share of the garment's cells beside an overlay
+    /// whose colour differs, lightness included (see `colour_beside`). When the detail saw the
+    /// overlay (a banner, a sticker), it, not `colour_differs`, tells a colour variant.
+    pub colour_beside_overlay: Option<f32>,
     /// The second photo was mirrored to align.
     pub mirrored: bool,
     /// The fine detail compared after a finer alignment (None when not compared: a photo too
@@ -102,13 +106,22 @@ pub const ALIGNED: f32 = 0.6;
 pub const SCATTERED: f32 = 0.12;
 /// ...and a compact patch of differing cells (an overlay) may cover at most this share of the frame.
 pub const PATCH: f32 = 0.25;
+/// Beside an overlay at most this share of the colour may differ (see `colour_beside`): as for
+/// two photos' whole colours ([`super::COLOURS_AGREE`]). In the benchmark, copies with a banner or
+/// a sticker differ by 0.03-0.10 beside it; the same pose of another product by 0.11-0.34 (a box
+/// with another tie 0.14, another lens tint 0.21, a blue and a black shirt 0.34).
+pub const BESIDE_OVERLAY_COLOUR: f32 = 0.16;
 
 impl PixelCheck {
     /// The two are aligned, and their colours differ over the garment, not in one patch.
     pub fn colour_variant(&self) -> bool {
         self.structure >= ALIGNED
-            && self.colour_differs > SCATTERED
-            && self.differing_extent > PATCH
+            && match self.colour_beside_overlay {
+                Some(beside) if self.detail.is_some_and(|d| d.overlaid()) => {
+                    beside > BESIDE_OVERLAY_COLOUR
+                }
+                _ => self.colour_differs > SCATTERED && self.differing_extent > PATCH,
+            }
     }
 }
 
@@ -198,12 +211,24 @@ impl Pixels {
     pub fn compare(&self, other: &Pixels, detail: bool) -> PixelCheck {
         let detail = detail && self.detailed && other.detailed;
         self.unpacked(detail)
-            .compare(&other.unpacked(detail), detail)
+            .compare(&other.unpacked(detail), detail, false)
+    }
+
+    /// As [`compare`](Self::compare) with the fine detail, but the detail only when, at the
+    /// coarse alignment already, the colours agree beside the rectangle where they differ most
+    /// (see [`BESIDE_OVERLAY_COLOUR`]): for a pair whose histograms differ, whose detail can
+    /// decide only when an overlay explains that.
+    pub fn compare_when_overlaid(&self, other: &Pixels) -> PixelCheck {
+        let detail = self.detailed && other.detailed;
+        self.unpacked(detail)
+            .compare(&other.unpacked(detail), detail, true)
     }
 }
 
 impl Unpacked {
-    fn compare(&self, other: &Unpacked, detail: bool) -> PixelCheck {
+    /// See [`Pixels::compare`]; with `colours_first`, the detail only when the colours agree
+    /// beside an overlay at the coarse alignment.
+    fn compare(&self, other: &Unpacked, detail: bool, colours_first: bool) -> PixelCheck {
         // Coarse search over mirror, scale and shift on lightness; then refined around the best two.
         let (own_coarse, own_fine) = (lightness(&self.coarse), lightness(&self.fine));
         let (other_coarse, other_fine) = (lightness(&other.coarse), lightness(&other.fine));
@@ -227,7 +252,10 @@ impl Unpacked {
         let (structure, window) = best;
         let aligned = other.sample(&window);
         let (colour_differs, differing_extent) = self.colour_difference(other, &aligned);
-        let (mut mirrored, mut fine) = (window.mirrored, None);
+        let detail = detail
+            && (!colours_first
+                || self.colour_beside(other, &aligned, None) <= BESIDE_OVERLAY_COLOUR);
+        let (mut mirrored, mut fine, mut colour_beside_overlay) = (window.mirrored, None, None);
         if detail {
             let check = |w: &Window| {
                 detail::check(
@@ -256,7 +284,7 @@ impl Unpacked {
             if !d.same_shot()
                 && let Some(back) = map.inverse(detail::DETAIL)
             {
-                let (r, _) = detail::check(
+                let (mut r, back) = detail::check(
                     &other.detail,
                     &self.detail,
                     self.background[0],
@@ -264,8 +292,14 @@ impl Unpacked {
                     other.aspect,
                 );
                 if r.same_shot() {
+                    r.overlay = r.overlay.map(|o| detail::rect_through(o, &back));
                     d = r;
                 }
+            }
+            // What was laid over one shot may be all the colour that differs.
+            if d.same_shot() {
+                let seen = other.sample(&chosen);
+                colour_beside_overlay = Some(self.colour_beside(other, &seen, d.overlay));
             }
             fine = Some(d);
         }
@@ -273,6 +307,7 @@ impl Unpacked {
             structure: structure.max(-1.0),
             colour_differs,
             differing_extent,
+            colour_beside_overlay,
             mirrored,
             detail: fine,
         }

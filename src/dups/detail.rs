@@ -43,6 +43,10 @@ pub struct DetailCheck {
     pub agrees_beside: f32,
     /// ...and the share of the frame's patches textured there.
     pub textured_beside: f32,
+    /// That rectangle, in the first photo's frame (0..1: left, top, right, bottom); None when no
+    /// rectangle holds more differing than matching detail.
+    #[serde(skip)]
+    pub overlay: Option<[f32; 4]>,
 }
 
 /// A patch's detail matches from this correlation of lightness (after the finer alignment).
@@ -63,7 +67,7 @@ pub const OVERLAY: f32 = 0.25;
 pub const BESIDE_OVERLAY_AGREES: f32 = 0.9;
 /// Weight of a matching patch against a differing one when the overlay's rectangle is chosen:
 /// the rectangle holds differing patches, few matching ones.
-const OVERLAY_MATCH_WEIGHT: f32 = 2.0;
+pub(super) const OVERLAY_MATCH_WEIGHT: f32 = 2.0;
 
 impl DetailCheck {
     /// The same shot: enough texture, and most of it matching, or nearly all of it beside an
@@ -117,17 +121,27 @@ fn agreement(grid: &[Patch], n: usize, skip: Option<[usize; 4]>) -> (f32, f32) {
 /// the most differing patches less [`OVERLAY_MATCH_WEIGHT`] per matching one (None when no
 /// rectangle holds more differing than weighted matching patches).
 fn overlay(grid: &[Patch], n: usize) -> Option<[usize; 4]> {
-    let score = |p: &Patch| match p {
-        Patch::Plain => 0.0,
-        Patch::Matches => -OVERLAY_MATCH_WEIGHT,
-        Patch::Differs => 1.0,
-    };
+    let scores: Vec<f32> = grid
+        .iter()
+        .map(|p| match p {
+            Patch::Plain => 0.0,
+            Patch::Matches => -OVERLAY_MATCH_WEIGHT,
+            Patch::Differs => 1.0,
+        })
+        .collect();
+    worst_rectangle(&scores, n)
+}
+
+/// The rectangle (rows, then columns, half-open) of at most [`OVERLAY`] of the `n x n` cells of
+/// `scores` with the largest sum, if any is positive: where an overlay is, scored +1 for each cell
+/// that differs and -[`OVERLAY_MATCH_WEIGHT`] for each that matches.
+pub(super) fn worst_rectangle(scores: &[f32], n: usize) -> Option<[usize; 4]> {
     // Sums over the rectangles from the top left corner, to sum any rectangle in four lookups.
     let mut sums = vec![0f32; (n + 1) * (n + 1)];
     for r in 0..n {
         for c in 0..n {
             sums[(r + 1) * (n + 1) + c + 1] =
-                score(&grid[r * n + c]) + sums[r * (n + 1) + c + 1] + sums[(r + 1) * (n + 1) + c]
+                scores[r * n + c] + sums[r * (n + 1) + c + 1] + sums[(r + 1) * (n + 1) + c]
                     - sums[r * (n + 1) + c];
         }
     }
@@ -242,13 +256,39 @@ fn compare_at(own: &[f32], other: &[f32], outside: f32, map: Affine) -> DetailCh
         }
     }
     let (agrees, textured) = agreement(&grid, n, None);
-    let (agrees_beside, textured_beside) = agreement(&grid, n, overlay(&grid, n));
+    let rect = overlay(&grid, n);
+    let (agrees_beside, textured_beside) = agreement(&grid, n, rect);
+    let side = n as f32;
     DetailCheck {
         agrees,
         textured,
         agrees_beside,
         textured_beside,
+        overlay: rect.map(|[r0, r1, c0, c1]| {
+            [
+                c0 as f32 / side,
+                r0 as f32 / side,
+                c1 as f32 / side,
+                r1 as f32 / side,
+            ]
+        }),
     }
+}
+
+/// Rectangle `rect` of the second photo's frame (0..1: left, top, right, bottom) in the first's,
+/// `back` mapping the second's detail plane to the first's: the box around its corners.
+pub(super) fn rect_through(rect: [f32; 4], back: &Affine) -> [f32; 4] {
+    let [x0, y0, x1, y1] = rect;
+    let corners =
+        [(x0, y0), (x1, y0), (x0, y1), (x1, y1)].map(|(u, v)| back.frame_point(u, v, DETAIL));
+    let (xs, ys) = (corners.map(|c| c.0), corners.map(|c| c.1));
+    let lo = |v: [f32; 4]| v.into_iter().fold(f32::INFINITY, f32::min).clamp(0.0, 1.0);
+    let hi = |v: [f32; 4]| {
+        v.into_iter()
+            .fold(f32::NEG_INFINITY, f32::max)
+            .clamp(0.0, 1.0)
+    };
+    [lo(xs), lo(ys), hi(xs), hi(ys)]
 }
 
 /// Plane `src` (`n x n`, `n` even) at half the size, each pixel the mean of four.

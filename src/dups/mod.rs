@@ -78,7 +78,7 @@ impl Default for Rule {
     fn default() -> Self {
         Rule {
             threshold: 0.91,
-            max_colour_distance: 0.16,
+            max_colour_distance: COLOURS_AGREE,
             sure_cosine: 0.97,
             max_hash_distance: 20,
         }
@@ -127,12 +127,22 @@ pub const DETAIL_MAX_COLOUR_DISTANCE: f32 = 0.4;
 /// ...or this share, when one of the two is a low, wide item (see [`align::Pixels::broad`]).
 pub const NARROW_MAX_COLOUR_DISTANCE: f32 = 0.2;
 
-/// Whether a pair's fine detail was compared (see [`wants_detail`]) and shows one shot.
+/// Share of colour (by histogram) up to which two photos' colours agree with no overlay to
+/// explain the rest (the default rule's [`Rule::max_colour_distance`]).
+pub const COLOURS_AGREE: f32 = 0.16;
+
+/// Whether a pair's fine detail was compared (see [`wants_detail`]) and shows one shot, and its
+/// colours agree, or agree beside what was laid over one of them (a banner, a sticker: the same
+/// detail in another colour is a colour variant; a box of ties with another tie in it is
+/// another product).
 pub fn same_shot(c: &Candidate) -> bool {
     wants_detail(c)
-        && c.pixels
-            .and_then(|p| p.detail)
-            .is_some_and(|d| d.same_shot())
+        && c.pixels.is_some_and(|p| {
+            p.detail.is_some_and(|d| d.same_shot())
+                && (c.colour_distance <= COLOURS_AGREE
+                    || p.colour_beside_overlay
+                        .is_some_and(|x| x <= align::BESIDE_OVERLAY_COLOUR))
+        })
 }
 
 /// Whether a pair is close enough for its fine detail to decide it.
@@ -275,11 +285,26 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         };
         // Two grey photos cannot be colour variants: only their detail can say more. A low, wide
         // item (sunglasses, a belt) leaves the colour check few cells, and lightness is blind to a
-        // lens tint: its detail counts only when the colours agree by histogram too.
-        let detail = detail(c)
-            && ((a.broad() && b.broad()) || c.colour_distance <= NARROW_MAX_COLOUR_DISTANCE);
+        // lens tint: its detail counts only when the colours agree by histogram too, or when it
+        // finds one shot beside an overlay whose colour is all that differs (a banner across a
+        // wallet is a third of its colour).
+        let detail = detail(c);
         if a.colourful() || b.colourful() || (detail && a.detailed() && b.detailed()) {
-            c.pixels = Some(a.compare(b, detail));
+            let narrow =
+                !(a.broad() && b.broad()) && c.colour_distance > NARROW_MAX_COLOUR_DISTANCE;
+            let mut p = if detail && narrow {
+                a.compare_when_overlaid(b)
+            } else {
+                a.compare(b, detail)
+            };
+            if narrow
+                && !p
+                    .colour_beside_overlay
+                    .is_some_and(|x| x <= align::BESIDE_OVERLAY_COLOUR)
+            {
+                (p.detail, p.colour_beside_overlay) = (None, None);
+            }
+            c.pixels = Some(p);
         }
     });
     Ok(())

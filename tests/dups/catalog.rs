@@ -47,8 +47,15 @@ pub const SAME_POSE_OTHER_PRODUCT: [(&str, &str); 3] =
     [("13827", "13828"), ("19618", "19634"), ("17932", "18004")];
 
 /// Demo photos full of detail (a plaid backpack, a printed kurta) that a banner across them leaves
-/// only 60-75% matching once aligned: found by the detail beside the banner.
-pub const BANNERED: [&str; 2] = ["20928", "12083"];
+/// only 60-75% matching once aligned: found by the detail beside the banner. And a sandal, low and
+/// wide, whose banner lies on the white ground beside it: a third of the copy's colour.
+pub const BANNERED: [&str; 3] = ["20928", "12083", "13143"];
+
+/// Two demo products each whose fine detail lines up as one shot, in other colours beside any
+/// overlay: a blue and a black shirt on one model (grouped before the colours beside an overlay
+/// were compared: this catalog has no labels to tell them apart), sunglasses with another lens
+/// tint (low and wide: their fine detail counts only when those colours agree).
+pub const SAME_SHOT_OTHER_COLOUR: [(&str, &str); 2] = [("17554", "17564"), ("17596", "17603")];
 
 /// A catalog of 80 demo photos, every white T-shirt of the demo, one transformed copy of fourteen
 /// of the photos (each kind once) and banner copies of [`BANNERED`], colour variants of three others (their garment recoloured: other
@@ -59,7 +66,10 @@ pub fn build() -> Built {
     let photos: Vec<PathBuf> = common::demo_photos(2000).into_iter().step_by(25).collect();
     common::copy_photos(&photos, &root);
     let white_tees: Vec<String> = ids_of("Tshirts", "White");
-    let same_pose = SAME_POSE_OTHER_PRODUCT.iter().flat_map(|(a, b)| [a, b]);
+    let same_pose = SAME_POSE_OTHER_PRODUCT
+        .iter()
+        .chain(&SAME_SHOT_OTHER_COLOUR)
+        .flat_map(|(a, b)| [a, b]);
     for id in white_tees
         .iter()
         .map(String::as_str)

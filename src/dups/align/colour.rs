@@ -3,6 +3,7 @@
 //! variant; the same shot with the garment recoloured is).
 
 use super::{BACKGROUND, FINE, Unpacked, distance};
+use crate::dups::detail;
 
 /// Cells per side for the colour comparison.
 const CELLS: usize = 8;
@@ -14,18 +15,112 @@ const CELL_CHROMA: f32 = 10.0;
 const CELL_CHROMA_SHARE: f32 = 0.45;
 /// Hue and chroma drift allowed per unit of lightness (L*) a cell's exposure moved.
 const EXPOSURE_DRIFT: f32 = 0.5;
+/// A cell's colour differs from this CIELAB distance (ΔE*ab, lightness included) when the overlay
+/// is looked for in the colours: nothing but the stamp changed.
+const CELL_DELTA_E: f32 = 10.0;
+/// Histogram bins per CIELAB axis beside an overlay: L* 0..100, a* and b* -60..60 (beyond: the
+/// last bins).
+const HISTOGRAM_BINS: usize = 8;
 /// A cell whose lightness moved more than this (L*)...
 const CLIPPED_SHIFT: f32 = 5.0;
 /// ...to at least this lightness is clipped towards white: its colour is not compared.
 const NEAR_WHITE: f32 = 92.0;
 
+/// A garment cell of the colour grid: where it is and its mean colour in both photos (L*, a*, b*).
+struct Cell {
+    x: usize,
+    y: usize,
+    own: [f32; 3],
+    other: [f32; 3],
+}
+
 impl Unpacked {
     /// Share of garment cells whose mean chroma differs, and the extent of the differing ones.
     pub(super) fn colour_difference(&self, other: &Unpacked, aligned: &[[f32; 3]]) -> (f32, f32) {
         let exposure = Exposure::fit(&self.fine, aligned);
-        let side = FINE / CELLS;
-        let (mut garment, mut differing) = (0usize, 0usize);
+        let cells = self.garment_cells(other, aligned);
         let (mut x0, mut y0, mut x1, mut y1) = (CELLS, CELLS, 0, 0);
+        let mut differing = 0usize;
+        for c in &cells {
+            if cell_colours_differ(c.own, c.other, exposure.shift(c.own[0])) {
+                differing += 1;
+                (x0, y0, x1, y1) = (x0.min(c.x), y0.min(c.y), x1.max(c.x + 1), y1.max(c.y + 1));
+            }
+        }
+        if differing == 0 {
+            return (0.0, 0.0);
+        }
+        let extent = ((x1 - x0) * (y1 - y0)) as f32 / (CELLS * CELLS) as f32;
+        (differing as f32 / cells.len().max(1) as f32, extent)
+    }
+
+    /// How much of the colour differs beside an overlay: half the L1 distance of the two photos'
+    /// CIELAB histograms of their garment pixels outside it (0 same, 1 disjoint). A stamp changes
+    /// the photo under it and nothing else; another lens tint or a recoloured garment changes
+    /// colour beside it too. The overlay is where the fine detail disagrees most (`overlay`, a
+    /// rectangle of this photo's frame, 0..1: left, top, right, bottom) or where the colours
+    /// of the cells do (a banner over a plain background, where this photo has no detail to
+    /// disagree), each at most [`detail::OVERLAY`] of the frame: whichever leaves less.
+    pub(super) fn colour_beside(
+        &self,
+        other: &Unpacked,
+        aligned: &[[f32; 3]],
+        overlay: Option<[f32; 4]>,
+    ) -> f32 {
+        let mut scores = vec![0f32; CELLS * CELLS];
+        for c in self.garment_cells(other, aligned) {
+            scores[c.y * CELLS + c.x] = if distance(&c.own, &c.other) > CELL_DELTA_E {
+                1.0
+            } else {
+                -detail::OVERLAY_MATCH_WEIGHT
+            };
+        }
+        let n = CELLS as f32;
+        let in_colour = detail::worst_rectangle(&scores, CELLS)
+            .map(|[r0, r1, c0, c1]| [c0 as f32 / n, r0 as f32 / n, c1 as f32 / n, r1 as f32 / n]);
+        [overlay, in_colour]
+            .into_iter()
+            .flatten()
+            .map(|o| self.colour_outside(other, aligned, Some(o)))
+            .fold(self.colour_outside(other, aligned, None), f32::min)
+    }
+
+    /// Half the L1 distance of the CIELAB histograms of the garment pixels of this photo and of
+    /// `aligned` outside `overlay` (a rectangle of this photo's frame, 0..1).
+    fn colour_outside(
+        &self,
+        other: &Unpacked,
+        aligned: &[[f32; 3]],
+        overlay: Option<[f32; 4]>,
+    ) -> f32 {
+        let under = |i: usize| {
+            let (u, v) = (
+                ((i % FINE) as f32 + 0.5) / FINE as f32,
+                ((i / FINE) as f32 + 0.5) / FINE as f32,
+            );
+            overlay.is_some_and(|[left, top, right, bottom]| {
+                (left..=right).contains(&u) && (top..=bottom).contains(&v)
+            })
+        };
+        let (mut own, mut seen) = (Histogram::default(), Histogram::default());
+        for (i, (p, q)) in self.fine.iter().zip(aligned).enumerate() {
+            if under(i) {
+                continue;
+            }
+            if distance(p, &self.background) >= BACKGROUND {
+                own.add(p);
+            }
+            if distance(q, &other.background) >= BACKGROUND {
+                seen.add(q);
+            }
+        }
+        own.distance(&seen)
+    }
+
+    /// The cells of the colour grid that are mostly garment (not background) in either photo.
+    fn garment_cells(&self, other: &Unpacked, aligned: &[[f32; 3]]) -> Vec<Cell> {
+        let side = FINE / CELLS;
+        let mut cells = Vec::with_capacity(CELLS * CELLS);
         for cy in 0..CELLS {
             for cx in 0..CELLS {
                 let (mut a, mut b, mut fg) = ([0f32; 3], [0f32; 3], 0usize);
@@ -44,20 +139,16 @@ impl Unpacked {
                 if fg * 2 < side * side {
                     continue;
                 }
-                garment += 1;
                 let n = (side * side) as f32;
-                let (u, v) = (a.map(|v| v / n), b.map(|v| v / n));
-                if cell_colours_differ(u, v, exposure.shift(u[0])) {
-                    differing += 1;
-                    (x0, y0, x1, y1) = (x0.min(cx), y0.min(cy), x1.max(cx + 1), y1.max(cy + 1));
-                }
+                cells.push(Cell {
+                    x: cx,
+                    y: cy,
+                    own: a.map(|v| v / n),
+                    other: b.map(|v| v / n),
+                });
             }
         }
-        if differing == 0 {
-            return (0.0, 0.0);
-        }
-        let extent = ((x1 - x0) * (y1 - y0)) as f32 / (CELLS * CELLS) as f32;
-        (differing as f32 / garment.max(1) as f32, extent)
+        cells
     }
 }
 
@@ -117,4 +208,87 @@ fn cell_colours_differ(u: [f32; 3], v: [f32; 3], exposure_shift: f32) -> bool {
     let drift = EXPOSURE_DRIFT * delta_l;
     delta_h > CELL_HUE + drift
         || delta_c > (CELL_CHROMA + drift).max(CELL_CHROMA_SHARE * c1.max(c2))
+}
+
+/// A CIELAB colour histogram of a few hundred pixels, each shared between the eight bins around
+/// it (trilinearly): a colour near a bin's edge moves little when a copy's resampling or JPEG moves
+/// it across.
+struct Histogram {
+    weights: [f32; HISTOGRAM_BINS * HISTOGRAM_BINS * HISTOGRAM_BINS],
+    total: f32,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            weights: [0.0; HISTOGRAM_BINS * HISTOGRAM_BINS * HISTOGRAM_BINS],
+            total: 0.0,
+        }
+    }
+}
+
+impl Histogram {
+    fn add(&mut self, p: &[f32; 3]) {
+        let bins = HISTOGRAM_BINS as f32;
+        // Position in bins (bin k's centre at k), and the two bins either side with their weights.
+        let at = |v: f32, lo: f32, hi: f32| -> [(usize, f32); 2] {
+            let x = ((v - lo) / (hi - lo) * bins - 0.5).clamp(0.0, bins - 1.0);
+            let k = (x.floor() as usize).min(HISTOGRAM_BINS - 2);
+            let f = x - k as f32;
+            [(k, 1.0 - f), (k + 1, f)]
+        };
+        let (l, a, b) = (
+            at(p[0], 0.0, 100.0),
+            at(p[1], -60.0, 60.0),
+            at(p[2], -60.0, 60.0),
+        );
+        for (x, wx) in l {
+            for (y, wy) in a {
+                for (z, wz) in b {
+                    self.weights[(x * HISTOGRAM_BINS + y) * HISTOGRAM_BINS + z] += wx * wy * wz;
+                }
+            }
+        }
+        self.total += 1.0;
+    }
+
+    /// Half the L1 distance of the two as shares: 0 same, 1 disjoint (or either empty).
+    fn distance(&self, other: &Histogram) -> f32 {
+        if self.total == 0.0 || other.total == 0.0 {
+            return if self.total == other.total { 0.0 } else { 1.0 };
+        }
+        let l1: f32 = self
+            .weights
+            .iter()
+            .zip(&other.weights)
+            .map(|(a, b)| (a / self.total - b / other.total).abs())
+            .sum();
+        l1 / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn histogram(colours: &[[f32; 3]]) -> Histogram {
+        let mut h = Histogram::default();
+        for c in colours {
+            h.add(c);
+        }
+        h
+    }
+
+    #[test]
+    fn a_colour_moved_across_a_bin_edge_moves_the_histogram_little() {
+        // L* 25 is the edge between two bins of 12.5.
+        let dark = histogram(&[[24.5, 2.0, -3.0]; 50]);
+        let darker = histogram(&[[25.5, 2.0, -3.0]; 50]);
+        assert!(dark.distance(&darker) < 0.1, "{}", dark.distance(&darker));
+        let red = histogram(&[[50.0, 60.0, 40.0]; 50]);
+        let blue = histogram(&[[30.0, 20.0, -60.0]; 50]);
+        assert!((red.distance(&blue) - 1.0).abs() < 1e-4);
+        assert_eq!(red.distance(&red), 0.0);
+        assert_eq!(red.distance(&Histogram::default()), 1.0);
+    }
 }

@@ -167,3 +167,45 @@ fn a_stamped_patch_is_not_a_colour_change() {
     let c = Pixels::new(&a).compare(&Pixels::new(&stamped), true);
     assert!(!c.colour_variant(), "{c:?}");
 }
+
+#[test]
+fn colours_beside_a_banner_agree_beside_another_tint_they_do_not() {
+    let a = printed(0.0);
+    let stamp = |img: &RgbImage| {
+        let mut out = img.clone();
+        for y in 110..126 {
+            for x in 0..120 {
+                let p = *out.get_pixel(x, y);
+                out.put_pixel(
+                    x,
+                    y,
+                    Rgb(std::array::from_fn(|c| {
+                        p[c] / 5 + [200u8, 20, 30][c] / 5 * 4
+                    })),
+                );
+            }
+        }
+        out
+    };
+    // The same shot with a banner: one shot, and beside the banner the colours are the same.
+    let c = Pixels::new(&a).compare(&Pixels::new(&stamp(&a)), true);
+    let beside = c
+        .colour_beside_overlay
+        .expect("one shot: the colours beside are compared");
+    assert!(beside <= BESIDE_OVERLAY_COLOUR, "{c:?}");
+    // The same shot, the garment a little greener all over (another dye), with a banner: its
+    // detail is the same, its colour beside the banner is not.
+    let tinted = RgbImage::from_fn(a.width(), a.height(), |x, y| {
+        let p = *a.get_pixel(x, y);
+        if p.0 == [255, 255, 255] {
+            return p;
+        }
+        Rgb([p[0], p[1].saturating_add(45), p[2].saturating_sub(30)])
+    });
+    let c = Pixels::new(&a).compare(&Pixels::new(&stamp(&tinted)), true);
+    assert!(
+        c.colour_beside_overlay
+            .is_some_and(|x| x > BESIDE_OVERLAY_COLOUR),
+        "{c:?}"
+    );
+}

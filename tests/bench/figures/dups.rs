@@ -326,15 +326,14 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             .filter(|(_, (_, k))| *k == t)
             .map(|(c, (o, _))| (c, o))
             .collect();
-        let found = copies
-            .iter()
-            .filter(|(c, o)| {
-                let (a, b) = (by_name[*c], by_name[*o]);
-                group_of
-                    .get(&a)
-                    .is_some_and(|g| group_of.get(&b) == Some(g))
-            })
-            .count();
+        let (found, mut missed): (Vec<_>, Vec<_>) = copies.iter().partition(|(c, o)| {
+            let (a, b) = (by_name[*c], by_name[*o]);
+            group_of
+                .get(&a)
+                .is_some_and(|g| group_of.get(&b) == Some(g))
+        });
+        let found = found.len();
+        missed.sort();
         let cos: Vec<f32> = copies
             .iter()
             .filter_map(|(c, o)| {
@@ -351,6 +350,10 @@ pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
             t.name(),
             copies.len()
         );
+        if !missed.is_empty() {
+            let names: Vec<String> = missed.iter().map(|(c, o)| format!("{c} ({o})")).collect();
+            println!("      missed: {}", names.join(", "));
+        }
     }
     // Distinct products that look alike must not be grouped.
     let originals_set: HashSet<usize> = originals

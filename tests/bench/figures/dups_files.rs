@@ -32,6 +32,7 @@ pub fn write_dump(
         "textured",
         "agrees_beside_overlay",
         "textured_beside_overlay",
+        "colour_beside_overlay",
         "mirrored",
         "duplicate",
     ])?;
@@ -57,6 +58,7 @@ pub fn write_dump(
             px(|c| c.detail.map_or(f32::NAN, |d| d.textured)),
             px(|c| c.detail.map_or(f32::NAN, |d| d.agrees_beside)),
             px(|c| c.detail.map_or(f32::NAN, |d| d.textured_beside)),
+            px(|c| c.colour_beside_overlay.unwrap_or(f32::NAN)),
             px(|c| c.mirrored as u8 as f32),
             duplicate(p.a, p.b).to_string(),
         ])?;
