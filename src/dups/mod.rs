@@ -118,8 +118,9 @@ impl Rule {
 }
 
 /// Embedding cosine from which a pair's fine detail is compared, and can make it a duplicate (the
-/// lowest of a copy with a text banner or in a screenshot in the benchmark is 0.78).
-pub const DETAIL_MIN_COSINE: f32 = 0.8;
+/// lowest of a copy with a text banner or in a screenshot in the benchmark is 0.78; under 0.8, only
+/// when the colours agree beside an overlay at the coarse alignment already).
+pub const DETAIL_MIN_COSINE: f32 = 0.75;
 /// ...when at most this share of colour differs (a banner or a window's chrome adds colour; a
 /// product in another colour changes most of it).
 pub const DETAIL_MAX_COLOUR_DISTANCE: f32 = 0.4;
@@ -292,7 +293,10 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         if a.colourful() || b.colourful() || (detail && a.detailed() && b.detailed()) {
             let narrow =
                 !(a.broad() && b.broad()) && c.colour_distance > NARROW_MAX_COLOUR_DISTANCE;
-            let mut p = if detail && narrow {
+            // A pair the embedding finds only loosely alike is worth the detail's cost only
+            // when its colours can be one shot's (copies in a window or under a banner drift
+            // down to 0.75; most look-alikes there are other products in other colours).
+            let mut p = if detail && (narrow || c.cosine < LOWEST_THRESHOLD) {
                 a.compare_when_overlaid(b)
             } else {
                 a.compare(b, detail)

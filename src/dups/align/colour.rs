@@ -102,6 +102,8 @@ impl Unpacked {
                 (left..=right).contains(&u) && (top..=bottom).contains(&v)
             })
         };
+        // Each photo's garment; the second's background is its margin colour or the first's (a
+        // screenshot's margin is the window's grey, the white around the product is no garment).
         let (mut own, mut seen) = (Histogram::default(), Histogram::default());
         for (i, (p, q)) in self.fine.iter().zip(aligned).enumerate() {
             if under(i) {
@@ -110,7 +112,9 @@ impl Unpacked {
             if distance(p, &self.background) >= BACKGROUND {
                 own.add(p);
             }
-            if distance(q, &other.background) >= BACKGROUND {
+            if distance(q, &other.background) >= BACKGROUND
+                && distance(q, &self.background) >= BACKGROUND
+            {
                 seen.add(q);
             }
         }
