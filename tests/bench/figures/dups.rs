@@ -18,11 +18,14 @@ use crate::common::transform::Transform;
 
 #[path = "dups_files.rs"]
 mod files;
+#[path = "dups_truth.rs"]
+mod truth;
 use lookalike::catalog::{Catalog, scan_folder};
-use lookalike::dups::{Candidate, CandidateOptions, HASH_BITS, Rule, catalog_candidates, group_by};
+use lookalike::dups::{CandidateOptions, HASH_BITS, Rule, catalog_candidates};
 use lookalike::embed::{Embedder, EngineOptions, load_photo};
 use lookalike::indexer::{IndexOptions, index_folder};
 use lookalike::model::default_model;
+use truth::{Score, Truth, groups_of};
 
 #[derive(Args)]
 pub struct BenchDupsArgs {
@@ -47,65 +50,6 @@ pub struct BenchDupsArgs {
     /// Also score a czkawka_cli run: a file it wrote with `image -f FILE` on this catalog.
     #[arg(long)]
     pub czkawka_result: Option<PathBuf>,
-}
-
-/// Pair figures of one grouping.
-#[derive(Debug, Clone, Copy, Default)]
-struct Score {
-    precision: f64,
-    recall: f64,
-    f1: f64,
-    predicted: usize,
-}
-
-/// The known duplicate pairs, and the predicted ones turned into figures.
-struct Truth {
-    /// Items in the same known group share a number.
-    component: Vec<usize>,
-    pairs: usize,
-}
-
-impl Truth {
-    fn score(&self, groups: &[Vec<usize>]) -> Score {
-        let mut predicted = 0usize;
-        let mut right = 0usize;
-        for g in groups {
-            for (x, &a) in g.iter().enumerate() {
-                for &b in &g[x + 1..] {
-                    predicted += 1;
-                    right += (self.component[a] == self.component[b]) as usize;
-                }
-            }
-        }
-        let precision = if predicted > 0 {
-            right as f64 / predicted as f64
-        } else {
-            1.0
-        };
-        let recall = right as f64 / self.pairs.max(1) as f64;
-        let f1 = if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        };
-        Score {
-            precision,
-            recall,
-            f1,
-            predicted,
-        }
-    }
-}
-
-fn groups_of(
-    catalog: &Catalog,
-    pairs: &[Candidate],
-    accept: impl Fn(&Candidate) -> bool,
-) -> Vec<Vec<usize>> {
-    group_by(catalog, pairs, accept)
-        .into_iter()
-        .map(|g| g.items)
-        .collect()
 }
 
 pub fn run(a: BenchDupsArgs) -> Result<ExitCode> {
