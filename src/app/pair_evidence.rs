@@ -75,10 +75,7 @@ pub(super) fn evidence_ui(
         }
         // One shot by its detail (lightness only) in colours that differ: an overlay must explain
         // them (see dups::same_shot).
-        if let (Some(c), Some(beside)) = (candidate, p.colour_beside_overlay)
-            && p.detail.is_some_and(|d| d.same_shot())
-            && c.colour_distance > crate::dups::COLOURS_AGREE
-        {
+        if let Some(beside) = candidate.and_then(crate::dups::colours_beside_overlay) {
             if beside <= crate::dups::align::BESIDE_OVERLAY_COLOUR {
                 ui.label(format!(
                     "Colours beside the overlay: {:.0}% apart: what was laid over it is all that differs",

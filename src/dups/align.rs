@@ -89,9 +89,10 @@ pub struct PixelCheck {
     pub colour_differs: f32,
     /// Share of the frame covered by the box around the differing cells (a stamp is small).
     pub differing_extent: f32,
-    /// When the fine detail found one shot: the share of the garment's cells beside an overlay
-    /// whose colour differs, lightness included (see `colour_beside`). When the detail saw the
-    /// overlay (a banner, a sticker), it, not `colour_differs`, tells a colour variant.
+    /// When the fine detail found one shot: how much of the colour differs beside an overlay
+    /// (half the L1 distance of CIELAB histograms, lightness included; see `colour_beside`). When
+    /// the detail saw the overlay (a banner, a sticker), it, not `colour_differs`, tells a colour
+    /// variant.
     pub colour_beside_overlay: Option<f32>,
     /// The second photo was mirrored to align.
     pub mirrored: bool,

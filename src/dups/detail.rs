@@ -258,21 +258,20 @@ fn compare_at(own: &[f32], other: &[f32], outside: f32, map: Affine) -> DetailCh
     let (agrees, textured) = agreement(&grid, n, None);
     let rect = overlay(&grid, n);
     let (agrees_beside, textured_beside) = agreement(&grid, n, rect);
-    let side = n as f32;
     DetailCheck {
         agrees,
         textured,
         agrees_beside,
         textured_beside,
-        overlay: rect.map(|[r0, r1, c0, c1]| {
-            [
-                c0 as f32 / side,
-                r0 as f32 / side,
-                c1 as f32 / side,
-                r1 as f32 / side,
-            ]
-        }),
+        overlay: rect.map(|r| in_frame(r, n)),
     }
+}
+
+/// Rectangle `rect` of an `n x n` grid (rows, then columns, half-open) in the photo's frame (0..1:
+/// left, top, right, bottom).
+pub(super) fn in_frame(rect: [usize; 4], n: usize) -> [f32; 4] {
+    let [r0, r1, c0, c1] = rect.map(|v| v as f32 / n as f32);
+    [c0, r0, c1, r1]
 }
 
 /// Rectangle `rect` of the second photo's frame (0..1: left, top, right, bottom) in the first's,

@@ -138,12 +138,19 @@ pub const COLOURS_AGREE: f32 = 0.16;
 /// another product).
 pub fn same_shot(c: &Candidate) -> bool {
     wants_detail(c)
-        && c.pixels.is_some_and(|p| {
-            p.detail.is_some_and(|d| d.same_shot())
-                && (c.colour_distance <= COLOURS_AGREE
-                    || p.colour_beside_overlay
-                        .is_some_and(|x| x <= align::BESIDE_OVERLAY_COLOUR))
-        })
+        && c.pixels
+            .and_then(|p| p.detail)
+            .is_some_and(|d| d.same_shot())
+        && colours_beside_overlay(c).is_none_or(|x| x <= align::BESIDE_OVERLAY_COLOUR)
+}
+
+/// How much of the colour differs beside an overlay, when a pair one shot by its fine detail
+/// differs by more than [`COLOURS_AGREE`] in its whole colours (an overlay must explain that);
+/// None when its colours agree anyway or its detail says no. 1 when not measured.
+pub fn colours_beside_overlay(c: &Candidate) -> Option<f32> {
+    let p = c.pixels?;
+    (p.detail.is_some_and(|d| d.same_shot()) && c.colour_distance > COLOURS_AGREE)
+        .then(|| p.colour_beside_overlay.unwrap_or(1.0))
 }
 
 /// Whether a pair is close enough for its fine detail to decide it.

@@ -75,9 +75,7 @@ impl Unpacked {
                 -detail::OVERLAY_MATCH_WEIGHT
             };
         }
-        let n = CELLS as f32;
-        let in_colour = detail::worst_rectangle(&scores, CELLS)
-            .map(|[r0, r1, c0, c1]| [c0 as f32 / n, r0 as f32 / n, c1 as f32 / n, r1 as f32 / n]);
+        let in_colour = detail::worst_rectangle(&scores, CELLS).map(|r| detail::in_frame(r, CELLS));
         [overlay, in_colour]
             .into_iter()
             .flatten()
