@@ -41,6 +41,12 @@ pub(super) fn evidence_ui(
             if p.mirrored { " (mirrored)" } else { "" },
             p.colour_differs * 100.0
         ));
+        if let Some(t) = p.tone {
+            ui.label(format!(
+                "Tones: the second is the first {}: colours compared with that undone",
+                tone_words(&t)
+            ));
+        }
         match p.detail {
             Some(d) if d.textured < crate::dups::detail::TEXTURED => {
                 ui.weak(format!(
@@ -101,4 +107,28 @@ pub(super) fn evidence_ui(
             format!("Labelled in different colours, {x} and {y}: two products, not grouped"),
         );
     }
+}
+
+/// A tone edit in words: "brighter, with more contrast (each channel x1.44 +22)".
+fn tone_words(t: &crate::dups::align::tone::Tone) -> String {
+    // Where mid-grey goes says lighter or darker; the gain says the contrast.
+    let mid = t.level(127.5) - 127.5;
+    let light = if mid > 3.0 {
+        "brighter"
+    } else if mid < -3.0 {
+        "darker"
+    } else {
+        "as bright"
+    };
+    let contrast = if t.gain > 1.05 {
+        ", with more contrast"
+    } else if t.gain < 0.95 {
+        ", with less contrast"
+    } else {
+        ""
+    };
+    format!(
+        "{light}{contrast} (each channel x{:.2} {:+.0})",
+        t.gain, t.offset
+    )
 }

@@ -24,8 +24,15 @@ use super::affine::Affine;
 use super::detail::{self, DetailCheck};
 
 mod colour;
+mod lab;
+mod sampling;
+pub mod tone;
 mod window;
 
+pub use lab::lab;
+pub(super) use lab::linear;
+use lab::{distance, lab_of};
+use sampling::{mix, sample_lightness, sample_with};
 use window::Window;
 
 /// Side of the square a photo is compared on.
@@ -51,8 +58,11 @@ pub struct Pixels {
     /// Width over height of the photo's content (the detail plane squeezes it to a square).
     aspect: f32,
     fine: Box<[[u8; 3]]>,
+    /// The same pixels in sRGB, for a tone edit between two photos ([`tone`]).
+    fine_rgb: Box<[[u8; 3]]>,
     coarse: Box<[[u8; 3]]>,
     background: [f32; 3],
+    background_rgb: [u8; 3],
     colourful: bool,
 }
 
@@ -72,12 +82,15 @@ fn unpack(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
 }
 
 /// A photo's pixels as floats, for one comparison.
+#[derive(Clone)]
 struct Unpacked {
     detail: Vec<f32>,
     aspect: f32,
     fine: Vec<[f32; 3]>,
+    rgb: Vec<[f32; 3]>,
     coarse: Vec<[f32; 3]>,
     background: [f32; 3],
+    background_rgb: [f32; 3],
 }
 
 /// What the pixels say about a pair.
@@ -96,6 +109,12 @@ pub struct PixelCheck {
     pub colour_beside_overlay: Option<f32>,
     /// The second photo was mirrored to align.
     pub mirrored: bool,
+    /// The tone edit (brightness, contrast) that maps the first photo onto the second, when one
+    /// explains them much better than none: the colours were compared after undoing it.
+    pub tone: Option<tone::Tone>,
+    /// With that edit undone, how much of the garment's colour differs (half the L1 distance of
+    /// CIELAB histograms, as `colour_beside_overlay` with no overlay).
+    pub toned_colour_distance: Option<f32>,
     /// The fine detail compared after a finer alignment (None when not compared: a photo too
     /// small, or the pair decided without it).
     pub detail: Option<DetailCheck>,
@@ -140,17 +159,19 @@ impl Pixels {
         let coarse = crate::embed::preprocess::resize_to(&content, COARSE as u32, COARSE as u32);
         // The margin colour: the most common of the four corners of the photo (before trimming).
         let (w, h) = rgb.dimensions();
-        let corners = [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]
-            .map(|(x, y)| lab(rgb.get_pixel(x, y).0));
-        let background = *corners
+        let corners =
+            [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)].map(|(x, y)| rgb.get_pixel(x, y).0);
+        let background_rgb = *corners
             .iter()
             .max_by_key(|c| {
                 corners
                     .iter()
-                    .filter(|d| distance(c, d) < BACKGROUND)
+                    .filter(|d| distance(&lab(**c), &lab(**d)) < BACKGROUND)
                     .count()
             })
             .unwrap_or(&corners[0]);
+        let background = lab(background_rgb);
+        let fine_rgb = fine.pixels().map(|p| p.0).collect();
         let fine = packed(&fine);
         let plane = if detail {
             detail::lightness_plane(&content)
@@ -171,8 +192,10 @@ impl Pixels {
             broad: content.width().min(content.height()) >= DETAILED_SIDE,
             colourful: coloured * 50 >= fine.len(),
             fine,
+            fine_rgb,
             coarse: packed(&coarse),
             background,
+            background_rgb,
         }
     }
 
@@ -186,8 +209,10 @@ impl Pixels {
             },
             aspect: self.aspect,
             fine: unpack(&self.fine),
+            rgb: self.fine_rgb.iter().map(|p| p.map(f32::from)).collect(),
             coarse: unpack(&self.coarse),
             background: self.background,
+            background_rgb: self.background_rgb.map(f32::from),
         }
     }
 
@@ -251,11 +276,28 @@ impl Unpacked {
             }
         }
         let (structure, window) = best;
-        let aligned = other.sample(&window);
-        let (colour_differs, differing_extent) = self.colour_difference(other, &aligned);
+        // A brighter or more contrasted copy: its colours are compared once the edit is undone
+        // (mapped onto the other photo's tones: what it clipped stays clipped).
+        let edit = tone::edit_between(&self.rgb, &other.sample_rgb(&window));
+        let (toned_own, toned_other);
+        let (own_colours, other_colours) = match edit {
+            Some(tone::Edited::Second(t)) => {
+                toned_own = self.toned(&t);
+                (&toned_own, other)
+            }
+            Some(tone::Edited::First(t)) => {
+                toned_other = other.toned(&t);
+                (self, &toned_other)
+            }
+            None => (self, other),
+        };
+        let aligned = other_colours.sample(&window);
+        let (colour_differs, differing_extent) =
+            own_colours.colour_difference(other_colours, &aligned);
         let detail = detail
             && (!colours_first
-                || self.colour_beside(other, &aligned, None) <= BESIDE_OVERLAY_COLOUR);
+                || own_colours.colour_beside(other_colours, &aligned, None)
+                    <= BESIDE_OVERLAY_COLOUR);
         let (mut mirrored, mut fine, mut colour_beside_overlay) = (window.mirrored, None, None);
         if detail {
             let check = |w: &Window| {
@@ -299,8 +341,9 @@ impl Unpacked {
             }
             // What was laid over one shot may be all the colour that differs.
             if d.same_shot() {
-                let seen = other.sample(&chosen);
-                colour_beside_overlay = Some(self.colour_beside(other, &seen, d.overlay));
+                let seen = other_colours.sample(&chosen);
+                colour_beside_overlay =
+                    Some(own_colours.colour_beside(other_colours, &seen, d.overlay));
             }
             fine = Some(d);
         }
@@ -310,75 +353,40 @@ impl Unpacked {
             differing_extent,
             colour_beside_overlay,
             mirrored,
+            tone: edit.map(|e| e.first_to_second()),
+            toned_colour_distance: edit
+                .map(|_| own_colours.colour_outside(other_colours, &aligned, None)),
             detail: fine,
         }
     }
 
-    /// `self` seen through `w`, at `level`'s size (outside the photo: its background).
+    /// `self` seen through `w`, in CIELAB (outside the photo: its background).
     fn sample(&self, w: &Window) -> Vec<[f32; 3]> {
-        let background = self.background;
-        sample_with(&self.fine, FINE, w, background, |p, q, f| {
-            std::array::from_fn(|c| p[c] + (q[c] - p[c]) * f)
-        })
+        sample_with(&self.fine, FINE, w, self.background, mix)
+    }
+
+    /// `self` seen through `w`, in sRGB.
+    fn sample_rgb(&self, w: &Window) -> Vec<[f32; 3]> {
+        sample_with(&self.rgb, FINE, w, self.background_rgb, mix)
+    }
+
+    /// `self`'s colours through a tone edit (its lightness detail as it is).
+    fn toned(&self, t: &tone::Tone) -> Unpacked {
+        let through = |p: &[f32; 3]| t.apply(*p);
+        let rgb: Vec<[f32; 3]> = self.rgb.iter().map(through).collect();
+        let background_rgb = through(&self.background_rgb);
+        Unpacked {
+            fine: rgb.iter().map(|p| lab_of(*p)).collect(),
+            background: lab_of(background_rgb),
+            rgb,
+            background_rgb,
+            ..self.clone()
+        }
     }
 }
 
 fn lightness(p: &[[f32; 3]]) -> Vec<f32> {
     p.iter().map(|q| q[0]).collect()
-}
-
-/// One axis of a window's sampling: for each output pixel, the two source pixels and the weight of
-/// the second, or None outside the photo.
-fn axis(n: usize, from: f32, length: f32, mirrored: bool) -> Vec<Option<(usize, usize, f32)>> {
-    let last = (n - 1) as f32;
-    (0..n)
-        .map(|i| {
-            let mut u = from + (i as f32 + 0.5) / n as f32 * length;
-            if mirrored {
-                u = 1.0 - u;
-            }
-            let x = u * n as f32 - 0.5;
-            if x < -0.5 || x > last + 0.5 {
-                return None;
-            }
-            let x = x.clamp(0.0, last);
-            let x0 = x.floor() as usize;
-            Some((x0, (x0 + 1).min(n - 1), x - x0 as f32))
-        })
-        .collect()
-}
-
-/// The lightness plane `src` (`n x n`) seen through `w` (outside the photo: `outside`).
-fn sample_lightness(src: &[f32], n: usize, w: &Window, outside: f32) -> Vec<f32> {
-    sample_with(src, n, w, outside, |p, q, f| p + (q - p) * f)
-}
-
-/// The `n x n` image `src` seen through `w`, bilinearly (`lerp(a, b, t)` mixes two pixels),
-/// `outside` beyond the photo's edges.
-fn sample_with<P: Copy>(
-    src: &[P],
-    n: usize,
-    w: &Window,
-    outside: P,
-    lerp: impl Fn(P, P, f32) -> P,
-) -> Vec<P> {
-    let xs = axis(n, w.x, w.width, w.mirrored);
-    let ys = axis(n, w.y, w.height, false);
-    let mut out = Vec::with_capacity(n * n);
-    for y in &ys {
-        let Some((y0, y1, fy)) = *y else {
-            out.extend(std::iter::repeat_n(outside, n));
-            continue;
-        };
-        let (r0, r1) = (&src[y0 * n..(y0 + 1) * n], &src[y1 * n..(y1 + 1) * n]);
-        for x in &xs {
-            out.push(match *x {
-                Some((x0, x1, fx)) => lerp(lerp(r0[x0], r0[x1], fx), lerp(r1[x0], r1[x1], fx), fy),
-                None => outside,
-            });
-        }
-    }
-    out
 }
 
 /// Pearson correlation of two lightness planes (0 when either is flat).
@@ -396,42 +404,6 @@ pub(super) fn correlation(a: &[f32], b: &[f32]) -> f32 {
         return 0.0;
     }
     ab / (aa * bb).sqrt()
-}
-
-fn distance(a: &[f32; 3], b: &[f32; 3]) -> f32 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
-}
-
-/// An sRGB channel (8 bits) as linear light, 0..1.
-pub(super) fn linear(v: u8) -> f32 {
-    static TABLE: std::sync::LazyLock<[f32; 256]> = std::sync::LazyLock::new(|| {
-        std::array::from_fn(|v| {
-            let c = v as f32 / 255.0;
-            if c <= 0.04045 {
-                c / 12.92
-            } else {
-                ((c + 0.055) / 1.055).powf(2.4)
-            }
-        })
-    });
-    TABLE[v as usize]
-}
-
-/// sRGB (8 bits per channel) to CIELAB (D65).
-pub fn lab(rgb: [u8; 3]) -> [f32; 3] {
-    let [r, g, b] = rgb.map(linear);
-    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
-    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-    let f = |t: f32| {
-        if t > 0.008856 {
-            t.cbrt()
-        } else {
-            7.787 * t + 16.0 / 116.0
-        }
-    };
-    let (fx, fy, fz) = (f(x), f(y), f(z));
-    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
 
 #[cfg(test)]

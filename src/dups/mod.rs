@@ -15,6 +15,7 @@ mod copies;
 pub mod detail;
 mod groups;
 mod nearest;
+mod pixels;
 mod resolve;
 pub mod trash;
 
@@ -26,6 +27,7 @@ pub use crate::embed::fingerprint::{Fingerprint, HASH_BITS, fingerprint};
 pub use candidates::{Candidate, CandidateOptions, Embeddings, candidates};
 pub use copies::copies_among;
 pub use groups::{Group, group, group_by};
+pub use pixels::check_pixels;
 pub use resolve::{Keep, Resolution, resolve};
 
 use crate::catalog::{Catalog, physical_file};
@@ -117,6 +119,25 @@ impl Rule {
     }
 }
 
+/// Embedding cosine from which a pair whose colours differ is checked for a tone edit between
+/// them (brightness, contrast), as for the fine detail: such a copy drifts down to 0.89 in the
+/// benchmark, to 0.81 for a green shirt of the demo. Its histogram moves by up to 0.76, beyond
+/// what [`DETAIL_MAX_COLOUR_DISTANCE`] lets the detail decide.
+pub const TONED_MIN_COSINE: f32 = DETAIL_MIN_COSINE;
+/// ...and its fine detail decides when, with the edit undone, at most this share of its garment
+/// cells differs in colour (one cell, where JPEG or the alignment moved an edge) and its whole
+/// colours agree (a garment recoloured in a small part of the frame, briefs on a model, leaves
+/// the whole histogram alike, not its cells).
+const TONED_CELLS_DIFFER: f32 = 0.03;
+
+/// Whether the pixels found a tone edit between the pair (brightness, contrast) that explains
+/// its colours: see [`align::tone`].
+fn toned_colours_agree(cosine: f32, p: &align::PixelCheck) -> bool {
+    cosine >= TONED_MIN_COSINE
+        && p.colour_differs <= TONED_CELLS_DIFFER
+        && p.toned_colour_distance.is_some_and(|d| d <= COLOURS_AGREE)
+}
+
 /// Embedding cosine from which a pair's fine detail is compared, and can make it a duplicate (the
 /// lowest of a copy with a text banner or in a screenshot in the benchmark is 0.78; under 0.8, only
 /// when the colours agree beside an overlay at the coarse alignment already).
@@ -132,12 +153,13 @@ pub const NARROW_MAX_COLOUR_DISTANCE: f32 = 0.2;
 /// explain the rest (the default rule's [`Rule::max_colour_distance`]).
 pub const COLOURS_AGREE: f32 = 0.16;
 
-/// Whether a pair's fine detail was compared (see [`wants_detail`]) and shows one shot, and its
+/// Whether a pair's fine detail was compared (see [`wants_detail`], or its colours agree once a
+/// tone edit between the two is undone: see [`TONED_MIN_COSINE`]) and shows one shot, and its
 /// colours agree, or agree beside what was laid over one of them (a banner, a sticker: the same
 /// detail in another colour is a colour variant; a box of ties with another tie in it is
 /// another product).
 pub fn same_shot(c: &Candidate) -> bool {
-    wants_detail(c)
+    (wants_detail(c) || c.pixels.is_some_and(|p| toned_colours_agree(c.cosine, &p)))
         && c.pixels
             .and_then(|p| p.detail)
             .is_some_and(|d| d.same_shot())
@@ -238,88 +260,6 @@ pub fn decide_apart(catalog: &Catalog, pairs: &[(usize, usize)], apart: bool) ->
 /// The lowest threshold the window's slider offers: pairs a rule at it could accept get their
 /// pixels compared.
 pub const LOWEST_THRESHOLD: f32 = 0.80;
-
-/// Compare the pixels of the candidate pairs that could be duplicates, from the stored thumbnails:
-/// the colours of those the signals find alike (for colour variants); the fine detail of the
-/// others close enough for it to decide them.
-pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result<()> {
-    use rayon::prelude::*;
-    let loosest = Rule::default().with_threshold(LOWEST_THRESHOLD);
-    let sure = Rule {
-        threshold: f32::INFINITY,
-        ..Rule::default()
-    };
-    // The detail only where it can decide: not for pairs the hash or a near-equal embedding
-    // already make duplicates at any threshold, nor for photos too small to have any (a catalog of
-    // 28-pixel icons would otherwise have every look-alike pair decoded).
-    let detailed = |i: usize| {
-        let it = &catalog.items()[i];
-        it.width.max(it.height) >= align::DETAILED_SIDE
-            && it.width.min(it.height) >= align::DETAILED_SIDE / 2
-    };
-    let detail =
-        |c: &Candidate| wants_detail(c) && !sure.alike(c) && detailed(c.a) && detailed(c.b);
-    let wanted = |c: &Candidate| !c.exact && (loosest.alike(c) || detail(c));
-    let mut items: Vec<usize> = pairs
-        .iter()
-        .filter(|c| wanted(c))
-        .flat_map(|c| [c.a, c.b])
-        .collect();
-    items.sort_unstable();
-    items.dedup();
-    let mut with_detail: Vec<usize> = pairs
-        .iter()
-        .filter(|c| !c.exact && detail(c))
-        .flat_map(|c| [c.a, c.b])
-        .collect();
-    with_detail.sort_unstable();
-    with_detail.dedup();
-    let thumbs: Vec<(usize, Vec<u8>)> = items
-        .iter()
-        .map(|&i| Ok(catalog.thumbnail(i)?.map(|t| (i, t))))
-        .filter_map(|r| r.transpose())
-        .collect::<crate::Result<_>>()?;
-    let pixels: std::collections::HashMap<usize, align::Pixels> = thumbs
-        .par_iter()
-        .filter_map(|(i, jpeg)| {
-            let photo = crate::embed::decode_photo(jpeg).ok()?;
-            let detail = with_detail.binary_search(i).is_ok();
-            Some((*i, align::Pixels::with_detail(&photo.rgb, detail)))
-        })
-        .collect();
-    pairs.par_iter_mut().filter(|c| wanted(c)).for_each(|c| {
-        let Some((a, b)) = pixels.get(&c.a).zip(pixels.get(&c.b)) else {
-            return;
-        };
-        // Two grey photos cannot be colour variants: only their detail can say more. A low, wide
-        // item (sunglasses, a belt) leaves the colour check few cells, and lightness is blind to a
-        // lens tint: its detail counts only when the colours agree by histogram too, or when it
-        // finds one shot beside an overlay whose colour is all that differs (a banner across a
-        // wallet is a third of its colour).
-        let detail = detail(c);
-        if a.colourful() || b.colourful() || (detail && a.detailed() && b.detailed()) {
-            let narrow =
-                !(a.broad() && b.broad()) && c.colour_distance > NARROW_MAX_COLOUR_DISTANCE;
-            // A pair the embedding finds only loosely alike is worth the detail's cost only
-            // when its colours can be one shot's (copies in a window or under a banner drift
-            // down to 0.75; most look-alikes there are other products in other colours).
-            let mut p = if detail && (narrow || c.cosine < LOWEST_THRESHOLD) {
-                a.compare_when_overlaid(b)
-            } else {
-                a.compare(b, detail)
-            };
-            if narrow
-                && !p
-                    .colour_beside_overlay
-                    .is_some_and(|x| x <= align::BESIDE_OVERLAY_COLOUR)
-            {
-                (p.detail, p.colour_beside_overlay) = (None, None);
-            }
-            c.pixels = Some(p);
-        }
-    });
-    Ok(())
-}
 
 /// Find the duplicate groups of a catalog with the default candidates and `rule`.
 pub fn find_duplicates(catalog: &Catalog, rule: &Rule) -> crate::Result<Vec<Group>> {

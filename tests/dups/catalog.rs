@@ -51,6 +51,11 @@ pub const SAME_POSE_OTHER_PRODUCT: [(&str, &str); 3] =
 /// wide, whose banner lies on the white ground beside it: a third of the copy's colour.
 pub const BANNERED: [&str; 3] = ["20928", "12083", "13143"];
 
+/// Demo photos whose brighter, more contrasted copy differs in colour by histogram (0.35-0.46)
+/// and by hash (14-22 bits): a sneaker, and a light blue shirt clipped near white. Found once the
+/// tone edit between them is undone.
+pub const BRIGHTENED: [&str; 2] = ["17042", "17580"];
+
 /// Two demo products each whose fine detail lines up as one shot, in other colours beside any
 /// overlay: a blue and a black shirt on one model (grouped before the colours beside an overlay
 /// were compared: this catalog has no labels to tell them apart), sunglasses with another lens
@@ -58,7 +63,8 @@ pub const BANNERED: [&str; 3] = ["20928", "12083", "13143"];
 pub const SAME_SHOT_OTHER_COLOUR: [(&str, &str); 2] = [("17554", "17564"), ("17596", "17603")];
 
 /// A catalog of 80 demo photos, every white T-shirt of the demo, one transformed copy of fourteen
-/// of the photos (each kind once) and banner copies of [`BANNERED`], colour variants of three others (their garment recoloured: other
+/// of the photos (each kind once), banner copies of [`BANNERED`] and brighter ones of
+/// [`BRIGHTENED`], colour variants of three others (their garment recoloured: other
 /// products), and a byte-identical copy under another name.
 pub fn build() -> Built {
     let tmp = tempfile::tempdir().unwrap();
@@ -86,13 +92,15 @@ pub fn build() -> Built {
         let on = original.file_name().unwrap().to_string_lossy().into_owned();
         copies.insert(name, (on, *t));
     }
-    for id in BANNERED {
+    let stamped = BANNERED.map(|id| (id, "bannered", Transform::Text));
+    let brightened = BRIGHTENED.map(|id| (id, "brightened", Transform::Recolour));
+    for (id, how, t) in stamped.into_iter().chain(brightened) {
         let original = demo_image(id);
         std::fs::copy(&original, root.join(format!("{id}.jpg"))).unwrap();
         let rgb = load_photo(&original).unwrap().rgb;
-        let name = format!("bannered-{id}.jpg");
-        std::fs::write(root.join(&name), Transform::Text.apply(&rgb)).unwrap();
-        copies.insert(name, (format!("{id}.jpg"), Transform::Text));
+        let name = format!("{how}-{id}.jpg");
+        std::fs::write(root.join(&name), t.apply(&rgb)).unwrap();
+        copies.insert(name, (format!("{id}.jpg"), t));
     }
     let mut variants = Vec::new();
     // Photos no copy was made of, from the end.

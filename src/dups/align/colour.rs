@@ -85,7 +85,7 @@ impl Unpacked {
 
     /// Half the L1 distance of the CIELAB histograms of the garment pixels of this photo and of
     /// `aligned` outside `overlay` (a rectangle of this photo's frame, 0..1).
-    fn colour_outside(
+    pub(super) fn colour_outside(
         &self,
         other: &Unpacked,
         aligned: &[[f32; 3]],

@@ -33,6 +33,9 @@ pub fn write_dump(
         "agrees_beside_overlay",
         "textured_beside_overlay",
         "colour_beside_overlay",
+        "tone_gain",
+        "tone_offset",
+        "toned_colour_distance",
         "mirrored",
         "duplicate",
     ])?;
@@ -59,6 +62,9 @@ pub fn write_dump(
             px(|c| c.detail.map_or(f32::NAN, |d| d.agrees_beside)),
             px(|c| c.detail.map_or(f32::NAN, |d| d.textured_beside)),
             px(|c| c.colour_beside_overlay.unwrap_or(f32::NAN)),
+            px(|c| c.tone.map_or(f32::NAN, |t| t.gain)),
+            px(|c| c.tone.map_or(f32::NAN, |t| t.offset)),
+            px(|c| c.toned_colour_distance.unwrap_or(f32::NAN)),
             px(|c| c.mirrored as u8 as f32),
             duplicate(p.a, p.b).to_string(),
         ])?;
