@@ -307,6 +307,10 @@ impl Unpacked {
                     other.background[0],
                     w.affine(detail::DETAIL),
                     self.aspect,
+                    match edit {
+                        Some(tone::Edited::Second(t)) => Some(t.kept_lightness()),
+                        _ => None,
+                    },
                 )
             };
             // A garment nearly symmetric lines up mirrored or not alike at this size; its detail
@@ -333,6 +337,10 @@ impl Unpacked {
                     self.background[0],
                     back,
                     other.aspect,
+                    match edit {
+                        Some(tone::Edited::First(t)) => Some(t.kept_lightness()),
+                        _ => None,
+                    },
                 );
                 if r.same_shot() {
                     r.overlay = r.overlay.map(|o| detail::rect_through(o, &back));

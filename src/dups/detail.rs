@@ -184,6 +184,7 @@ pub(super) fn check(
     outside: f32,
     start: Affine,
     aspect: f32,
+    kept: Option<[f32; 2]>,
 ) -> (DetailCheck, Affine) {
     // Coarse to fine: from the window turned a little either way (a tilted copy), refined on
     // blurred half-size planes; the best start refined again at full size.
@@ -215,11 +216,20 @@ pub(super) fn check(
         DETAIL,
         FINE_STEPS,
     );
-    (compare_at(own, other, outside, refined), refined)
+    (compare_at(own, other, outside, refined, kept), refined)
 }
 
 /// The fine detail of `own` against `other` seen through `map` as it is.
-fn compare_at(own: &[f32], other: &[f32], outside: f32, map: Affine) -> DetailCheck {
+/// With `kept`, the range of lightness (L*) a tone edit from `own` to `other` keeps: beyond it
+/// `other` was clipped to white or black, and `own`'s detail there is compared as clipped too (a
+/// patch the edit whitened has no detail left to match).
+fn compare_at(
+    own: &[f32],
+    other: &[f32],
+    outside: f32,
+    map: Affine,
+    kept: Option<[f32; 2]>,
+) -> DetailCheck {
     let aligned = map.warp(other, DETAIL, outside);
     // Each textured patch of the first photo against the aligned second, a pixel of play.
     let n = DETAIL / PATCH_SIDE;
@@ -233,7 +243,10 @@ fn compare_at(own: &[f32], other: &[f32], outside: f32, map: Affine) -> DetailCh
     for py in 0..n {
         for px in 0..n {
             let (x0, y0) = (px * PATCH_SIDE, py * PATCH_SIDE);
-            let own = patch(own, x0, y0);
+            let mut own = patch(own, x0, y0);
+            if let Some([low, high]) = kept {
+                own.iter_mut().for_each(|v| *v = v.clamp(low, high));
+            }
             let mean = own.iter().sum::<f32>() / own.len() as f32;
             let var = own.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / own.len() as f32;
             if var < TEXTURE_VARIANCE {

@@ -152,7 +152,18 @@ fn a_brighter_more_contrasted_copy_keeps_its_colours() {
         let c = Pixels::new(&a).compare(&Pixels::new(&edited), true);
         assert!(c.structure > 0.85, "{colour:?}: {c:?}");
         assert!(!c.colour_variant(), "{colour:?}: {c:?}");
+        // The edit is found (image's contrast 25 multiplies by 1.56, brighten adds 40), and with
+        // it undone the colours agree and the detail, clipped patches and all, is one shot's.
+        let t = c.tone.expect("a tone edit");
+        assert!(t.gain > 1.3 && t.level(127.5) > 150.0, "{colour:?}: {c:?}");
+        let toned = c.toned_colour_distance.expect("measured with the edit");
+        assert!(toned <= crate::dups::COLOURS_AGREE, "{colour:?}: {c:?}");
+        assert!(c.detail.is_some_and(|d| d.same_shot()), "{colour:?}: {c:?}");
     }
+    // A garment dyed another colour is no tone edit of its photo.
+    let c = Pixels::new(&garment([60.0, 80.0, 140.0]))
+        .compare(&Pixels::new(&garment([150.0, 60.0, 50.0])), true);
+    assert!(c.tone.is_none() && c.colour_variant(), "{c:?}");
 }
 
 #[test]

@@ -69,6 +69,18 @@ impl Tone {
         rgb.map(|x| self.level(x))
     }
 
+    /// The lightness (L*) of the greys this edit leaves unclipped, darkest and lightest.
+    pub fn kept_lightness(&self) -> [f32; 2] {
+        let grey = |level: f32| {
+            let v = level.round().clamp(0.0, 255.0) as u8;
+            super::lab([v; 3])[0]
+        };
+        [
+            grey(-self.offset / self.gain),
+            grey((255.0 - self.offset) / self.gain),
+        ]
+    }
+
     /// How far `to` is from `from` through this edit: the mean over the best [`KEPT`] of the
     /// channels of the level difference, where a channel clipped in `to` differs only by how
     /// far short of the clip the edit leaves it.
