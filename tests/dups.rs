@@ -10,7 +10,9 @@ mod links;
 
 use std::path::Path;
 
-use catalog::{BANNERED, SAME_POSE_OTHER_PRODUCT, SAME_SHOT_OTHER_COLOUR, build, index_of};
+use catalog::{
+    BANNERED, BRIGHTENED, SAME_POSE_OTHER_PRODUCT, SAME_SHOT_OTHER_COLOUR, build, index_of,
+};
 use common::transform::Transform;
 use lookalike::catalog::Catalog;
 use lookalike::dups::{Rule, find_duplicates, trash_plan, write_marked_csv};
@@ -50,18 +52,21 @@ fn copies_are_found_lookalikes_are_not_and_identical_bytes_group_whatever_the_na
         assert!(missed.iter().all(|(k, _)| *k != t), "missed {missed:?}");
     }
 
-    // A copy with a banner across it has the larger file, but the clean original is the keeper.
-    for id in BANNERED {
+    // A copy with a banner across it, or brightened until it clipped, has the larger file, but the
+    // clean original is the keeper.
+    let stamped = BANNERED.map(|id| ("bannered", id));
+    let brightened = BRIGHTENED.map(|id| ("brightened", id));
+    for (how, id) in stamped.into_iter().chain(brightened) {
         let (c, o) = (
-            index_of(cat, &format!("bannered-{id}.jpg")),
+            index_of(cat, &format!("{how}-{id}.jpg")),
             index_of(cat, &format!("{id}.jpg")),
         );
-        let g = &groups[group_of(c).expect("the banner copy is grouped")];
+        let g = &groups[group_of(c).expect("the edited copy is grouped")];
         assert!(cat.items()[c].size > cat.items()[o].size);
         assert_eq!(
             g.keeper(),
             o,
-            "the stamped copy of {id} suggested as the keeper"
+            "the {how} copy of {id} suggested as the keeper"
         );
     }
 

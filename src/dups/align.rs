@@ -31,7 +31,7 @@ mod window;
 
 pub use lab::lab;
 pub(super) use lab::linear;
-use lab::{distance, lab_of};
+use lab::{distance, lab_of, srgb_of};
 use sampling::{mix, sample_lightness, sample_with};
 use window::Window;
 
@@ -58,8 +58,6 @@ pub struct Pixels {
     /// Width over height of the photo's content (the detail plane squeezes it to a square).
     aspect: f32,
     fine: Box<[[u8; 3]]>,
-    /// The same pixels in sRGB, for a tone edit between two photos ([`tone`]).
-    fine_rgb: Box<[[u8; 3]]>,
     coarse: Box<[[u8; 3]]>,
     background: [f32; 3],
     background_rgb: [u8; 3],
@@ -73,6 +71,11 @@ fn pack(p: [f32; 3]) -> [u8; 3] {
         (p[1] + 128.0).round().clamp(0.0, 255.0) as u8,
         (p[2] + 128.0).round().clamp(0.0, 255.0) as u8,
     ]
+}
+
+/// Packed CIELAB back to sRGB (0..255), for a tone edit between two photos ([`tone`]).
+fn srgb(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
+    unpack(p).into_iter().map(srgb_of).collect()
 }
 
 fn unpack(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
@@ -119,6 +122,11 @@ pub struct PixelCheck {
     /// small, or the pair decided without it).
     pub detail: Option<DetailCheck>,
 }
+
+/// With a tone edit undone at the coarse alignment, at most this share of the colour may differ
+/// for the pixels to be compared (twice [`super::COLOURS_AGREE`]: 14 pixels a side, no
+/// refinement).
+const FIRST_SIGHT_COLOUR: f32 = 0.32;
 
 /// Structure from which the two are taken to be aligned (below: too different to compare).
 pub const ALIGNED: f32 = 0.6;
@@ -171,7 +179,6 @@ impl Pixels {
             })
             .unwrap_or(&corners[0]);
         let background = lab(background_rgb);
-        let fine_rgb = fine.pixels().map(|p| p.0).collect();
         let fine = packed(&fine);
         let plane = if detail {
             detail::lightness_plane(&content)
@@ -192,7 +199,6 @@ impl Pixels {
             broad: content.width().min(content.height()) >= DETAILED_SIDE,
             colourful: coloured * 50 >= fine.len(),
             fine,
-            fine_rgb,
             coarse: packed(&coarse),
             background,
             background_rgb,
@@ -209,7 +215,7 @@ impl Pixels {
             },
             aspect: self.aspect,
             fine: unpack(&self.fine),
-            rgb: self.fine_rgb.iter().map(|p| p.map(f32::from)).collect(),
+            rgb: srgb(&self.fine),
             coarse: unpack(&self.coarse),
             background: self.background,
             background_rgb: self.background_rgb.map(f32::from),
@@ -249,6 +255,47 @@ impl Pixels {
         self.unpacked(detail)
             .compare(&other.unpacked(detail), detail, true)
     }
+
+    /// Whether a tone edit (brightness, contrast) explains the two photos' pixels at the coarse
+    /// alignment already: a cheap first look, before [`compare`](Self::compare), at a pair whose
+    /// colours differ (most such pairs are other products in other colours).
+    pub fn toned_at_first_sight(&self, other: &Pixels) -> bool {
+        let (own, theirs) = (unpack(&self.coarse), unpack(&other.coarse));
+        let tried = coarse_windows(&lightness(&own), &lightness(&theirs), other.background[0]);
+        let seen = sample_with(
+            &srgb(&other.coarse),
+            COARSE,
+            &tried[0].1,
+            other.background_rgb.map(f32::from),
+            mix,
+        );
+        let own_rgb = srgb(&self.coarse);
+        // With the edit undone, the colours roughly agree (at 14 pixels a side, loosely).
+        let lab = |p: &[[f32; 3]]| -> Vec<[f32; 3]> { p.iter().map(|q| lab_of(*q)).collect() };
+        let (own_rgb, seen, own_background, other_background) =
+            match tone::edit_between(&own_rgb, &seen, 1) {
+                None => return false,
+                Some(tone::Edited::Second(t)) => (
+                    own_rgb.iter().map(|p| t.apply(*p)).collect(),
+                    seen,
+                    lab_of(t.apply(self.background_rgb.map(f32::from))),
+                    other.background,
+                ),
+                Some(tone::Edited::First(t)) => (
+                    own_rgb,
+                    seen.iter().map(|p| t.apply(*p)).collect(),
+                    self.background,
+                    lab_of(t.apply(other.background_rgb.map(f32::from))),
+                ),
+            };
+        colour::garment_distance(
+            &lab(&own_rgb),
+            own_background,
+            &lab(&seen),
+            other_background,
+            |_| false,
+        ) <= FIRST_SIGHT_COLOUR
+    }
 }
 
 impl Unpacked {
@@ -258,13 +305,7 @@ impl Unpacked {
         // Coarse search over mirror, scale and shift on lightness; then refined around the best two.
         let (own_coarse, own_fine) = (lightness(&self.coarse), lightness(&self.fine));
         let (other_coarse, other_fine) = (lightness(&other.coarse), lightness(&other.fine));
-        let mut tried: Vec<(f32, Window)> = Window::coarse_grid()
-            .map(|w| {
-                let s = sample_lightness(&other_coarse, COARSE, &w, other.background[0]);
-                (correlation(&own_coarse, &s), w)
-            })
-            .collect();
-        tried.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let tried = coarse_windows(&own_coarse, &other_coarse, other.background[0]);
         let mut best = (f32::NEG_INFINITY, tried[0].1);
         for &(_, w) in tried.iter().take(2) {
             for r in w.refinements() {
@@ -278,7 +319,7 @@ impl Unpacked {
         let (structure, window) = best;
         // A brighter or more contrasted copy: its colours are compared once the edit is undone
         // (mapped onto the other photo's tones: what it clipped stays clipped).
-        let edit = tone::edit_between(&self.rgb, &other.sample_rgb(&window));
+        let edit = tone::edit_between(&self.rgb, &other.sample_rgb(&window), tone::STRIDE);
         let (toned_own, toned_other);
         let (own_colours, other_colours) = match edit {
             Some(tone::Edited::Second(t)) => {
@@ -391,6 +432,19 @@ impl Unpacked {
             ..self.clone()
         }
     }
+}
+
+/// The coarse grid's windows of the second photo, best correlated with the first's lightness first
+/// (`COARSE x COARSE` planes; `outside`, the second's background).
+fn coarse_windows(own: &[f32], other: &[f32], outside: f32) -> Vec<(f32, Window)> {
+    let mut tried: Vec<(f32, Window)> = Window::coarse_grid()
+        .map(|w| {
+            let s = sample_lightness(other, COARSE, &w, outside);
+            (correlation(own, &s), w)
+        })
+        .collect();
+    tried.sort_by(|a, b| b.0.total_cmp(&a.0));
+    tried
 }
 
 fn lightness(p: &[[f32; 3]]) -> Vec<f32> {

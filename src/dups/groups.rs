@@ -31,7 +31,7 @@ impl Group {
 }
 
 /// Groups of duplicates around a keeper: the best copy to keep (largest resolution, then one with
-/// nothing laid over it, then largest file, then shortest path) and every item `rule` judges a
+/// nothing laid over it nor brightened until it clipped, then largest file, then shortest path) and every item `rule` judges a
 /// duplicate of it (see [`group_by`]).
 pub fn group(catalog: &Catalog, pairs: &[Candidate], rule: &Rule) -> Vec<Group> {
     group_by(catalog, pairs, |c| rule.accepts(c))
@@ -47,14 +47,21 @@ pub fn group_by(
     accept: impl Fn(&Candidate) -> bool,
 ) -> Vec<Group> {
     let mut partners: std::collections::HashMap<usize, Vec<&Candidate>> = Default::default();
-    // Items that are a duplicate with a banner or a sticker laid over it: never the keeper when a
-    // clean copy of the same size is there (a stamped copy's file is the larger one).
+    // Items that are a duplicate with a banner or a sticker laid over it, or brightened until it
+    // clipped: never the keeper when a clean copy of the same size is there (an edited copy's
+    // file is the larger one).
     let mut stamped = std::collections::HashSet::new();
     for c in pairs.iter().filter(|c| accept(c)) {
         partners.entry(c.a).or_default().push(c);
         partners.entry(c.b).or_default().push(c);
         if c.extra_colour.abs() >= STAMPED {
             stamped.insert(if c.extra_colour > 0.0 { c.a } else { c.b });
+        }
+        if let Some(t) = c.pixels.and_then(|p| p.tone) {
+            let (forward, back) = (t.clipped_levels(), t.inverse().clipped_levels());
+            if (forward - back).abs() >= CLIPPED {
+                stamped.insert(if forward > back { c.b } else { c.a });
+            }
         }
     }
     let rank = |i: usize| keeper_rank(catalog, i, stamped.contains(&i));
@@ -105,6 +112,10 @@ pub fn group_by(
 /// 0.03-0.18; re-encoding, resizing, cropping, mirroring and framing move it under 0.06 either way;
 /// a brighter copy adds up to 0.16, and is no better a keeper).
 const STAMPED: f32 = 0.1;
+
+/// A tone edit that clips this many more levels (of 255) one way than the other made the copy:
+/// what it clipped is lost (brighten by 25 and add 44% contrast: 76 levels clipped).
+const CLIPPED: f32 = 8.0;
 
 /// Sort key: the best copy to keep first.
 fn keeper_rank(

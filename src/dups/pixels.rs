@@ -2,8 +2,8 @@
 //! fine detail (see [`align`]).
 
 use super::{
-    Candidate, LOWEST_THRESHOLD, NARROW_MAX_COLOUR_DISTANCE, Rule, TONED_MIN_COSINE, align,
-    toned_colours_agree, wants_detail,
+    Candidate, LOWEST_THRESHOLD, NARROW_MAX_COLOUR_DISTANCE, Rule, TONED_MAX_HASH_DISTANCE,
+    TONED_MIN_COSINE, align, toned_colours_agree, wants_detail,
 };
 use crate::catalog::Catalog;
 
@@ -27,9 +27,14 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
     };
     let detail =
         |c: &Candidate| wants_detail(c) && !sure.alike(c) && detailed(c.a) && detailed(c.b);
-    // A pair alike but for its colours may be one photo brightened or given more contrast.
+    // A pair alike but for its colours may be one photo brightened or given more contrast (its
+    // fine detail decides: only photos that have some; and its lightness keeps its structure).
     let toned = |c: &Candidate| {
-        c.cosine >= TONED_MIN_COSINE && c.colour_distance > loosest.max_colour_distance
+        c.cosine >= TONED_MIN_COSINE
+            && c.colour_distance > loosest.max_colour_distance
+            && c.hash_distance <= TONED_MAX_HASH_DISTANCE
+            && detailed(c.a)
+            && detailed(c.b)
     };
     let wanted = |c: &Candidate| !c.exact && (loosest.alike(c) || toned(c) || detail(c));
     let mut items: Vec<usize> = pairs
@@ -41,7 +46,7 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
     items.dedup();
     let mut with_detail: Vec<usize> = pairs
         .iter()
-        .filter(|c| !c.exact && (detail(c) || toned(c)))
+        .filter(|c| !c.exact && detail(c))
         .flat_map(|c| [c.a, c.b])
         .collect();
     with_detail.sort_unstable();
@@ -69,6 +74,10 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
         // finds one shot beside an overlay whose colour is all that differs (a banner across a
         // wallet is a third of its colour).
         let detail = detail(c);
+        // A pair wanted only for a tone edit: a first look at the coarse alignment, first.
+        if !detail && !loosest.alike(c) && !a.toned_at_first_sight(b) {
+            return;
+        }
         if a.colourful() || b.colourful() || (detail && a.detailed() && b.detailed()) {
             let narrow =
                 !(a.broad() && b.broad()) && c.colour_distance > NARROW_MAX_COLOUR_DISTANCE;
@@ -87,9 +96,17 @@ pub fn check_pixels(catalog: &Catalog, pairs: &mut [Candidate]) -> crate::Result
             {
                 (p.detail, p.colour_beside_overlay) = (None, None);
             }
-            // A tone edit that explains the colours: its detail must not say two shots.
+            // A tone edit that explains the colours: its detail decides (the few such pairs
+            // decode their planes now).
             if toned(c) && p.detail.is_none() && toned_colours_agree(c.cosine, &p) {
-                p = a.compare(b, true);
+                let with_plane = |i: usize| {
+                    let k = thumbs.binary_search_by_key(&i, |t| t.0).ok()?;
+                    let photo = crate::embed::decode_photo(&thumbs[k].1).ok()?;
+                    Some(align::Pixels::new(&photo.rgb))
+                };
+                if let (Some(a), Some(b)) = (with_plane(c.a), with_plane(c.b)) {
+                    p = a.compare(&b, true);
+                }
             }
             c.pixels = Some(p);
         }

@@ -41,3 +41,33 @@ pub fn lab(rgb: [u8; 3]) -> [f32; 3] {
     let (fx, fy, fz) = (f(x), f(y), f(z));
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
+
+/// CIELAB (D65) back to sRGB in floats (0..255, clamped): the inverse of [`lab`].
+pub(super) fn srgb_of(lab: [f32; 3]) -> [f32; 3] {
+    let [l, a, b] = lab;
+    let fy = (l + 16.0) / 116.0;
+    let (fx, fz) = (fy + a / 500.0, fy - b / 200.0);
+    let f_inv = |t: f32| {
+        let cube = t * t * t;
+        if cube > 0.008856 {
+            cube
+        } else {
+            (t - 16.0 / 116.0) / 7.787
+        }
+    };
+    let (x, y, z) = (0.95047 * f_inv(fx), f_inv(fy), 1.08883 * f_inv(fz));
+    let linear = [
+        3.2406 * x - 1.5372 * y - 0.4986 * z,
+        -0.9689 * x + 1.8758 * y + 0.0415 * z,
+        0.0557 * x - 0.2040 * y + 1.0570 * z,
+    ];
+    linear.map(|c| {
+        let c = c.clamp(0.0, 1.0);
+        let v = if c <= 0.003_130_8 {
+            12.92 * c
+        } else {
+            1.055 * c.powf(1.0 / 2.4) - 0.055
+        };
+        v * 255.0
+    })
+}

@@ -104,6 +104,25 @@ fn a_low_wide_item_has_detail_but_is_not_broad() {
 }
 
 #[test]
+fn srgb_comes_back_from_packed_lab_within_a_few_levels() {
+    for rgb in [
+        [255, 255, 255],
+        [0, 0, 0],
+        [200, 40, 60],
+        [170, 200, 230],
+        [30, 40, 80],
+    ] {
+        let back = srgb(&[pack(lab(rgb))])[0];
+        for c in 0..3 {
+            assert!(
+                (back[c] - rgb[c] as f32).abs() <= 3.0,
+                "{rgb:?} -> {back:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn lab_of_white_black_and_red() {
     let w = lab([255, 255, 255]);
     assert!(

@@ -10,8 +10,8 @@ const GAINS: std::ops::RangeInclusive<f32> = 0.66..=1.5;
 /// ...in steps of this, then refined around the best in steps of [`FINE_STEP`].
 const GAIN_STEP: f32 = 0.06;
 const FINE_STEP: f32 = 0.02;
-/// Every this many pixels are fitted on (the edit is global: a few hundred say it).
-const STRIDE: usize = 3;
+/// Every this many pixels of a 40x40 frame are fitted on (the edit is global: a few hundred say it).
+pub(super) const STRIDE: usize = 3;
 /// A channel at or beyond these levels may have been clipped: it says only on which side the
 /// edit put it.
 const CLIP_LOW: f32 = 2.0;
@@ -46,10 +46,7 @@ impl Edited {
     pub(super) fn first_to_second(self) -> Tone {
         match self {
             Edited::Second(t) => t,
-            Edited::First(t) => Tone {
-                gain: 1.0 / t.gain,
-                offset: -t.offset / t.gain,
-            },
+            Edited::First(t) => t.inverse(),
         }
     }
 }
@@ -67,6 +64,21 @@ impl Tone {
 
     pub fn apply(&self, rgb: [f32; 3]) -> [f32; 3] {
         rgb.map(|x| self.level(x))
+    }
+
+    /// The edit the other way round (before clipping).
+    pub fn inverse(&self) -> Tone {
+        Tone {
+            gain: 1.0 / self.gain,
+            offset: -self.offset / self.gain,
+        }
+    }
+
+    /// How many of the 256 levels the edit pushes beyond black or white (what it loses).
+    pub fn clipped_levels(&self) -> f32 {
+        let low = (-self.offset / self.gain).clamp(0.0, 255.0);
+        let high = (255.0 - (255.0 - self.offset) / self.gain).clamp(0.0, 255.0);
+        low + high
     }
 
     /// The lightness (L*) of the greys this edit leaves unclipped, darkest and lightest.
@@ -149,8 +161,13 @@ impl Tone {
 
 /// The global tone edit between `own` and `aligned` (sRGB, the same places), when one explains
 /// them much better than none; either way round, since either photo can be the edited copy.
-pub(super) fn edit_between(own: &[[f32; 3]], aligned: &[[f32; 3]]) -> Option<Edited> {
-    let every = |p: &[[f32; 3]]| -> Vec<[f32; 3]> { p.iter().step_by(STRIDE).copied().collect() };
+/// Fitted on every `stride`th pixel.
+pub(super) fn edit_between(
+    own: &[[f32; 3]],
+    aligned: &[[f32; 3]],
+    stride: usize,
+) -> Option<Edited> {
+    let every = |p: &[[f32; 3]]| -> Vec<[f32; 3]> { p.iter().step_by(stride).copied().collect() };
     let (own, aligned) = (&every(own)[..], &every(aligned)[..]);
     let mut scratch = Vec::new();
     let identity = Tone::IDENTITY.residual(own, aligned, &mut scratch);
@@ -212,8 +229,8 @@ mod tests {
         // As an editor brightens by 25, then adds 44% contrast: the light blue clips to 255.
         let edit = |v: f32| (((v + 25.0).min(255.0) - 127.5) * 1.44 + 127.5).clamp(0.0, 255.0);
         let copy: Vec<[f32; 3]> = own.iter().map(|p| p.map(edit)).collect();
-        let Some(Edited::Second(tone)) = edit_between(&own, &copy) else {
-            panic!("no edit found: {:?}", edit_between(&own, &copy));
+        let Some(Edited::Second(tone)) = edit_between(&own, &copy, STRIDE) else {
+            panic!("no edit found: {:?}", edit_between(&own, &copy, STRIDE));
         };
         assert!((tone.gain - 1.44).abs() < 0.05, "{tone:?}");
         assert!(
@@ -221,9 +238,14 @@ mod tests {
             "{tone:?}"
         );
         // Read the other way round: the copy is the first photo.
-        assert!(matches!(edit_between(&copy, &own), Some(Edited::First(_))));
+        assert!(matches!(
+            edit_between(&copy, &own, STRIDE),
+            Some(Edited::First(_))
+        ));
+        // It clipped: the copy lost levels the original has, not the other way round.
+        assert!(tone.clipped_levels() > 60.0 && tone.inverse().clipped_levels() < 1.0);
         // Nothing moved: no edit.
-        assert_eq!(edit_between(&own, &own), None);
+        assert_eq!(edit_between(&own, &own, STRIDE), None);
     }
 
     #[test]
@@ -240,7 +262,7 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(edit_between(&own, &red), None);
+        assert_eq!(edit_between(&own, &red, STRIDE), None);
         // The shirt darkened alone (a darker variant) is no edit either.
         let darker: Vec<[f32; 3]> = own
             .iter()
@@ -252,6 +274,6 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(edit_between(&own, &darker), None);
+        assert_eq!(edit_between(&own, &darker, STRIDE), None);
     }
 }
