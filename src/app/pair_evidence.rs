@@ -83,10 +83,17 @@ pub(super) fn evidence_ui(
         // them (see dups::same_shot).
         if let Some(beside) = candidate.and_then(crate::dups::colours_beside_overlay) {
             if beside <= crate::dups::align::BESIDE_OVERLAY_COLOUR {
-                ui.label(format!(
-                    "Colours beside the overlay: {:.0}% apart: what was laid over it is all that differs",
-                    beside * 100.0
-                ));
+                ui.label(if p.tone.is_some() {
+                    format!(
+                        "Colours with the tone edit undone: {:.0}% apart: the edit (and anything laid over it) is all that differs",
+                        beside * 100.0
+                    )
+                } else {
+                    format!(
+                        "Colours beside the overlay: {:.0}% apart: what was laid over it is all that differs",
+                        beside * 100.0
+                    )
+                });
             } else {
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
