@@ -4,6 +4,8 @@
 //! the CPU (wgpu on lavapipe).
 
 mod common;
+#[path = "gui/tones.rs"]
+mod tones;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

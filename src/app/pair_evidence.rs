@@ -41,9 +41,24 @@ pub(super) fn evidence_ui(
             if p.mirrored { " (mirrored)" } else { "" },
             p.colour_differs * 100.0
         ));
-        if let Some(t) = p.tone {
+        if let (Some(t), Some(c)) = (p.tone, candidate) {
+            // The copy is the side the edit clipped (what it lost), whichever was clicked first.
+            let (original, copy, t) = if t.clipped_levels() >= t.inverse().clipped_levels() {
+                (c.a, c.b, t)
+            } else {
+                (c.b, c.a, t.inverse())
+            };
+            let name = |i: usize| {
+                let path = &catalog.items()[i].path;
+                path.file_name()
+                    .unwrap_or(path.as_os_str())
+                    .to_string_lossy()
+                    .into_owned()
+            };
             ui.label(format!(
-                "Tones: the second is the first {}: colours compared with that undone",
+                "Tones: {} is {} {}: colours compared with that undone",
+                name(copy),
+                name(original),
                 tone_words(&t)
             ));
         }
