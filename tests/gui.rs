@@ -91,6 +91,20 @@ fn open_with(
     h
 }
 
+/// The app on `folder` (indexed into `index_dir`), in its Duplicates view once they are found.
+fn open_duplicates(folder: &Path, index_dir: &Path) -> Harness<'static, LookalikeApp> {
+    let mut h = harness(AppConfig {
+        folder: Some(folder.to_path_buf()),
+        index_dir: Some(index_dir.to_path_buf()),
+        ..Default::default()
+    });
+    settle(&mut h);
+    h.get_by_label("Duplicates").click();
+    h.step();
+    settle(&mut h);
+    h
+}
+
 /// Step frames until the background work is done (the harness does not wait for other threads),
 /// and stays done through a few more frames (thumbnails asked for by the last layout).
 fn settle(h: &mut Harness<'static, LookalikeApp>) {
@@ -562,15 +576,7 @@ fn the_duplicates_view_groups_copies_exports_marked_items_and_keeps_the_last_cop
         common::transform::Transform::Mirror.apply(&rgb),
     )
     .unwrap();
-    let mut h = harness(AppConfig {
-        folder: Some(folder.clone()),
-        index_dir: Some(tmp.path().join("indexes")),
-        ..Default::default()
-    });
-    settle(&mut h);
-    h.get_by_label("Duplicates").click();
-    h.step();
-    settle(&mut h);
+    let mut h = open_duplicates(&folder, &tmp.path().join("indexes"));
     assert_eq!(h.state().duplicate_groups().len(), 2);
     h.get_by_label_contains("2 groups, 4 items");
     h.get_by_label("Duplicate again.jpg");

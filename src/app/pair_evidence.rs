@@ -43,18 +43,12 @@ pub(super) fn evidence_ui(
         ));
         if let (Some(t), Some(c)) = (p.tone, candidate) {
             // The copy is the side the edit clipped (what it lost), whichever was clicked first.
-            let (original, copy, t) = if t.clipped_levels() >= t.inverse().clipped_levels() {
-                (c.a, c.b, t)
-            } else {
-                (c.b, c.a, t.inverse())
+            use crate::dups::align::tone::Edited;
+            let (original, copy, t) = match t.edited() {
+                Some(Edited::First(back)) => (c.b, c.a, back),
+                Some(Edited::Second(_)) | None => (c.a, c.b, t),
             };
-            let name = |i: usize| {
-                let path = &catalog.items()[i].path;
-                path.file_name()
-                    .unwrap_or(path.as_os_str())
-                    .to_string_lossy()
-                    .into_owned()
-            };
+            let name = |i: usize| catalog.items()[i].path.display().to_string();
             ui.label(format!(
                 "Tones: {} is {} {}: colours compared with that undone",
                 name(copy),

@@ -29,9 +29,9 @@ mod sampling;
 pub mod tone;
 mod window;
 
+use lab::distance;
 pub use lab::lab;
 pub(super) use lab::linear;
-use lab::{distance, lab_of, srgb_of};
 use sampling::{mix, sample_lightness, sample_with};
 use window::Window;
 
@@ -71,11 +71,6 @@ fn pack(p: [f32; 3]) -> [u8; 3] {
         (p[1] + 128.0).round().clamp(0.0, 255.0) as u8,
         (p[2] + 128.0).round().clamp(0.0, 255.0) as u8,
     ]
-}
-
-/// Packed CIELAB back to sRGB (0..255), for a tone edit between two photos ([`tone`]).
-fn srgb(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
-    unpack(p).into_iter().map(srgb_of).collect()
 }
 
 fn unpack(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
@@ -122,11 +117,6 @@ pub struct PixelCheck {
     /// small, or the pair decided without it).
     pub detail: Option<DetailCheck>,
 }
-
-/// With a tone edit undone at the coarse alignment, at most this share of the colour may differ
-/// for the pixels to be compared (twice [`super::COLOURS_AGREE`]: 14 pixels a side, no
-/// refinement).
-const FIRST_SIGHT_COLOUR: f32 = 0.32;
 
 /// Structure from which the two are taken to be aligned (below: too different to compare).
 pub const ALIGNED: f32 = 0.6;
@@ -215,7 +205,7 @@ impl Pixels {
             },
             aspect: self.aspect,
             fine: unpack(&self.fine),
-            rgb: srgb(&self.fine),
+            rgb: tone::srgb(&self.fine),
             coarse: unpack(&self.coarse),
             background: self.background,
             background_rgb: self.background_rgb.map(f32::from),
@@ -255,47 +245,6 @@ impl Pixels {
         self.unpacked(detail)
             .compare(&other.unpacked(detail), detail, true)
     }
-
-    /// Whether a tone edit (brightness, contrast) explains the two photos' pixels at the coarse
-    /// alignment already: a cheap first look, before [`compare`](Self::compare), at a pair whose
-    /// colours differ (most such pairs are other products in other colours).
-    pub fn toned_at_first_sight(&self, other: &Pixels) -> bool {
-        let (own, theirs) = (unpack(&self.coarse), unpack(&other.coarse));
-        let tried = coarse_windows(&lightness(&own), &lightness(&theirs), other.background[0]);
-        let seen = sample_with(
-            &srgb(&other.coarse),
-            COARSE,
-            &tried[0].1,
-            other.background_rgb.map(f32::from),
-            mix,
-        );
-        let own_rgb = srgb(&self.coarse);
-        // With the edit undone, the colours roughly agree (at 14 pixels a side, loosely).
-        let lab = |p: &[[f32; 3]]| -> Vec<[f32; 3]> { p.iter().map(|q| lab_of(*q)).collect() };
-        let (own_rgb, seen, own_background, other_background) =
-            match tone::edit_between(&own_rgb, &seen, 1) {
-                None => return false,
-                Some(tone::Edited::Second(t)) => (
-                    own_rgb.iter().map(|p| t.apply(*p)).collect(),
-                    seen,
-                    lab_of(t.apply(self.background_rgb.map(f32::from))),
-                    other.background,
-                ),
-                Some(tone::Edited::First(t)) => (
-                    own_rgb,
-                    seen.iter().map(|p| t.apply(*p)).collect(),
-                    self.background,
-                    lab_of(t.apply(other.background_rgb.map(f32::from))),
-                ),
-            };
-        colour::garment_distance(
-            &lab(&own_rgb),
-            own_background,
-            &lab(&seen),
-            other_background,
-            |_| false,
-        ) <= FIRST_SIGHT_COLOUR
-    }
 }
 
 impl Unpacked {
@@ -320,18 +269,8 @@ impl Unpacked {
         // A brighter or more contrasted copy: its colours are compared once the edit is undone
         // (mapped onto the other photo's tones: what it clipped stays clipped).
         let edit = tone::edit_between(&self.rgb, &other.sample_rgb(&window), tone::STRIDE);
-        let (toned_own, toned_other);
-        let (own_colours, other_colours) = match edit {
-            Some(tone::Edited::Second(t)) => {
-                toned_own = self.toned(&t);
-                (&toned_own, other)
-            }
-            Some(tone::Edited::First(t)) => {
-                toned_other = other.toned(&t);
-                (self, &toned_other)
-            }
-            None => (self, other),
-        };
+        let (own_colours, other_colours) = self.with_edit_undone(other, edit);
+        let (own_colours, other_colours) = (&*own_colours, &*other_colours);
         let aligned = other_colours.sample(&window);
         let (colour_differs, differing_extent) =
             own_colours.colour_difference(other_colours, &aligned);
@@ -412,25 +351,6 @@ impl Unpacked {
     /// `self` seen through `w`, in CIELAB (outside the photo: its background).
     fn sample(&self, w: &Window) -> Vec<[f32; 3]> {
         sample_with(&self.fine, FINE, w, self.background, mix)
-    }
-
-    /// `self` seen through `w`, in sRGB.
-    fn sample_rgb(&self, w: &Window) -> Vec<[f32; 3]> {
-        sample_with(&self.rgb, FINE, w, self.background_rgb, mix)
-    }
-
-    /// `self`'s colours through a tone edit (its lightness detail as it is).
-    fn toned(&self, t: &tone::Tone) -> Unpacked {
-        let through = |p: &[f32; 3]| t.apply(*p);
-        let rgb: Vec<[f32; 3]> = self.rgb.iter().map(through).collect();
-        let background_rgb = through(&self.background_rgb);
-        Unpacked {
-            fine: rgb.iter().map(|p| lab_of(*p)).collect(),
-            background: lab_of(background_rgb),
-            rgb,
-            background_rgb,
-            ..self.clone()
-        }
     }
 }
 

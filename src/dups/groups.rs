@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::align::tone::Edited;
 use super::{Candidate, Rule};
 use crate::catalog::Catalog;
 
@@ -31,8 +32,8 @@ impl Group {
 }
 
 /// Groups of duplicates around a keeper: the best copy to keep (largest resolution, then one with
-/// nothing laid over it nor brightened until it clipped, then largest file, then shortest path) and every item `rule` judges a
-/// duplicate of it (see [`group_by`]).
+/// nothing laid over it nor brightened until it clipped, then largest file, then shortest path)
+/// and every item `rule` judges a duplicate of it (see [`group_by`]).
 pub fn group(catalog: &Catalog, pairs: &[Candidate], rule: &Rule) -> Vec<Group> {
     group_by(catalog, pairs, |c| rule.accepts(c))
 }
@@ -57,12 +58,11 @@ pub fn group_by(
         if c.extra_colour.abs() >= STAMPED {
             stamped.insert(if c.extra_colour > 0.0 { c.a } else { c.b });
         }
-        if let Some(t) = c.pixels.and_then(|p| p.tone) {
-            let (forward, back) = (t.clipped_levels(), t.inverse().clipped_levels());
-            if (forward - back).abs() >= CLIPPED {
-                stamped.insert(if forward > back { c.b } else { c.a });
-            }
-        }
+        match c.pixels.and_then(|p| p.tone?.edited()) {
+            Some(Edited::Second(_)) => stamped.insert(c.b),
+            Some(Edited::First(_)) => stamped.insert(c.a),
+            None => false,
+        };
     }
     let rank = |i: usize| keeper_rank(catalog, i, stamped.contains(&i));
     let mut order: Vec<usize> = partners.keys().copied().collect();
@@ -112,10 +112,6 @@ pub fn group_by(
 /// 0.03-0.18; re-encoding, resizing, cropping, mirroring and framing move it under 0.06 either way;
 /// a brighter copy adds up to 0.16, and is no better a keeper).
 const STAMPED: f32 = 0.1;
-
-/// A tone edit that clips this many more levels (of 255) one way than the other made the copy:
-/// what it clipped is lost (brighten by 25 and add 44% contrast: 76 levels clipped).
-const CLIPPED: f32 = 8.0;
 
 /// Sort key: the best copy to keep first.
 fn keeper_rank(

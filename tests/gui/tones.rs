@@ -1,9 +1,8 @@
 //! The duplicates view on a brighter, more contrasted copy: the original is the suggested keeper,
 //! and the compare panel says which photo is the other brightened.
 
-use super::{common, harness, settle};
+use super::{common, open_duplicates, settle};
 use egui_kittest::kittest::Queryable;
-use lookalike::app::AppConfig;
 
 #[test]
 fn a_brighter_copy_is_grouped_behind_its_original_and_the_panel_names_the_edit() {
@@ -16,15 +15,7 @@ fn a_brighter_copy_is_grouped_behind_its_original_and_the_panel_names_the_edit()
     let rgb = lookalike::embed::load_photo(&original).unwrap().rgb;
     let brighter = common::transform::Transform::Recolour.apply(&rgb);
     std::fs::write(folder.join("brighter.jpg"), brighter).unwrap();
-    let mut h = harness(AppConfig {
-        folder: Some(folder.clone()),
-        index_dir: Some(tmp.path().join("indexes")),
-        ..Default::default()
-    });
-    settle(&mut h);
-    h.get_by_label("Duplicates").click();
-    h.step();
-    settle(&mut h);
+    let mut h = open_duplicates(&folder, &tmp.path().join("indexes"));
     let groups = h.state().duplicate_groups();
     let cat = h.state().catalog().unwrap();
     let name = |i: usize| cat.items()[i].path.display().to_string();

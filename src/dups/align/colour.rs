@@ -100,13 +100,23 @@ impl Unpacked {
                 (left..=right).contains(&u) && (top..=bottom).contains(&v)
             })
         };
-        garment_distance(
-            &self.fine,
-            self.background,
-            aligned,
-            other.background,
-            under,
-        )
+        // Each photo's garment; the second's background is its margin colour or the first's (a
+        // screenshot's margin is the window's grey, the white around the product is no garment).
+        let (mut own, mut seen) = (Histogram::default(), Histogram::default());
+        for (i, (p, q)) in self.fine.iter().zip(aligned).enumerate() {
+            if under(i) {
+                continue;
+            }
+            if distance(p, &self.background) >= BACKGROUND {
+                own.add(p);
+            }
+            if distance(q, &other.background) >= BACKGROUND
+                && distance(q, &self.background) >= BACKGROUND
+            {
+                seen.add(q);
+            }
+        }
+        own.distance(&seen)
     }
 
     /// The cells of the colour grid that are mostly garment (not background) in either photo.
@@ -142,35 +152,6 @@ impl Unpacked {
         }
         cells
     }
-}
-
-/// Half the L1 distance of the CIELAB histograms of the garment pixels of `own` and of `aligned`
-/// (the same places), each without its background (`own_background`, `other_background`), and
-/// leaving out the pixels `skip` says.
-pub(super) fn garment_distance(
-    own: &[[f32; 3]],
-    own_background: [f32; 3],
-    aligned: &[[f32; 3]],
-    other_background: [f32; 3],
-    skip: impl Fn(usize) -> bool,
-) -> f32 {
-    // Each photo's garment; the second's background is its margin colour or the first's (a
-    // screenshot's margin is the window's grey, the white around the product is no garment).
-    let (mut mine, mut seen) = (Histogram::default(), Histogram::default());
-    for (i, (p, q)) in own.iter().zip(aligned).enumerate() {
-        if skip(i) {
-            continue;
-        }
-        if distance(p, &own_background) >= BACKGROUND {
-            mine.add(p);
-        }
-        if distance(q, &other_background) >= BACKGROUND
-            && distance(q, &own_background) >= BACKGROUND
-        {
-            seen.add(q);
-        }
-    }
-    mine.distance(&seen)
 }
 
 /// How a copy's exposure and contrast changed lightness: the straight line that best maps the

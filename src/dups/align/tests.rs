@@ -112,7 +112,7 @@ fn srgb_comes_back_from_packed_lab_within_a_few_levels() {
         [170, 200, 230],
         [30, 40, 80],
     ] {
-        let back = srgb(&[pack(lab(rgb))])[0];
+        let back = tone::srgb(&[pack(lab(rgb))])[0];
         for c in 0..3 {
             assert!(
                 (back[c] - rgb[c] as f32).abs() <= 3.0,

@@ -4,6 +4,13 @@
 //! is not: its hue moves alone, and a garment made lighter or darker while skin, hair and
 //! background stay is no single edit of the whole frame.
 
+use std::borrow::Cow;
+
+use super::lab::{lab_of, srgb_of};
+use super::sampling::{mix, sample_with};
+use super::window::Window;
+use super::{COARSE, FINE, Pixels, Unpacked, coarse_windows, lightness, unpack};
+
 /// Gains tried, from 2/3 to 1.5: contrast cut by a third or raised by half. Beyond, an "edit" so
 /// strong maps a dark product onto a light one (a maroon tie onto a grey one: 0.58, +104)...
 const GAINS: std::ops::RangeInclusive<f32> = 0.66..=1.5;
@@ -25,6 +32,11 @@ const BETTER: f32 = 0.6;
 /// ...and the identity's is at least this many levels (JPEG and resampling move a few).
 const MOVED: f32 = 4.0;
 
+/// With a tone edit undone at the coarse alignment, at most this share of the colour may differ
+/// for the pixels to be compared (twice [`crate::dups::COLOURS_AGREE`]: 14 pixels a side, no
+/// refinement).
+const FIRST_SIGHT_COLOUR: f32 = 0.32;
+
 /// `y = clamp(gain * x + offset)` on each sRGB channel (0..255).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Tone {
@@ -32,9 +44,13 @@ pub struct Tone {
     pub offset: f32,
 }
 
+/// An edit that clips this many more levels (of 256) one way than the other made the copy: what
+/// it clipped is lost (brighten by 25 and add 44% contrast: 76 levels clipped, none back).
+const CLIPPED: f32 = 8.0;
+
 /// Which photo a fitted edit maps onto the other.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Edited {
+pub enum Edited {
     /// The second photo is the first through the edit.
     Second(Tone),
     /// The first photo is the second through the edit.
@@ -74,8 +90,22 @@ impl Tone {
         }
     }
 
+    /// Which photo is the edited copy, when this edit (from the first photo to the second)
+    /// clips clearly more one way than the other: the second, through this edit; or the first,
+    /// through its inverse. None when neither lost more.
+    pub fn edited(&self) -> Option<Edited> {
+        let (forward, back) = (self.clipped_levels(), self.inverse().clipped_levels());
+        if forward >= back + CLIPPED {
+            Some(Edited::Second(*self))
+        } else if back >= forward + CLIPPED {
+            Some(Edited::First(self.inverse()))
+        } else {
+            None
+        }
+    }
+
     /// How many of the 256 levels the edit pushes beyond black or white (what it loses).
-    pub fn clipped_levels(&self) -> f32 {
+    fn clipped_levels(&self) -> f32 {
         let low = (-self.offset / self.gain).clamp(0.0, 255.0);
         let high = (255.0 - (255.0 - self.offset) / self.gain).clamp(0.0, 255.0);
         low + high
@@ -85,7 +115,7 @@ impl Tone {
     pub fn kept_lightness(&self) -> [f32; 2] {
         let grey = |level: f32| {
             let v = level.round().clamp(0.0, 255.0) as u8;
-            super::lab([v; 3])[0]
+            super::lab::lab([v; 3])[0]
         };
         [
             grey(-self.offset / self.gain),
@@ -184,6 +214,82 @@ pub(super) fn edit_between(
     (residual <= BETTER * identity).then_some(edit)
 }
 
+impl Pixels {
+    /// Whether a tone edit (brightness, contrast) explains the two photos' pixels at the coarse
+    /// alignment already: a cheap first look, before [`Pixels::compare`], at a pair whose colours
+    /// differ (most such pairs are other products in other colours).
+    pub fn toned_at_first_sight(&self, other: &Pixels) -> bool {
+        let (own, theirs) = (self.coarse_unpacked(), other.coarse_unpacked());
+        let tried = coarse_windows(
+            &lightness(&own.fine),
+            &lightness(&theirs.fine),
+            theirs.background[0],
+        );
+        let window = &tried[0].1;
+        let seen = sample_with(&theirs.rgb, COARSE, window, theirs.background_rgb, mix);
+        let Some(edit) = edit_between(&own.rgb, &seen, 1) else {
+            return false;
+        };
+        let (own, theirs) = own.with_edit_undone(&theirs, Some(edit));
+        let seen = sample_with(&theirs.fine, COARSE, window, theirs.background, mix);
+        own.colour_outside(&theirs, &seen, None) <= FIRST_SIGHT_COLOUR
+    }
+
+    /// The coarse plane as an [`Unpacked`] photo of its own (no detail), for the first look.
+    fn coarse_unpacked(&self) -> Unpacked {
+        Unpacked {
+            detail: Vec::new(),
+            aspect: self.aspect,
+            fine: unpack(&self.coarse),
+            rgb: srgb(&self.coarse),
+            coarse: Vec::new(),
+            background: self.background,
+            background_rgb: self.background_rgb.map(f32::from),
+        }
+    }
+}
+
+impl Unpacked {
+    /// `self` seen through `w`, in sRGB.
+    pub(super) fn sample_rgb(&self, w: &Window) -> Vec<[f32; 3]> {
+        sample_with(&self.rgb, FINE, w, self.background_rgb, mix)
+    }
+
+    /// `self` and `other` with `edit` (found between them) undone for their colours: the original
+    /// mapped onto the copy's tones, so that what the copy clipped is clipped in both.
+    pub(super) fn with_edit_undone<'a>(
+        &'a self,
+        other: &'a Unpacked,
+        edit: Option<Edited>,
+    ) -> (Cow<'a, Unpacked>, Cow<'a, Unpacked>) {
+        match edit {
+            Some(Edited::Second(t)) => (Cow::Owned(self.through(&t)), Cow::Borrowed(other)),
+            Some(Edited::First(t)) => (Cow::Borrowed(self), Cow::Owned(other.through(&t))),
+            None => (Cow::Borrowed(self), Cow::Borrowed(other)),
+        }
+    }
+
+    /// `self`'s colours through a tone edit (no lightness detail: only its colours are compared).
+    fn through(&self, t: &Tone) -> Unpacked {
+        let rgb: Vec<[f32; 3]> = self.rgb.iter().map(|p| t.apply(*p)).collect();
+        let background_rgb = t.apply(self.background_rgb);
+        Unpacked {
+            detail: Vec::new(),
+            aspect: self.aspect,
+            fine: rgb.iter().map(|p| lab_of(*p)).collect(),
+            rgb,
+            coarse: Vec::new(),
+            background: lab_of(background_rgb),
+            background_rgb,
+        }
+    }
+}
+
+/// Packed CIELAB back to sRGB (0..255): the pixels' sRGB is not kept (see [`srgb_of`]).
+pub(super) fn srgb(p: &[[u8; 3]]) -> Vec<[f32; 3]> {
+    unpack(p).into_iter().map(srgb_of).collect()
+}
+
 /// Mean of the lowest [`KEPT`] share of `values` (reordered).
 fn trimmed_mean(values: &mut [f32]) -> f32 {
     if values.is_empty() {
@@ -244,6 +350,8 @@ mod tests {
         ));
         // It clipped: the copy lost levels the original has, not the other way round.
         assert!(tone.clipped_levels() > 60.0 && tone.inverse().clipped_levels() < 1.0);
+        assert!(matches!(tone.edited(), Some(Edited::Second(_))));
+        assert!(matches!(tone.inverse().edited(), Some(Edited::First(_))));
         // Nothing moved: no edit.
         assert_eq!(edit_between(&own, &own, STRIDE), None);
     }
